@@ -1,0 +1,34 @@
+# twin: two commands for a fresh machine with Python 3.11.
+#   make demo   create .venv, install, run the demo (builds a city pack and prints its summary)
+#   make test   install the test extras and run the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# Where map files are looked up (see README "Data"). Defaults to the sample data beside the repo.
+TWIN_MAPS ?= $(abspath $(CURDIR)/../shared/maps)
+export TWIN_MAPS
+
+.PHONY: demo test lint venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(BIN)/twin demo
+
+test: venv
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: venv
+	$(BIN)/ruff check twin viz tests benchmarks
+	$(BIN)/ruff format --check twin viz tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
