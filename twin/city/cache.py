@@ -1,0 +1,79 @@
+"""On-disk cache of built city packs, keyed by the inputs' SHA-256 and the build options."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from twin.settings import cache_dir
+
+#: Bump when the contents or meaning of a pack change, so old caches are rebuilt.
+PACK_FORMAT = 1
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, memoised on (path, size, mtime) in the cache folder."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    memo_path = cache_dir() / "sha256.json"
+    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    if key in memo:
+        return memo[key]
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    memo[key] = digest.hexdigest()
+    try:
+        atomic_write_bytes(memo_path, json.dumps(memo, indent=0).encode())
+    except OSError:
+        pass  # a read-only cache folder only costs re-hashing
+    return memo[key]
+
+
+def pack_key(sources: dict[str, Any], options: dict[str, Any]) -> str:
+    """Cache key: a hash of the pack format, input checksums and build options."""
+    blob = json.dumps(
+        {"format": PACK_FORMAT, "sources": sources, "options": options}, sort_keys=True
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file under a temporary name and rename it, so readers never see half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cache_path(name: str, key: str) -> Path:
+    return cache_dir() / "packs" / f"{name}-{key}.pkl"
+
+
+def load_cached(path: Path):
+    """The pack stored at ``path``, or None if absent or unreadable (then it is rebuilt)."""
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        return None
+
+
+def store(path: Path, pack) -> None:
+    """Store a pack atomically."""
+    atomic_write_bytes(path, pickle.dumps(pack, protocol=pickle.HIGHEST_PROTOCOL))

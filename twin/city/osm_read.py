@@ -1,0 +1,236 @@
+"""Read an OpenStreetMap file once and keep what a city pack needs: streets, buildings, facilities.
+
+One pass of pyosmium over ``.osm.pbf``, ``.osm`` or ``.osm.bz2`` (areas assembled from
+closed ways and multipolygon relations by libosmium) yields plain Python records; nothing
+here knows about graphs or projections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from twin.errors import MapDataError, Problem
+
+OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
+
+# Tags kept on street ways (the rest are dropped to keep packs small).
+WAY_TAGS = (
+    "highway",
+    "name",
+    "ref",
+    "oneway",
+    "junction",
+    "lanes",
+    "lanes:forward",
+    "lanes:backward",
+    "maxspeed",
+    "maxspeed:forward",
+    "maxspeed:backward",
+    "access",
+    "motor_vehicle",
+    "motorcar",
+    "foot",
+    "service",
+    "area",
+    "width",
+    "est_width",
+    "sidewalk",
+    "sidewalk:both",
+    "sidewalk:left",
+    "sidewalk:right",
+    "tunnel",
+    "bridge",
+)
+
+BUILDING_TAGS = (
+    "building",
+    "height",
+    "building:levels",
+    "roof:levels",
+    "min_height",
+    "amenity",
+    "shop",
+    "office",
+    "tourism",
+    "leisure",
+    "name",
+    "beds",
+    "capacity",
+    "emergency",
+    "healthcare",
+    "social_facility",
+)
+
+
+def facility_kind(tags: dict[str, str]) -> str | None:
+    """Which emergency-relevant facility an object is, from its tags, or None.
+
+    Kinds: ``hospital``, ``fire_station``, ``police``, ``assembly_point``, ``shelter``
+    (emergency or social shelters; bus and picnic shelters are not), and candidate
+    shelters that cities open in emergencies: ``school``, ``community_centre``.
+    """
+    amenity = tags.get("amenity")
+    if amenity == "hospital" or tags.get("healthcare") == "hospital":
+        return "hospital"
+    if amenity in ("fire_station", "police", "school", "community_centre"):
+        return amenity
+    if tags.get("emergency") == "assembly_point":
+        return "assembly_point"
+    if tags.get("social_facility") == "shelter" or amenity == "refugee_site":
+        return "shelter"
+    if amenity == "shelter" and tags.get("shelter_type") not in (
+        "public_transport",
+        "picnic_shelter",
+        "weather_shelter",
+        "lean_to",
+        "sun_shelter",
+        "field_shelter",
+    ):
+        return "shelter"
+    return None
+
+
+@dataclass
+class OsmData:
+    """What was read from one OSM file.
+
+    Attributes
+    ----------
+    node_lonlat
+        Longitude and latitude (degrees) of every node used by a street way, by OSM id.
+    ways
+        Street ways: ``(way_id, node_ids, tags)`` for every way with a ``highway`` tag.
+    buildings
+        ``(osm_id, wkb_polygon_lonlat, tags)`` for every building area.
+    facilities
+        ``(osm_type, osm_id, kind, lon, lat, wkb_or_None, tags)``: points and areas whose tags
+        make them a facility (see :func:`facility_kind`); areas carry their polygon.
+    bbox
+        ``(west, south, east, north)`` in degrees: the file header's box if it has one,
+        else the extent of the streets read.
+    """
+
+    path: Path
+    node_lonlat: dict[int, tuple[float, float]] = field(default_factory=dict)
+    ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
+    buildings: list[tuple[int, bytes, dict[str, str]]] = field(default_factory=list)
+    facilities: list[tuple[str, int, str, float, float, bytes | None, dict[str, str]]] = field(
+        default_factory=list
+    )
+    bbox: tuple[float, float, float, float] | None = None
+
+
+def _keep(tags, keys: tuple[str, ...]) -> dict[str, str]:
+    return {k: tags[k] for k in keys if k in tags}
+
+
+def check_osm_path(path: Path) -> Path:
+    """Raise a clear error if ``path`` is not an existing OSM file of a known format."""
+    path = Path(path)
+    if not path.exists():
+        raise MapDataError(
+            Problem(
+                "OSM file not found",
+                file=path,
+                fix="check the path, or put the file in a folder on the maps path "
+                "(--maps DIR or TWIN_MAPS); `twin maps list` shows known cities",
+            )
+        )
+    if not path.name.lower().endswith(OSM_SUFFIXES):
+        raise MapDataError(
+            Problem(
+                f"unknown OSM file type (expected one of {', '.join(OSM_SUFFIXES)})",
+                file=path,
+                fix="convert it with osmium (`osmium cat IN -o OUT.osm.pbf`)",
+            )
+        )
+    return path
+
+
+def read_osm(path: Path) -> OsmData:
+    """Read streets, buildings and facilities from an OSM file in one pass.
+
+    Parameters
+    ----------
+    path
+        ``.osm.pbf``, ``.osm`` or ``.osm.bz2`` file.
+
+    Raises
+    ------
+    MapDataError
+        The file is missing, of an unknown type, truncated or corrupt, or holds no streets.
+    """
+    import osmium
+
+    path = check_osm_path(path)
+    data = OsmData(path=path)
+    wkb = osmium.geom.WKBFactory()
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        box = reader.header().box()
+        reader.close()
+        if box.valid():
+            data.bbox = (
+                box.bottom_left.lon,
+                box.bottom_left.lat,
+                box.top_right.lon,
+                box.top_right.lat,
+            )
+        processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        for obj in processor:
+            tags = obj.tags
+            if obj.is_way():
+                if "highway" in tags:
+                    refs = []
+                    for n in obj.nodes:
+                        if n.location.valid():
+                            data.node_lonlat[n.ref] = (n.location.lon, n.location.lat)
+                            refs.append(n.ref)
+                    if len(refs) >= 2:
+                        data.ways.append((obj.id, refs, _keep(tags, WAY_TAGS)))
+            elif obj.is_area():
+                kind = facility_kind(tags)
+                building = tags.get("building")
+                if building is None and kind is None:
+                    continue
+                try:
+                    geom = bytes.fromhex(wkb.create_multipolygon(obj))
+                except RuntimeError:  # broken multipolygon in the data: skip it
+                    continue
+                osm_type = "way" if obj.from_way() else "relation"
+                if building not in (None, "no"):
+                    data.buildings.append((obj.orig_id(), geom, _keep(tags, BUILDING_TAGS)))
+                if kind is not None:
+                    data.facilities.append(
+                        (osm_type, obj.orig_id(), kind, np.nan, np.nan, geom, dict(tags))
+                    )
+            elif obj.is_node() and len(tags) > 0:
+                kind = facility_kind(tags)
+                if kind is not None:
+                    loc = obj.location
+                    data.facilities.append(
+                        ("node", obj.id, kind, loc.lon, loc.lat, None, dict(tags))
+                    )
+    except RuntimeError as exc:
+        raise MapDataError(
+            Problem(
+                f"cannot read OSM data ({exc})",
+                file=path,
+                fix="the file is truncated or corrupt: download it again and check its SHA-256",
+            )
+        ) from None
+    if not data.ways:
+        raise MapDataError(
+            Problem(
+                "the file holds no streets (no ways with a highway tag)",
+                file=path,
+                fix="use an extract that covers a city, with its ways and nodes",
+            )
+        )
+    if data.bbox is None:
+        lonlat = np.array(list(data.node_lonlat.values()))
+        data.bbox = (*lonlat.min(axis=0), *lonlat.max(axis=0))
+    return data

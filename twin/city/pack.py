@@ -1,0 +1,118 @@
+"""CityPack: everything the simulation models need to know about one city, in metres."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from twin.city.streets import largest_component
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import networkx as nx
+
+    from twin.city.terrain import TerrainGrid
+
+OSM_ATTRIBUTION = "(c) OpenStreetMap contributors, ODbL 1.0"
+
+
+@dataclass
+class CityPack:
+    """A city ready for simulation: street graphs, buildings, facilities and terrain.
+
+    Everything is projected to one metric CRS (the local UTM zone).
+
+    Attributes
+    ----------
+    name
+        City name (catalogue name or the OSM file's stem).
+    crs
+        Projected CRS of every geometry and coordinate, e.g. ``"EPSG:32632"``.
+    drive
+        Directed road graph (osmnx conventions). Nodes: ``x``, ``y`` (m), ``elevation``
+        (m). Edges: ``length`` (m), ``speed`` (free speed, m/s), ``travel_time`` (s),
+        ``lanes`` (per direction), ``capacity`` (veh/h), ``storage`` (veh when jammed),
+        ``elevation_u``/``elevation_v`` (m), ``grade`` (rise / length), ``highway``.
+    walk
+        Walk graph (both directions of every walkable way): ``length`` (m), ``width``
+        (nominal, m), ``effective_width`` (m), elevations and grade as above.
+    buildings
+        GeoDataFrame (see :func:`twin.city.buildings.buildings_frame`) plus
+        ``ground_elevation`` (m, terrain at a point inside the footprint).
+    facilities
+        GeoDataFrame (see :func:`twin.city.facilities.facilities_frame`) plus
+        ``drive_node``/``walk_node``: nearest node of each graph.
+    terrain
+        Elevation grid in the same CRS.
+    bbox_lonlat
+        ``(west, south, east, north)`` of the source data, degrees.
+    sources
+        Input files with their SHA-256 and the build options: the provenance of the pack.
+    build_seconds
+        Wall time of the build that made this pack (s).
+    """
+
+    name: str
+    crs: str
+    drive: nx.MultiDiGraph
+    walk: nx.MultiDiGraph
+    buildings: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    terrain: TerrainGrid
+    bbox_lonlat: tuple[float, float, float, float]
+    sources: dict[str, Any] = field(default_factory=dict)
+    build_seconds: float = float("nan")
+    attribution: str = OSM_ATTRIBUTION
+
+    def largest_component(self) -> CityPack:
+        """A pack whose drive graph is its largest strongly connected component (every node
+        reaches every other) and whose walk graph is its largest connected component."""
+        drive = largest_component(self.drive, strongly=True)
+        walk = largest_component(self.walk, strongly=False)
+        facilities = self.facilities.copy()
+        from twin.city.build import nearest_nodes
+
+        facilities["drive_node"] = nearest_nodes(drive, facilities)
+        facilities["walk_node"] = nearest_nodes(walk, facilities)
+        return dataclasses.replace(self, drive=drive, walk=walk, facilities=facilities)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and extents for people: the numbers ``twin maps info`` prints."""
+        km_by_class: dict[str, float] = {}
+        for _, _, data in self.drive.edges(data=True):
+            cls = data["highway"]
+            cls = cls[0] if isinstance(cls, list) else cls
+            km_by_class[cls] = km_by_class.get(cls, 0.0) + data["length"] / 1000.0
+        scc = largest_component(self.drive, strongly=True)
+        elev = self.terrain.elevation
+        heights = self.buildings["height_source"].value_counts().to_dict()
+        return {
+            "name": self.name,
+            "crs": self.crs,
+            "drive_nodes": self.drive.number_of_nodes(),
+            "drive_edges": self.drive.number_of_edges(),
+            "drive_km": sum(km_by_class.values()),
+            "drive_km_by_class": dict(sorted(km_by_class.items(), key=lambda kv: -kv[1])),
+            "drive_largest_scc_nodes": scc.number_of_nodes(),
+            "walk_nodes": self.walk.number_of_nodes(),
+            "walk_edges": self.walk.number_of_edges(),
+            "walk_km": sum(d for _, _, d in self.walk.edges(data="length")) / 1000.0,
+            "buildings": len(self.buildings),
+            "buildings_height_from": {str(k): int(v) for k, v in heights.items()},
+            "occupants": float(self.buildings["occupants"].sum()),
+            "facilities": {
+                str(k): int(v) for k, v in self.facilities["kind"].value_counts().items()
+            },
+            "terrain_shape": tuple(int(n) for n in elev.shape),
+            "terrain_resolution_m": float(self.terrain.resolution),
+            "terrain_min_m": float(np.min(elev)),
+            "terrain_max_m": float(np.max(elev)),
+            "terrain_datum": self.terrain.datum,
+            "terrain_voids_filled": int(self.terrain.voids_filled),
+            "bbox_lonlat": tuple(float(v) for v in self.bbox_lonlat),
+            "build_seconds": float(self.build_seconds),
+            "attribution": self.attribution,
+        }
