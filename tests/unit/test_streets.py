@@ -78,7 +78,9 @@ def test_drive_graph_oneways_and_exclusions(osm):
 
 def test_walk_graph_is_bidirectional_and_has_widths(osm):
     graph = build_street_graph(osm, "walk")
-    assert graph.has_edge(4, 3) and graph.has_edge(3, 5) and graph.has_edge(6, 3)
+    assert graph.has_edge(4, 3)
+    assert graph.has_edge(3, 5)
+    assert graph.has_edge(6, 3)
     assert not graph.has_edge(4, 5)  # private
     assert graph.edges[3, 6, 0]["width"] == 2.0
 
@@ -88,10 +90,13 @@ def test_simplify_merges_chains_and_keeps_travel_time(osm):
     simple = simplify(raw, "drive")
     assert 2 not in simple
     data = simple.edges[1, 3, 0]
-    assert data["length"] == pytest.approx(raw.edges[1, 2, 0]["length"] + raw.edges[2, 3, 0]["length"])
+    assert data["length"] == pytest.approx(
+        raw.edges[1, 2, 0]["length"] + raw.edges[2, 3, 0]["length"]
+    )
     assert data["travel_time"] == pytest.approx(data["length"] / (50 / 3.6))
     assert data["speed"] == pytest.approx(50 / 3.6)
-    assert data["lanes"] == 1 and data["capacity"] == pytest.approx(1800.0)
+    assert data["lanes"] == 1
+    assert data["capacity"] == pytest.approx(1800.0)
     assert data["storage"] == pytest.approx(data["length"] / 7.5)
     # the 80 m segments: 1e-3 deg of longitude at 43.73 N is ~80.4 m
     assert data["length"] == pytest.approx(2 * 80.4, rel=0.01)

@@ -50,7 +50,7 @@ class BuildOptions:
 
 def utm_crs(lon: float, lat: float) -> str:
     """EPSG code of the UTM zone containing a point (WGS 84 / UTM, north or south)."""
-    zone = min(60, int(math.floor((lon + 180.0) / 6.0)) + 1)
+    zone = min(60, math.floor((lon + 180.0) / 6.0) + 1)
     return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
 
 
@@ -84,8 +84,9 @@ def _add_elevations(graph, terrain) -> None:
         data["grade"] = (zv - zu) / data["length"] if data["length"] > 0 else 0.0
 
 
-def _data_bounds(graphs, buildings, margin: float) -> tuple[float, float, float, float]:
-    xs, ys = [], []
+def _data_bounds(graphs, buildings, bbox_xy, margin: float) -> tuple[float, float, float, float]:
+    """Extent of the map (its declared box and every node and building) plus a margin (m)."""
+    xs, ys = list(bbox_xy[0]), list(bbox_xy[1])
     for graph in graphs:
         for _, data in graph.nodes(data=True):
             xs.append(data["x"])
@@ -102,7 +103,7 @@ def build_city_pack(
     dem_paths: Sequence[Path] = (),
     *,
     name: str | None = None,
-    options: BuildOptions = BuildOptions(),  # noqa: B008 (frozen, immutable)
+    options: BuildOptions = BuildOptions(),
     sources: dict | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> CityPack:
@@ -163,7 +164,8 @@ def build_city_pack(
     step("buildings")
     buildings = buildings_frame(osm.buildings, to_crs, crs)
     step("terrain")
-    bounds = _data_bounds((drive, walk), buildings, options.terrain_margin)
+    corners = to_crs.transform([west, east, west, east], [south, south, north, north])
+    bounds = _data_bounds((drive, walk), buildings, corners, options.terrain_margin)
     if options.flat:
         terrain = flat_terrain(bounds, crs, resolution=options.resolution)
     elif not dem_paths:

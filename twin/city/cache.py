@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -14,6 +15,14 @@ from twin.settings import cache_dir
 
 #: Bump when the contents or meaning of a pack change, so old caches are rebuilt.
 PACK_FORMAT = 1
+
+
+def code_digest() -> str:
+    """Hash of the city-building code: any change to it invalidates cached packs."""
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def sha256_file(path: Path) -> str:
@@ -33,17 +42,16 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     memo[key] = digest.hexdigest()
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache folder only costs re-hashing
         atomic_write_bytes(memo_path, json.dumps(memo, indent=0).encode())
-    except OSError:
-        pass  # a read-only cache folder only costs re-hashing
     return memo[key]
 
 
 def pack_key(sources: dict[str, Any], options: dict[str, Any]) -> str:
-    """Cache key: a hash of the pack format, input checksums and build options."""
+    """Cache key: a hash of the pack format and code, input checksums and build options."""
     blob = json.dumps(
-        {"format": PACK_FORMAT, "sources": sources, "options": options}, sort_keys=True
+        {"format": PACK_FORMAT, "code": code_digest(), "sources": sources, "options": options},
+        sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 

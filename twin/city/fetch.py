@@ -27,7 +27,7 @@ TIMEOUT_S = 60
 def _urlopen(url: str) -> BinaryIO:
     import urllib.request
 
-    return urllib.request.urlopen(url, timeout=TIMEOUT_S)  # noqa: S310 (catalogue URLs)
+    return urllib.request.urlopen(url, timeout=TIMEOUT_S)
 
 
 def _unpack(url: str, payload: bytes, wanted: str) -> bytes:
@@ -80,9 +80,7 @@ def fetch_file(entry: FileEntry, dest: Path, opener: Opener = _urlopen) -> Path:
     return target
 
 
-def fetch_city(
-    name: str, dest: Path | None = None, opener: Opener = _urlopen
-) -> list[Path]:
+def fetch_city(name: str, dest: Path | None = None, opener: Opener = _urlopen) -> list[Path]:
     """Download a catalogue city's missing files into ``dest`` (default: the data folder)."""
     from twin.city.catalogue import find_file
 

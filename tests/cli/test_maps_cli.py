@@ -1,0 +1,68 @@
+"""``twin maps`` and ``twin demo`` from the command line: output, exit codes, no tracebacks."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from twin.cli import _register, app
+
+_register()
+runner = CliRunner()
+
+
+def run(*args):
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_maps_list_shows_catalogue(monaco_dir):
+    result = run("maps", "list", "--maps", str(monaco_dir.parent))
+    assert result.exit_code == 0
+    assert "monaco" in result.output
+    assert "helsinki" in result.output
+    assert "ODbL" in result.output
+
+
+def test_maps_info_json_summary(monaco_dir):
+    result = run("maps", "info", "monaco", "--maps", str(monaco_dir.parent), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["drive_nodes"] > 400
+    assert summary["terrain_resolution_m"] == 10.0
+    assert "OpenStreetMap contributors" in summary["attribution"]
+
+
+def test_maps_info_table_for_an_osm_file_with_its_dem(monaco_dir):
+    result = run(
+        "maps", "info", str(monaco_dir / "monaco-2021-11.osm.pbf"),
+        "--dem", str(monaco_dir / "N43E007.hgt"), "--resolution", "30",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "EPSG:32632" in result.output
+    assert "30 m" in result.output
+    assert "OpenStreetMap contributors" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["maps", "info", "nowhere.osm.pbf", "--flat"], "OSM file not found"),
+        (["maps", "info", "atlantis"], "unknown city"),
+        (["maps", "info", "helsinki", "--dem", "missing.hgt"], "DEM file not found"),
+    ],
+)
+def test_user_errors_exit_2_without_traceback(args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_demo_falls_back_to_helsinki_with_a_note(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWIN_MAPS", str(tmp_path))
+    monkeypatch.setenv("TWIN_DATA_DIR", str(tmp_path / "data"))
+    result = run("demo", "--no-download")
+    assert result.exit_code == 0, result.output
+    assert "Helsinki sample" in result.output
+    assert "helsinki" in result.output

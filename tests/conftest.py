@@ -1,0 +1,52 @@
+"""Shared fixtures: the sample maps (found through TWIN_MAPS) and the Monaco city pack.
+
+Tests that need the sample maps skip when they are absent, except when
+``TWIN_REQUIRE_MAPS=1`` (CI sets it), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MAPS = REPO.parent / "shared" / "maps"
+# Packs built by tests go to the repo's ignored .cache/ unless the caller chose a folder.
+os.environ.setdefault("TWIN_CACHE_DIR", str(REPO / ".cache" / "twin"))
+
+
+def _maps_folders() -> list[Path]:
+    env = os.environ.get("TWIN_MAPS")
+    folders = [Path(p) for p in env.split(os.pathsep) if p] if env else [DEFAULT_MAPS]
+    return folders
+
+
+@pytest.fixture(scope="session")
+def maps_folders() -> list[Path]:
+    """The folders of the maps path used by the tests."""
+    return _maps_folders()
+
+
+@pytest.fixture(scope="session")
+def monaco_dir(maps_folders) -> Path:
+    """Folder holding the Monaco sample (monaco-2021-11.osm.pbf and N43E007.hgt)."""
+    for folder in maps_folders:
+        candidate = folder / "monaco"
+        if (candidate / "N43E007.hgt").is_file() and (
+            candidate / "monaco-2021-11.osm.pbf"
+        ).is_file():
+            return candidate
+    message = f"Monaco sample maps not found under {maps_folders} (set TWIN_MAPS)"
+    if os.environ.get("TWIN_REQUIRE_MAPS") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def monaco_pack(monaco_dir, maps_folders):
+    """The Monaco city pack at 10 m (built once per test session, then cached on disk)."""
+    from twin.city import load_city
+
+    return load_city("monaco", maps=maps_folders)
