@@ -18,7 +18,7 @@ import rasterio.warp
 import shapely
 from affine import Affine
 from rasterio.errors import RasterioError
-from rasterio.io import DatasetReader, MemoryFile
+from rasterio.io import DatasetReader
 from scipy import ndimage
 from shapely.geometry import Polygon, box
 from shapely.ops import unary_union
@@ -29,8 +29,8 @@ from twin.errors import MapDataError, Problem
 MAX_GRID_BYTES = 4 * 2**30
 #: Vertical datum of SRTM heights.
 SRTM_DATUM = "EGM96 geoid (SRTM)"
-_SRTM_SIZES = {1201 * 1201 * 2: 1201, 3601 * 3601 * 2: 3601}  # file bytes -> samples per side
-_SRTM_NAME = re.compile(r"([NS])(\d{2})([EW])(\d{3})", re.IGNORECASE)
+_SRTM_SIZES = (1201 * 1201 * 2, 3601 * 3601 * 2)  # bytes of 3 and 1 arc-second tiles
+_SRTM_NAME = re.compile(r"[NS]\d{2}[EW]\d{3}", re.IGNORECASE)
 _FILL_SEARCH_CELLS = 100.0  # inverse-distance void filling reach; farther voids take the nearest
 
 
@@ -88,12 +88,8 @@ class TerrainGrid:
     def bounds(self) -> tuple[float, float, float, float]:
         """(xmin, ymin, xmax, ymax) of the grid's outer cell edges, metres in ``crs``."""
         ny, nx = self.shape
-        return (
-            self.x0,
-            self.y0 - ny * self.resolution,
-            self.x0 + nx * self.resolution,
-            self.y0,
-        )
+        res = self.resolution
+        return (self.x0, self.y0 - ny * res, self.x0 + nx * res, self.y0)
 
     @property
     def transform(self) -> Affine:
@@ -136,13 +132,10 @@ class TerrainGrid:
         ny, nx = self.shape
         col = np.clip((x - self.x0) / self.resolution - 0.5, 0.0, nx - 1)
         row = np.clip((self.y0 - y) / self.resolution - 0.5, 0.0, ny - 1)
-        c0 = np.minimum(np.floor(col).astype(np.intp), max(nx - 2, 0))
-        r0 = np.minimum(np.floor(row).astype(np.intp), max(ny - 2, 0))
-        c1 = np.minimum(c0 + 1, nx - 1)
-        r1 = np.minimum(r0 + 1, ny - 1)
-        fc = col - c0
-        fr = row - r0
-        z = self.elevation
+        c0 = np.minimum(col.astype(np.intp), max(nx - 2, 0))  # col >= 0: truncation is floor
+        r0 = np.minimum(row.astype(np.intp), max(ny - 2, 0))
+        c1, r1 = np.minimum(c0 + 1, nx - 1), np.minimum(r0 + 1, ny - 1)
+        fc, fr, z = col - c0, row - r0, self.elevation
         top = z[r0, c0] * (1.0 - fc) + z[r0, c1] * fc
         bottom = z[r1, c0] * (1.0 - fc) + z[r1, c1] * fc
         return top * (1.0 - fr) + bottom * fr
@@ -187,11 +180,14 @@ def load_terrain(
 ) -> TerrainGrid:
     """Build a terrain grid from DEM files (SRTM .hgt, GeoTIFF, ESRI ASCII grid, ...).
 
-    Tiles sharing a CRS are mosaicked in their own grid first (the first file wins where
-    they overlap), then resampled once onto the target grid with bilinear interpolation.
-    Voids (the DEM's nodata) are filled by inverse-distance interpolation from the nearest
-    valid cells (farther than 100 cells: the nearest valid value) and counted.
-    SRTM sea level (0 m) is data, not a void.
+    Tiles sharing a CRS are mosaicked on their own pixel lattice first (where they overlap
+    the finest wins, then the first listed), then resampled once onto the grid with bilinear
+    interpolation; groups of tiles in different CRSs fill each other's gaps in turn.
+    A cell is a void when the DEM pixel under its centre is nodata (next to voids, bilinear
+    weights only the valid pixels), or when it lies in the outward snapping margin beyond the
+    DEM's edge. Voids are filled by inverse-distance interpolation from valid cells within
+    100 cells, farther ones with the nearest valid value, and counted in ``voids_filled``.
+    SRTM sea (0 m) is data, not a void.
 
     Parameters
     ----------
@@ -215,7 +211,7 @@ def load_terrain(
     """
     paths = [Path(p) for p in dem_paths]
     if not paths:
-        raise MapDataError(Problem("no DEM file given", fix="give a DEM or use flat_terrain()"))
+        raise _error("no DEM file given", fix="give a DEM or use flat_terrain()")
     _check_target_crs(crs)
     x0, y0, nx, ny = _grid_for(bounds, resolution)
     transform = Affine(resolution, 0.0, x0, 0.0, -resolution, y0)
@@ -226,12 +222,10 @@ def load_terrain(
         found_datum = datum or _vertical_datum(datasets, paths)
     voids = int(np.isnan(grid).sum())
     if voids == grid.size:
-        raise MapDataError(
-            Problem(
-                "the DEM has only voids (nodata) inside the requested area",
-                file=", ".join(str(p) for p in paths),
-                fix="use another DEM source for this area, or flat terrain",
-            )
+        raise _error(
+            "the DEM has only voids (nodata) inside the requested area",
+            ", ".join(map(str, paths)),
+            "use another DEM source for this area, or flat terrain",
         )
     if voids:
         _fill_voids(grid)
@@ -246,169 +240,108 @@ def srtm_tile_name(lon: float, lat: float) -> str:
     return f"{ns}{abs(lat_i):02d}{ew}{abs(lon_i):03d}.hgt"
 
 
+def _error(
+    message: str, file: Path | str | None = None, fix: str | None = None, field: str | None = None
+) -> MapDataError:
+    return MapDataError(Problem(message, file=file, field=field, fix=fix))
+
+
 def _check_target_crs(crs: str) -> None:
     try:
         parsed = pyproj.CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError as err:
-        raise MapDataError(Problem(f"unknown CRS {crs!r}: {err}", field="crs")) from err
+        raise _error(f"unknown CRS {crs!r}: {err}", field="crs") from err
     unit = parsed.axis_info[0].unit_name if parsed.axis_info else ""
     if not parsed.is_projected or unit not in ("metre", "meter"):
-        raise MapDataError(
-            Problem(
-                f"the terrain grid needs a projected CRS in metres, got {crs!r}",
-                field="crs",
-                fix="use the local UTM zone, e.g. EPSG:32632 for UTM 32N",
-            )
-        )
+        fix = "use the local UTM zone, e.g. EPSG:32632 for UTM 32N"
+        raise _error(f"the terrain grid needs a projected CRS in metres, got {crs!r}", None, fix)
 
 
-def _grid_for(
-    bounds: tuple[float, float, float, float], res: float
-) -> tuple[float, float, int, int]:
+def _grid_for(bounds: tuple[float, ...], res: float) -> tuple[float, float, int, int]:
     """Snap bounds outward to multiples of ``res``; return (x0, y0, nx, ny) after a memory check."""
     xmin, ymin, xmax, ymax = (float(b) for b in bounds)
     if not (res > 0 and xmax > xmin and ymax > ymin):
-        raise MapDataError(
-            Problem(
-                f"bad grid: bounds {bounds} (need xmin < xmax, ymin < ymax), resolution {res} m",
-                field="bounds",
-            )
-        )
+        message = f"bad grid: bounds {bounds} (need xmin < xmax, ymin < ymax), resolution {res} m"
+        raise _error(message, field="bounds")
     eps = 1e-9  # keeps a bound that is already on a cell edge from snapping one cell out
-    x0 = math.floor(xmin / res + eps) * res
-    y0 = math.ceil(ymax / res - eps) * res
     nx = math.ceil(xmax / res - eps) - math.floor(xmin / res + eps)
     ny = math.ceil(ymax / res - eps) - math.floor(ymin / res + eps)
     need = nx * ny * 4
     if need > MAX_GRID_BYTES:
         coarser = math.ceil(res * math.sqrt(need / MAX_GRID_BYTES))
-        raise MapDataError(
-            Problem(
-                f"a {ny} x {nx} terrain grid at {res} m resolution needs {need / 2**30:.1f} GiB"
-                f" (limit {MAX_GRID_BYTES / 2**30:.0f} GiB)",
-                field="resolution",
-                fix=f"use a resolution of {coarser} m or more, or a smaller area",
-            )
+        raise _error(
+            f"a {ny} x {nx} terrain grid at {res} m resolution needs {need / 2**30:.1f} GiB"
+            f" (limit {MAX_GRID_BYTES / 2**30:.0f} GiB)",
+            fix=f"use a resolution of {coarser} m or more, or a smaller area",
+            field="resolution",
         )
-    return x0, y0, nx, ny
+    return math.floor(xmin / res + eps) * res, math.ceil(ymax / res - eps) * res, nx, ny
 
 
 def _open_dem(path: Path, stack: ExitStack) -> DatasetReader:
-    """Open a DEM with rasterio; SRTM tiles GDAL cannot name are read raw."""
+    """Open a DEM with rasterio, or raise MapDataError saying why it cannot be read."""
     if not path.is_file():
-        raise MapDataError(
-            Problem(
-                "DEM file not found",
-                file=path,
-                fix="check the path (SRTM tiles are named like N43E007.hgt) or fetch the tile",
-            )
-        )
+        fix = "check the path (SRTM tiles are named like N43E007.hgt) or fetch the tile"
+        raise _error("DEM file not found", path, fix)
     try:
         dataset = stack.enter_context(rasterio.open(path))
     except RasterioError as err:
         if path.suffix.lower() == ".hgt":
-            return _open_raw_hgt(path, stack)
-        raise MapDataError(
-            Problem(
-                f"cannot read the DEM: {err}",
-                file=path,
-                fix="give a GeoTIFF, SRTM .hgt or ESRI ASCII grid; download the file again",
-            )
-        ) from err
+            _diagnose_hgt(path)
+        fix = "give a GeoTIFF, SRTM .hgt or ESRI ASCII grid; download the file again"
+        raise _error(f"cannot read the DEM: {err}", path, fix) from err
     if dataset.crs is None:
-        raise MapDataError(
-            Problem(
-                "the DEM states no coordinate reference system",
-                file=path,
-                fix="add a .prj file beside it (ESRI ASCII) or set one with gdal_edit.py -a_srs",
-            )
-        )
+        fix = "add a .prj file beside it (ESRI ASCII) or set one with gdal_edit.py -a_srs"
+        raise _error("the DEM states no coordinate reference system", path, fix)
     return dataset
 
 
-def _open_raw_hgt(path: Path, stack: ExitStack) -> DatasetReader:
-    """Read an SRTM .hgt as raw big-endian int16, with the tile's corner taken from its name."""
+def _diagnose_hgt(path: Path) -> None:
+    """Say why GDAL's SRTMHGT driver refused a .hgt: its size, or a name without its corner."""
     size = path.stat().st_size
-    samples = _SRTM_SIZES.get(size)
-    if samples is None:
-        raise MapDataError(
-            Problem(
-                f"not an SRTM tile: {size} bytes, where SRTM tiles have 2884802 (3 arc-second)"
-                " or 25934402 (1 arc-second); the file is probably truncated",
-                file=path,
-                fix="download the tile again",
-            )
+    if size not in _SRTM_SIZES:
+        message = (
+            f"not an SRTM tile: {size} bytes, where SRTM tiles have 2884802 (3 arc-second)"
+            " or 25934402 (1 arc-second); the file is probably truncated"
         )
-    match = _SRTM_NAME.search(path.stem)
-    if match is None:
-        raise MapDataError(
-            Problem(
-                "cannot tell which SRTM tile this is: the name holds no corner like N43E007",
-                file=path,
-                fix="rename it after its south-west corner, e.g. N43E007.hgt",
-            )
-        )
-    ns, lat, ew, lon = match.groups()
-    south = int(lat) * (1 if ns.upper() == "N" else -1)
-    west = int(lon) * (1 if ew.upper() == "E" else -1)
-    step = 1.0 / (samples - 1)
-    data = np.fromfile(path, dtype=">i2").reshape(samples, samples).astype(np.int16)
-    profile = {
-        "driver": "GTiff",
-        "width": samples,
-        "height": samples,
-        "count": 1,
-        "dtype": "int16",
-        "crs": "EPSG:4326",
-        "nodata": -32768,
-        "transform": Affine(step, 0.0, west - step / 2, 0.0, -step, south + 1 + step / 2),
-    }
-    memfile = stack.enter_context(MemoryFile())
-    with memfile.open(**profile) as dst:
-        dst.write(data, 1)
-        dst.update_tags(TWIN_DATUM=SRTM_DATUM)
-    return stack.enter_context(memfile.open())
+        raise _error(message, path, "download the tile again")
+    if not _SRTM_NAME.match(path.name):
+        corner = _SRTM_NAME.search(path.name)
+        name = f"{corner.group(0).upper()}.hgt" if corner else "N43E007.hgt (its south-west corner)"
+        message = "GDAL reads a .hgt only when its name starts with its corner, like N43E007"
+        raise _error(message, path, f"rename it {name}")
 
 
-def _footprint_lonlat(dataset: DatasetReader) -> Polygon:
-    to_ll = pyproj.Transformer.from_crs(dataset.crs, "EPSG:4326", always_xy=True)
-    outline = box(*dataset.bounds)
-    outline = outline.segmentize(outline.length / 400)
+def _to_lonlat(outline: Polygon, crs: object) -> Polygon:
+    to_ll = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    outline = outline.segmentize(outline.length / 400)  # edges curve in lon/lat
     return shapely.transform(outline, to_ll.transform, interleaved=False)
 
 
 def _check_coverage(
-    datasets: list[DatasetReader],
-    paths: list[Path],
-    bounds: tuple[float, float, float, float],
-    crs: str,
+    datasets: list[DatasetReader], paths: list[Path], bounds: tuple[float, ...], crs: str
 ) -> None:
     """Raise MapDataError naming the uncovered part (lon/lat) and the SRTM tiles to add."""
-    to_ll = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    wanted = box(*bounds)
-    wanted = wanted.segmentize(wanted.length / 400)
-    wanted = shapely.transform(wanted, to_ll.transform, interleaved=False)
-    covered = unary_union([_footprint_lonlat(d) for d in datasets])
-    missing = wanted.difference(covered)
+    wanted = _to_lonlat(box(*bounds), crs)
+    footprints = [_to_lonlat(box(*d.bounds), d.crs) for d in datasets]
+    missing = wanted.difference(unary_union(footprints))
     if missing.area <= 1e-9 * wanted.area:
         return
-    tiles = []
     mx0, my0, mx1, my1 = missing.bounds
-    for lat in range(math.floor(my0), math.floor(my1) + 1):
-        for lon in range(math.floor(mx0), math.floor(mx1) + 1):
-            if missing.intersection(box(lon, lat, lon + 1, lat + 1)).area > 0:
-                tiles.append(srtm_tile_name(lon + 0.5, lat + 0.5))
+    tiles = [
+        srtm_tile_name(lon + 0.5, lat + 0.5)
+        for lat in range(math.floor(my0), math.floor(my1) + 1)
+        for lon in range(math.floor(mx0), math.floor(mx1) + 1)
+        if missing.intersection(box(lon, lat, lon + 1, lat + 1)).area > 0
+    ]
     extents = "; ".join(
-        f"{p.name}: {_lonlat_text(_footprint_lonlat(d).bounds)}"
-        for p, d in zip(paths, datasets, strict=True)
+        f"{p.name}: {_lonlat_text(f.bounds)}" for p, f in zip(paths, footprints, strict=True)
     )
-    raise MapDataError(
-        Problem(
-            f"the DEM does not cover the area {_lonlat_text(wanted.bounds)}; missing"
-            f" {_lonlat_text(missing.bounds)}; the DEM covers {extents}",
-            file=", ".join(str(p) for p in paths),
-            fix=f"add the DEM tile(s) {', '.join(tiles)} or shrink the area",
-        )
+    raise _error(
+        f"the DEM does not cover the area {_lonlat_text(wanted.bounds)}; missing"
+        f" {_lonlat_text(missing.bounds)}; the DEM covers {extents}",
+        ", ".join(map(str, paths)),
+        f"add the DEM tile(s) {', '.join(tiles)} or shrink the area",
     )
 
 
@@ -425,8 +358,7 @@ def _warp_to_grid(
 ) -> np.ndarray:
     """Mosaic each group of same-CRS tiles and resample it bilinearly into a NaN-filled grid."""
     grid = np.full(shape, np.nan, dtype=np.float32)
-    ny, nx = shape
-    res = transform.a
+    (ny, nx), res = shape, transform.a
     grid_bounds = (transform.c, transform.f - ny * res, transform.c + nx * res, transform.f)
     groups: dict[str, list[int]] = {}
     for i, dataset in enumerate(datasets):
@@ -436,24 +368,19 @@ def _warp_to_grid(
         members.sort(key=lambda i: abs(datasets[i].res[0] * datasets[i].res[1]))
         group = [datasets[i] for i in members]
         names = ", ".join(str(paths[i]) for i in members)
-        ref = group[0]
         window = _source_window(group, grid_bounds, crs)
         if window is None:
             continue
-        cells = (window[2] - window[0]) * (window[3] - window[1]) / abs(ref.res[0] * ref.res[1])
-        if cells * 4 > MAX_GRID_BYTES:
-            raise MapDataError(
-                Problem(
-                    f"the DEM window to read would need {cells * 4 / 2**30:.1f} GiB",
-                    file=names,
-                    fix="use a coarser DEM or a smaller area",
-                )
-            )
+        ref = group[0]
+        need = 4 * (window[2] - window[0]) * (window[3] - window[1]) / (ref.res[0] * ref.res[1])
+        if need > MAX_GRID_BYTES:
+            message = f"the part of the DEM to read would need {need / 2**30:.1f} GiB"
+            raise _error(message, names, "use a coarser DEM or a smaller area")
+        part = grid if len(groups) == 1 else np.full(shape, np.nan, dtype=np.float32)
         try:
             mosaic, mosaic_transform = rasterio.merge.merge(
                 group, bounds=window, res=ref.res, nodata=np.nan, dtype="float32", indexes=[1]
             )
-            part = grid if len(groups) == 1 else np.full(shape, np.nan, dtype=np.float32)
             rasterio.warp.reproject(
                 mosaic[0],
                 part,
@@ -466,9 +393,7 @@ def _warp_to_grid(
                 resampling=rasterio.warp.Resampling.bilinear,
             )
         except RasterioError as err:
-            raise MapDataError(
-                Problem(f"cannot read the DEM: {err}", file=names, fix="download it again")
-            ) from err
+            raise _error(f"cannot read the DEM: {err}", names, "download it again") from err
         if part is not grid:
             empty = np.isnan(grid)
             grid[empty] = part[empty]
@@ -480,7 +405,7 @@ def _source_window(
 ) -> tuple[float, float, float, float] | None:
     """Bounds to read in the group's CRS: the grid plus 2 pixels, on the first tile's lattice."""
     ref = group[0]
-    rx, ry = ref.res
+    (rx, ry), ox, oy = ref.res, ref.transform.c, ref.transform.f
     left, bottom, right, top = rasterio.warp.transform_bounds(
         crs, ref.crs, *grid_bounds, densify_pts=51
     )
@@ -490,12 +415,12 @@ def _source_window(
     top = min(top + 2 * ry, max(d.bounds.top for d in group))
     if left >= right or bottom >= top:
         return None
-    ox, oy = ref.transform.c, ref.transform.f
-    left = ox + math.floor((left - ox) / rx) * rx
-    right = ox + math.ceil((right - ox) / rx) * rx
-    top = oy - math.floor((oy - top) / ry) * ry
-    bottom = oy - math.ceil((oy - bottom) / ry) * ry
-    return left, bottom, right, top
+    return (
+        ox + math.floor((left - ox) / rx) * rx,
+        oy - math.ceil((oy - bottom) / ry) * ry,
+        ox + math.ceil((right - ox) / rx) * rx,
+        oy - math.floor((oy - top) / ry) * ry,
+    )
 
 
 def _fill_voids(grid: np.ndarray) -> None:
@@ -512,16 +437,13 @@ def _fill_voids(grid: np.ndarray) -> None:
 
 
 def _vertical_datum(datasets: list[DatasetReader], paths: list[Path]) -> str:
-    names = []
+    """SRTM: EGM96; otherwise the vertical part of a compound CRS, or 'not stated'."""
+    names: list[str] = []
     for dataset, path in zip(datasets, paths, strict=True):
-        if dataset.driver == "SRTMHGT" or dataset.tags().get("TWIN_DATUM") == SRTM_DATUM:
-            name = SRTM_DATUM
-        else:
-            parsed = pyproj.CRS.from_wkt(dataset.crs.to_wkt())
-            vertical = (
-                [c for c in parsed.sub_crs_list if c.is_vertical] if parsed.is_compound else []
-            )
-            name = vertical[0].name if vertical else f"not stated in {path.name}"
-        if name not in names:
-            names.append(name)
+        parsed = pyproj.CRS.from_wkt(dataset.crs.to_wkt())
+        vertical = [c.name for c in parsed.sub_crs_list if c.is_vertical]
+        if dataset.driver == "SRTMHGT":
+            vertical = [SRTM_DATUM]
+        name = vertical[0] if vertical else f"not stated in {path.name}"
+        names += [name] if name not in names else []
     return "; ".join(names)
