@@ -15,18 +15,22 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
 
 venv: $(VENV)/.installed
 
 demo: venv
 	$(BIN)/twin demo
 
-test: venv
+test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 -q
 
-lint: venv
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check twin viz tests benchmarks
 	$(BIN)/ruff format --check twin viz tests benchmarks
 

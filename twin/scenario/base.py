@@ -1,0 +1,164 @@
+"""Building blocks shared by scenario and plan models: the strict base, places, paths, version.
+
+Places are WGS84 ``[longitude, latitude]`` pairs in degrees, the order GeoJSON uses. Paths in
+a file are relative to that file's folder; the loader passes the folder in the validation
+context (``base_dir``) and asks for existence checks (``check_paths``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
+"""File format versions this code reads."""
+
+LONLAT_FIX = "write places as [longitude, latitude] in degrees (WGS84), e.g. [7.4246, 43.7384]"
+
+
+class StrictModel(BaseModel):
+    """Base of every scenario and plan model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def _check_version(value: Any) -> int:
+    supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+    if isinstance(value, bool) or value not in SUPPORTED_VERSIONS:
+        raise PydanticCustomError(
+            "unsupported_version",
+            f"file format version {value!r} is not supported; supported versions: {supported}",
+            {"fix": f"write `version: {SUPPORTED_VERSIONS[-1]}` and match the format it documents"},
+        )
+    return int(value)
+
+
+Version = Annotated[
+    int,
+    BeforeValidator(_check_version),
+    WithJsonSchema(
+        {
+            "type": "integer",
+            "enum": list(SUPPORTED_VERSIONS),
+            "description": "File format version; required. Supported: "
+            + ", ".join(str(v) for v in SUPPORTED_VERSIONS),
+        }
+    ),
+]
+"""The ``version`` field every file starts with."""
+
+
+def _check_range(name: str, low: float, high: float) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise PydanticCustomError(
+                "out_of_range",
+                f"{name} {value!r} is outside [{low:g}, {high:g}] degrees",
+                {"fix": LONLAT_FIX},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Longitude = Annotated[float, _check_range("longitude", -180.0, 180.0)]
+"""Longitude in degrees east (WGS84), -180 to 180."""
+Latitude = Annotated[float, _check_range("latitude", -90.0, 90.0)]
+"""Latitude in degrees north (WGS84), -90 to 90."""
+
+LonLat = Annotated[
+    tuple[Longitude, Latitude],
+    Field(
+        description="A place: [longitude, latitude] in degrees (WGS84).", examples=[[7.42, 43.74]]
+    ),
+]
+"""A place as ``(longitude, latitude)`` in degrees."""
+
+Polygon = Annotated[
+    list[LonLat],
+    Field(
+        min_length=3,
+        description="An area: at least 3 [longitude, latitude] corners in degrees; "
+        "it is closed automatically.",
+    ),
+]
+"""An area as a list of at least 3 ``(longitude, latitude)`` corners; closed implicitly."""
+
+Polyline = Annotated[
+    list[LonLat],
+    Field(min_length=2, description="A line: at least 2 [longitude, latitude] points in degrees."),
+]
+"""A line as a list of at least 2 ``(longitude, latitude)`` points."""
+
+
+def _resolve(must_exist: bool) -> AfterValidator:
+    def resolve(path: Path, info: ValidationInfo) -> Path:
+        context = info.context or {}
+        path = path.expanduser()
+        base = context.get("base_dir")
+        if base is not None and not path.is_absolute():
+            path = Path(base) / path
+        if must_exist and context.get("check_paths") and not path.exists():
+            where = f" (looked in {Path(base)})" if base is not None else ""
+            raise PydanticCustomError(
+                "path_not_found",
+                f"file not found: {path}{where}",
+                {"fix": "check the spelling; relative paths start at the folder of this file"},
+            )
+        return path
+
+    return AfterValidator(resolve)
+
+
+InputPath = Annotated[
+    Path,
+    _resolve(must_exist=True),
+    Field(description="Path of an existing file, relative to this file's folder."),
+]
+"""A file the run reads; relative to the naming file's folder; must exist when loaded."""
+
+OutputPath = Annotated[
+    Path,
+    _resolve(must_exist=False),
+    Field(description="Path of a folder to write to, relative to this file's folder."),
+]
+"""A folder the run writes; relative to the naming file's folder; created when needed."""
+
+NonNegativeInt = Annotated[int, Field(ge=0)]
+"""A whole number of 0 or more."""
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A share between 0 and 1."""
+
+
+def require_one_of(model: BaseModel, names: tuple[str, str], what: str) -> None:
+    """Raise unless exactly one of two optional fields of ``model`` is given.
+
+    Parameters
+    ----------
+    model
+        The validated model.
+    names
+        The two field names.
+    what
+        What the model is, for the message (``"station"``).
+    """
+    given = [n for n in names if getattr(model, n) is not None]
+    if len(given) != 1:
+        a, b = names
+        raise PydanticCustomError(
+            "one_of",
+            f"{'an' if what[0] in 'aeiou' else 'a'} {what} needs exactly one of `{a}` or `{b}`, "
+            + ("both given" if given else "neither given"),
+            {"fix": f"keep only `{a}` or only `{b}`" if given else f"add `{a}` or `{b}`"},
+        )

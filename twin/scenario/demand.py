@@ -1,0 +1,158 @@
+"""Who moves and who calls for help: traffic demand, evacuation orders and incidents."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from twin.scenario.base import (
+    Fraction,
+    InputPath,
+    LonLat,
+    NonNegativeInt,
+    Polygon,
+    StrictModel,
+    require_one_of,
+)
+from twin.scenario.quantities import Duration, PositiveDuration, humanize_duration
+
+
+class OdFlow(StrictModel):
+    """Trips from one place to another during a time slice."""
+
+    origin: LonLat
+    """Where trips start [longitude, latitude]; snapped to the nearest road."""
+    destination: LonLat
+    """Where trips end [longitude, latitude]; snapped to the nearest road."""
+    vehicles: NonNegativeInt
+    """Number of vehicles departing over the slice, spread evenly."""
+
+
+class OdSlice(StrictModel):
+    """Origin-destination demand for one time slice ``[start, end)``."""
+
+    start: Duration
+    """Slice start, since the scenario start (s)."""
+    end: PositiveDuration
+    """Slice end, since the scenario start (s); after `start`."""
+    flows: list[OdFlow] = Field(min_length=1)
+    """The trips of this slice."""
+
+    @model_validator(mode="after")
+    def _order(self) -> OdSlice:
+        if self.end <= self.start:
+            raise PydanticCustomError(
+                "slice_order",
+                f"the slice ends ({humanize_duration(self.end)}) before it starts "
+                f"({humanize_duration(self.start)})",
+                {"subloc": ("end",), "fix": "make `end` later than `start`"},
+            )
+        return self
+
+
+class DepartureCurve(StrictModel):
+    """How departures after an evacuation order spread in time.
+
+    ``rayleigh`` and ``exponential`` have the given mean delay; ``uniform`` spreads departures
+    evenly over twice the mean; ``immediate`` sends everyone at the order time.
+    """
+
+    kind: Literal["rayleigh", "exponential", "uniform", "immediate"] = "rayleigh"
+    """Shape of the delay distribution."""
+    mean: PositiveDuration | None = 1200.0
+    """Mean delay between the order and departure (s; e.g. '20 min'); unused by `immediate`."""
+
+    @model_validator(mode="after")
+    def _mean(self) -> DepartureCurve:
+        if self.kind != "immediate" and self.mean is None:
+            raise PydanticCustomError(
+                "curve_mean",
+                f"a {self.kind} departure curve needs a `mean` delay",
+                {"subloc": ("mean",), "fix": "add e.g. `mean: 20 min`"},
+            )
+        return self
+
+
+class Evacuation(StrictModel):
+    """An evacuation order for the people in a zone or in listed buildings."""
+
+    zone: Polygon | None = None
+    """Area ordered to leave ([longitude, latitude] corners); give this or `buildings`."""
+    buildings: list[str] | None = Field(default=None, min_length=1)
+    """OSM ids of the buildings ordered to leave (e.g. 'way/123456'); or `zone`."""
+    order_time: Duration
+    """When the order is given, since the scenario start (s)."""
+    curve: DepartureCurve = DepartureCurve()
+    """Spread of departures after the order (default Rayleigh, mean 20 min)."""
+    compliance: Fraction = 1.0
+    """Share of people who obey the order (0-1)."""
+    car_share: Fraction = 0.5
+    """Share of evacuees who leave by car; the rest walk (0-1)."""
+
+    @model_validator(mode="after")
+    def _where(self) -> Evacuation:
+        require_one_of(self, ("zone", "buildings"), "evacuation")
+        return self
+
+
+class Demand(StrictModel):
+    """Traffic and evacuation demand. Every part is optional."""
+
+    trips: InputPath | None = None
+    """CSV file of background trips, one per row: departure (s), origin_lon, origin_lat,
+    destination_lon, destination_lat; relative to the scenario file."""
+    od: list[OdSlice] = Field(default_factory=list)
+    """Origin-destination demand by time slice."""
+    evacuation: Evacuation | None = None
+    """An evacuation order (zone or buildings, order time, departure curve)."""
+
+
+IncidentType = Literal[
+    "medical", "fire", "traffic_accident", "rescue", "water_rescue", "hazmat", "police"
+]
+"""Kinds of incident the response model knows."""
+
+
+class BackgroundRates(StrictModel):
+    """Everyday incident rates, in calls per 1000 residents per day, by type."""
+
+    medical: float = Field(default=0.0, ge=0)
+    """Medical emergencies (calls / 1000 residents / day)."""
+    fire: float = Field(default=0.0, ge=0)
+    """Fires (calls / 1000 residents / day)."""
+    traffic_accident: float = Field(default=0.0, ge=0)
+    """Road crashes (calls / 1000 residents / day)."""
+    rescue: float = Field(default=0.0, ge=0)
+    """Technical rescues (calls / 1000 residents / day)."""
+    water_rescue: float = Field(default=0.0, ge=0)
+    """Water rescues (calls / 1000 residents / day)."""
+    hazmat: float = Field(default=0.0, ge=0)
+    """Hazardous materials (calls / 1000 residents / day)."""
+    police: float = Field(default=0.0, ge=0)
+    """Police calls (calls / 1000 residents / day)."""
+
+
+class ScriptedIncident(StrictModel):
+    """One incident that happens at a given time and place, whatever the random draws."""
+
+    at: Duration
+    """When it is called in, since the scenario start (s)."""
+    type: IncidentType
+    """Kind of incident."""
+    priority: int = Field(ge=1, le=3)
+    """1 (life-threatening) to 3 (can wait)."""
+    location: LonLat
+    """Where it is [longitude, latitude]."""
+    description: str = ""
+    """Free text shown in the event log."""
+
+
+class Incidents(StrictModel):
+    """Calls for help: a random background stream plus scripted incidents."""
+
+    background: BackgroundRates = BackgroundRates()
+    """Poisson rates by type (calls per 1000 residents per day); hazards add their own."""
+    scripted: list[ScriptedIncident] = Field(default_factory=list)
+    """Incidents at fixed times and places."""
