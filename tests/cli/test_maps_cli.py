@@ -66,3 +66,35 @@ def test_demo_falls_back_to_helsinki_with_a_note(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Helsinki sample" in result.output
     assert "helsinki" in result.output
+
+
+def test_corrupt_pbf_and_checksum_mismatch_exit_2(tmp_path, monaco_dir):
+    data = bytearray((monaco_dir / "monaco-2021-11.osm.pbf").read_bytes())
+    truncated = tmp_path / "truncated.osm.pbf"
+    truncated.write_bytes(bytes(data[: len(data) // 3]))
+    result = run("maps", "info", str(truncated), "--flat", "--no-cache")
+    assert result.exit_code == 2
+    assert "truncated.osm.pbf" in result.output
+    assert "corrupt" in result.output
+
+    folder = tmp_path / "maps" / "monaco"
+    folder.mkdir(parents=True)
+    data[100] ^= 0x01
+    (folder / "monaco-2021-11.osm.pbf").write_bytes(bytes(data))
+    (folder / "N43E007.hgt").write_bytes((monaco_dir / "N43E007.hgt").read_bytes())
+    result = run("maps", "info", "monaco", "--maps", str(tmp_path / "maps"))
+    assert result.exit_code == 2
+    assert "SHA-256 mismatch" in result.output
+
+
+def test_dem_not_covering_the_map_exit_2(tmp_path, monaco_dir):
+    """An SRTM tile one degree east of Monaco does not cover it."""
+    other = tmp_path / "N43E008.hgt"
+    other.write_bytes((monaco_dir / "N43E007.hgt").read_bytes())
+    result = run(
+        "maps", "info", str(monaco_dir / "monaco-2021-11.osm.pbf"), "--dem", str(other),
+        "--no-cache",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "N43E008.hgt" in result.output
+    assert "N43E007.hgt" in result.output
