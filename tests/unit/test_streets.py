@@ -101,3 +101,17 @@ def test_simplify_merges_chains_and_keeps_travel_time(osm):
     # the 80 m segments: 1e-3 deg of longitude at 43.73 N is ~80.4 m
     assert data["length"] == pytest.approx(2 * 80.4, rel=0.01)
     assert nx.is_weakly_connected(simple)
+
+
+def test_tiny_pack_flat_with_stated_elevation_and_merged_facility(tmp_path):
+    from twin.city import load_city
+
+    pack = load_city(write_osm(tmp_path / "tiny.osm"), flat=True, flat_elevation=5.0)
+    assert pack.terrain.is_flat
+    assert (pack.terrain.elevation == 5.0).all()
+    assert "5 m" in pack.terrain.datum
+    assert all(d["elevation"] == 5.0 for _, d in pack.drive.nodes(data=True))
+    # the hospital node lies inside the hospital building: one facility, not two
+    assert list(pack.facilities["kind"]) == ["hospital"]
+    assert pack.buildings["height"].tolist() == [20.0]
+    assert pack.buildings["height_source"].tolist() == ["height"]

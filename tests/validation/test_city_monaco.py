@@ -113,3 +113,10 @@ def test_osm_xml_formats_give_the_same_graph(monaco_dir, tmp_path, suffix):
     )
     xml_graph = simplify(build_street_graph(read_osm(xml), "drive"), "drive")
     assert set(xml_graph.edges()) == set(pbf_graph.edges())
+
+
+def test_landcover_for_flood_roughness(monaco_pack):
+    cover = monaco_pack.landcover
+    assert set(cover["cover"]) <= {"parks", "forest", "water"}
+    assert (cover["cover"] == "parks").sum() >= 10  # Monaco's gardens: Saint-Martin, Japanese...
+    assert (cover.geometry.area > 0).all()

@@ -34,7 +34,9 @@ class BuildOptions:
     service_roads
         Include service roads (osmnx ``drive_service``) in the drive graph.
     flat
-        Build without a DEM: flat terrain at 0 m (the datum is stated in the pack).
+        Build without a DEM: flat terrain at ``flat_elevation`` (stated in the pack).
+    flat_elevation
+        Elevation of flat terrain (m).
     terrain_margin
         Margin around the data's extent covered by the terrain grid (m).
     """
@@ -42,6 +44,7 @@ class BuildOptions:
     resolution: float = 10.0
     service_roads: bool = False
     flat: bool = False
+    flat_elevation: float = 0.0
     terrain_margin: float = 200.0
 
     def as_dict(self) -> dict:
@@ -131,6 +134,7 @@ def build_city_pack(
     from twin.city import streets
     from twin.city.buildings import buildings_frame
     from twin.city.facilities import facilities_frame
+    from twin.city.geometry import landcover_frame
     from twin.city.osm_read import read_osm
     from twin.city.terrain import flat_terrain, load_terrain
     from twin.errors import MapDataError, Problem
@@ -167,7 +171,13 @@ def build_city_pack(
     corners = to_crs.transform([west, east, west, east], [south, south, north, north])
     bounds = _data_bounds((drive, walk), buildings, corners, options.terrain_margin)
     if options.flat:
-        terrain = flat_terrain(bounds, crs, resolution=options.resolution)
+        terrain = flat_terrain(
+            bounds,
+            crs,
+            resolution=options.resolution,
+            elevation=options.flat_elevation,
+            datum=f"flat, no DEM: elevation stated as {options.flat_elevation:g} m",
+        )
     elif not dem_paths:
         raise MapDataError(
             Problem(
@@ -200,6 +210,7 @@ def build_city_pack(
         buildings=buildings,
         facilities=facilities,
         terrain=terrain,
+        landcover=landcover_frame(osm.landcover, to_crs, crs),
         bbox_lonlat=osm.bbox,
         sources={**(sources or {}), "options": options.as_dict()},
         build_seconds=time.perf_counter() - start,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from twin.city.geometry import project_wkb
 from twin.city.road_attrs import parse_length
 
 STOREY_M = 3.0
@@ -193,7 +194,6 @@ def buildings_frame(records, transformer, crs: str):
         ``occupants`` (persons, float), ``geometry`` (polygons in ``crs``).
     """
     import geopandas as gpd
-    import shapely
 
     rows = []
     for osm_id, wkb, tags in records:
@@ -220,11 +220,7 @@ def buildings_frame(records, transformer, crs: str):
         for extra in ("footprint_area", "floor_area", "occupants"):
             frame[extra] = np.array([], dtype=float)
         return frame
-    geoms = shapely.from_wkb([r[-1] for r in rows])
-    geoms = shapely.transform(
-        geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
-    )
-    geoms = shapely.make_valid(geoms)
+    geoms = project_wkb([r[-1] for r in rows], transformer)
     frame = gpd.GeoDataFrame(
         {c: [r[i] for r in rows] for i, c in enumerate(cols)}, geometry=geoms, crs=crs
     )

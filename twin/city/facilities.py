@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from twin.city.geometry import project, project_wkb
+
 #: Gross floor area per hospital bed (m2): 80-120 m2 in hospital planning guides.
 HOSPITAL_M2_PER_BED = 100.0
 #: Covered floor area per sheltered person (m2): the Sphere Handbook's minimum, 3.5 m2.
@@ -72,15 +74,10 @@ def facilities_frame(records, transformer, crs: str, buildings):
     import geopandas as gpd
     import shapely
 
-    def project(geom):
-        return shapely.transform(
-            geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
-        )
-
     polys = [r for r in records if r[5] is not None]
     points = [r for r in records if r[5] is None]
-    poly_geoms = project(shapely.make_valid(shapely.from_wkb([r[5] for r in polys])))
-    point_geoms = project(shapely.points([(r[3], r[4]) for r in points]))
+    poly_geoms = project_wkb([r[5] for r in polys], transformer)
+    point_geoms = project(shapely.points([(r[3], r[4]) for r in points]), transformer)
 
     rows = []
     for rec, geom in zip(polys, poly_geoms, strict=True):

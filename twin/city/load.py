@@ -31,6 +31,7 @@ def load_city(
     *,
     dem: Sequence[str | Path] | None = None,
     flat: bool = False,
+    flat_elevation: float = 0.0,
     resolution: float = 10.0,
     service_roads: bool = False,
     maps: Sequence[str | Path] | None = None,
@@ -51,6 +52,8 @@ def load_city(
     flat
         No terrain: a flat grid at 0 m (the pack states it). Implied for a catalogue city
         without DEM tiles (``helsinki``).
+    flat_elevation
+        Elevation of flat terrain (m above the stated datum).
     resolution
         Terrain grid cell size (m).
     service_roads
@@ -92,7 +95,12 @@ def load_city(
     if flat:
         dem_paths = []
         sources["dem"] = []
-    options = BuildOptions(resolution=resolution, service_roads=service_roads, flat=flat)
+    options = BuildOptions(
+        resolution=resolution,
+        service_roads=service_roads,
+        flat=flat,
+        flat_elevation=flat_elevation if flat else 0.0,
+    )
     path = cache_path(name, pack_key(sources, options.as_dict()))
     pack = load_cached(path) if use_cache else None
     if pack is None:

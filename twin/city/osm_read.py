@@ -65,6 +65,28 @@ BUILDING_TAGS = (
 )
 
 
+#: Land-cover classes (flood roughness) by tag value; first match wins.
+LANDCOVER_BY_TAG: dict[str, dict[str, str]] = {
+    "natural": {"water": "water", "wood": "forest", "scrub": "forest", "grassland": "parks",
+                "heath": "parks", "beach": "parks"},
+    "landuse": {"forest": "forest", "grass": "parks", "meadow": "parks", "recreation_ground":
+                "parks", "village_green": "parks", "cemetery": "parks", "allotments": "parks",
+                "orchard": "parks", "vineyard": "parks", "basin": "water", "reservoir": "water"},
+    "leisure": {"park": "parks", "garden": "parks", "pitch": "parks", "golf_course": "parks",
+                "nature_reserve": "forest"},
+    "waterway": {"riverbank": "water", "dock": "water"},
+}  # fmt: skip
+
+
+def landcover_class(tags) -> str | None:
+    """``parks``, ``forest`` or ``water`` for an area whose tags say so, else None."""
+    for key, classes in LANDCOVER_BY_TAG.items():
+        value = tags.get(key)
+        if value in classes:
+            return classes[value]
+    return None
+
+
 def facility_kind(tags: dict[str, str]) -> str | None:
     """Which emergency-relevant facility an object is, from its tags, or None.
 
@@ -108,6 +130,9 @@ class OsmData:
     facilities
         ``(osm_type, osm_id, kind, lon, lat, wkb_or_None, tags)``: points and areas whose tags
         make them a facility (see :func:`facility_kind`); areas carry their polygon.
+    landcover
+        ``(osm_id, wkb_polygon_lonlat, class)`` for parks, woods and water areas
+        (see :func:`landcover_class`).
     bbox
         ``(west, south, east, north)`` in degrees: the file header's box if it has one,
         else the extent of the streets read.
@@ -120,6 +145,7 @@ class OsmData:
     facilities: list[tuple[str, int, str, float, float, bytes | None, dict[str, str]]] = field(
         default_factory=list
     )
+    landcover: list[tuple[int, bytes, str]] = field(default_factory=list)
     bbox: tuple[float, float, float, float] | None = None
 
 
@@ -204,7 +230,8 @@ def read_osm(path: Path) -> OsmData:
             elif obj.is_area():
                 kind = facility_kind(tags)
                 building = tags.get("building")
-                if building is None and kind is None:
+                cover = landcover_class(tags) if building is None else None
+                if building is None and kind is None and cover is None:
                     continue
                 try:
                     geom = bytes.fromhex(wkb.create_multipolygon(obj))
@@ -217,6 +244,8 @@ def read_osm(path: Path) -> OsmData:
                     data.facilities.append(
                         (osm_type, obj.orig_id(), kind, np.nan, np.nan, geom, dict(tags))
                     )
+                if cover is not None:
+                    data.landcover.append((obj.orig_id(), geom, cover))
             elif obj.is_node() and len(tags) > 0:
                 kind = facility_kind(tags)
                 if kind is not None:

@@ -47,6 +47,9 @@ class CityPack:
         ``drive_node``/``walk_node``: nearest node of each graph.
     terrain
         Elevation grid in the same CRS.
+    landcover
+        Parks, woods and water areas: GeoDataFrame with ``cover`` in ``parks``, ``forest``,
+        ``water`` (used for flood roughness).
     bbox_lonlat
         ``(west, south, east, north)`` of the source data, degrees.
     sources
@@ -62,6 +65,7 @@ class CityPack:
     buildings: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     terrain: TerrainGrid
+    landcover: gpd.GeoDataFrame
     bbox_lonlat: tuple[float, float, float, float]
     sources: dict[str, Any] = field(default_factory=dict)
     build_seconds: float = float("nan")
@@ -105,6 +109,9 @@ class CityPack:
             "occupants": float(self.buildings["occupants"].sum()),
             "facilities": {
                 str(k): int(v) for k, v in self.facilities["kind"].value_counts().items()
+            },
+            "landcover": {
+                str(k): int(v) for k, v in self.landcover["cover"].value_counts().items()
             },
             "terrain_shape": tuple(int(n) for n in elev.shape),
             "terrain_resolution_m": float(self.terrain.resolution),

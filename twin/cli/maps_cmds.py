@@ -87,6 +87,10 @@ def print_summary(summary: dict, elapsed: float, built: bool) -> None:
             ", ".join(f"{k} {v}" for k, v in summary["facilities"].items()) or "none",
         ),
         (
+            "land cover",
+            ", ".join(f"{k} {v}" for k, v in summary["landcover"].items()) or "none",
+        ),
+        (
             "terrain",
             f"{summary['terrain_shape'][1]} x {summary['terrain_shape'][0]} cells at "
             f"{summary['terrain_resolution_m']:g} m, {summary['terrain_min_m']:.1f} to "
