@@ -1,0 +1,89 @@
+"""``twin respond``: runs a scenario and plan, writes KPIs and the event log, refuses bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+import twin.cli.respond_cmds  # noqa: F401  (registers the command)
+from twin.cli import _register, app
+
+_register()  # the other commands too, so `respond` is a subcommand as in `twin`
+
+SCENARIO = """\
+version: 1
+kind: scenario
+name: respond_test
+city: {name: monaco}
+time: {duration: 6 h}
+seed: 4
+incidents:
+  background: {medical: 1.0, traffic_accident: 0.2}
+"""
+
+PLAN = """\
+version: 1
+kind: plan
+name: two
+stations:
+  - {name: Condamine, location: [7.4205, 43.7345], units: {ambulance: 2, police: 1}}
+  - {name: Fontvieille, location: [7.4160, 43.7295], units: {ambulance: 1}}
+dispatch: {policy: coverage, coverage_time: 5 min}
+"""
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch, maps_folders, monaco_dir):
+    monkeypatch.setenv("TWIN_MAPS", os.pathsep.join(str(f) for f in maps_folders))
+    (tmp_path / "scenario.yaml").write_text(SCENARIO)
+    (tmp_path / "plan.yaml").write_text(PLAN)
+    return tmp_path
+
+
+def test_respond_writes_kpis_and_log(files):
+    out = files / "out"
+    result = CliRunner().invoke(
+        app,
+        ["respond", str(files / "scenario.yaml"), "--plan", str(files / "plan.yaml"),
+         "--out", str(out), "--no-progress"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    kpis = json.loads((out / "two" / "kpis.json").read_text())
+    with (out / "two" / "events.csv").open() as f:
+        calls = [row for row in csv.DictReader(f) if row["event"] == "call"]
+    assert kpis["incidents"] == len(calls) > 0
+    assert "Response KPIs: two" in result.output
+
+
+def test_respond_link_times_slow_the_response(files):
+    """Given link times three times the free-flow ones, the median response grows."""
+    from twin.city import load_city
+    from twin.response.build import CityNetwork
+
+    net = CityNetwork.from_pack(load_city("monaco"))
+    with (files / "slow.csv").open("w") as f:
+        f.write("u,v,key,travel_time\n")
+        for (u, v, k), t in zip(net.travel.edges, net.travel.free_flow, strict=True):
+            f.write(f"{u},{v},{k},{3 * t}\n")
+    medians = []
+    for extra in ([], ["--link-times", str(files / "slow.csv")]):
+        out = files / f"out{len(extra)}"
+        args = ["respond", str(files / "scenario.yaml"), "--plan", str(files / "plan.yaml"),
+                "--out", str(out), "--no-progress", *extra]  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        medians.append(json.loads((out / "two" / "kpis.json").read_text())["response_p50"])
+    assert medians[1] > 1.5 * medians[0]
+
+
+def test_respond_bad_plan_exits_2(files):
+    (files / "bad.yaml").write_text(PLAN.replace("police: 1", "rescue_boat: 1"))
+    result = CliRunner().invoke(
+        app, ["respond", str(files / "scenario.yaml"), "--plan", str(files / "bad.yaml")]
+    )
+    assert result.exit_code == 2
+    assert "rescue_boat" in result.output

@@ -1,0 +1,208 @@
+"""``twin respond``: run the response model alone (free-flow or given link times).
+
+Writes ``kpis.json`` and ``events.csv`` (as the scenario's ``outputs.kpis`` and
+``outputs.events`` say) per plan to ``<outputs.folder>/response/<plan>`` (or ``--out``),
+each under a temporary name renamed when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from twin.cli import app, console, err_console, user_errors
+from twin.errors import Problem, UserInputError
+from twin.response.kpis import ResponseKpis, write_log
+
+#: Progress-bar updates per run.
+PROGRESS_STEPS = 100
+
+
+def read_link_times(path: Path, edges: list[tuple[int, int, int]]) -> np.ndarray:
+    """Per-edge travel times (s) from a CSV with columns ``u, v, key, travel_time``.
+
+    ``u``/``v`` are OSM node ids of the drive graph and ``key`` the parallel-edge key (0 for
+    most). Edges not listed keep ``nan`` (free flow is used for them).
+
+    Raises
+    ------
+    UserInputError
+        If the file is unreadable, lacks a column, names an edge the graph does not have, or
+        gives a time that is not > 0.
+    """
+    where = {e: i for i, e in enumerate(edges)}
+    times = np.full(len(edges), np.nan)
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as exc:
+        raise UserInputError(Problem(f"cannot read link times: {exc}", path)) from None
+    for line, row in enumerate(rows, start=2):
+        try:
+            edge = (int(row["u"]), int(row["v"]), int(row.get("key") or 0))
+            value = float(row["travel_time"])
+        except (KeyError, TypeError, ValueError):
+            raise UserInputError(
+                Problem(
+                    "each row needs u, v, travel_time (and optionally key) as numbers",
+                    path,
+                    line,
+                    fix="write a header `u,v,key,travel_time` and one edge per row",
+                )
+            ) from None
+        if edge not in where:
+            raise UserInputError(
+                Problem(
+                    f"edge {edge} is not in the drivable road graph",
+                    path,
+                    line,
+                    "u,v,key",
+                    "use node ids of the city's drive graph (largest connected part)",
+                )
+            )
+        if not value > 0:
+            raise UserInputError(
+                Problem(f"travel_time {value!r} must be > 0", path, line, "travel_time")
+            )
+        times[where[edge]] = value
+    return times
+
+
+def _kpi_table(name: str, kpis: ResponseKpis) -> Table:
+    table = Table(title=f"Response KPIs: {name}", show_header=False, title_justify="left")
+    table.add_column("KPI", style="bold")
+    table.add_column("value")
+    fmt = lambda s: "-" if math.isnan(s) else f"{s / 60:.1f} min"  # noqa: E731
+    reasons = ", ".join(f"{r}: {n}" for r, n in kpis.unserved_reasons.items()) or "-"
+    rows = [
+        ("incidents", f"{kpis.incidents} ({kpis.served} served, {kpis.late} late)"),
+        ("unserved", f"{kpis.unserved} ({reasons})"),
+        ("response p50 / p90", f"{fmt(kpis.response_p50)} / {fmt(kpis.response_p90)}"),
+        (
+            "p90 by priority",
+            ", ".join(f"P{p}: {fmt(v)}" for p, v in kpis.response_p90_by_priority.items()) or "-",
+        ),
+        (
+            "within target",
+            ", ".join(f"P{p}: {v:.0%}" for p, v in kpis.within_target_by_priority.items()) or "-",
+        ),
+        (
+            "mean utilisation",
+            f"{np.mean(kpis.utilisation):.1%}" if kpis.utilisation else "-",
+        ),
+        (
+            "coverage (mean / min)",
+            ", ".join(
+                f"{t}: {kpis.coverage_mean[t]:.0%} / {kpis.coverage_min[t]:.0%}"
+                for t in kpis.coverage_mean
+            )
+            or "-",
+        ),
+        ("hospital overflow", f"{kpis.hospital_overflow} ({kpis.diversions} diverted)"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+@app.command("respond")
+@user_errors
+def respond(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    plan_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--plan", metavar="PLAN", help="Plan file (repeatable); default the scenario's plans."
+        ),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Run seed; default the scenario's.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder; default <outputs.folder>/response."),
+    ] = None,
+    link_times: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="CSV", help="Link travel times (u,v,key,travel_time in s); free flow else."
+        ),
+    ] = None,
+    allow_unneeded_units: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unneeded-units", help="Accept units no incident of the scenario needs."
+        ),
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run the emergency response model for a scenario and plan(s); print and write KPIs."""
+    from twin.cli.maps_cmds import load_with_progress
+    from twin.response.build import CityNetwork, build_response
+    from twin.scenario.loader import load_plan, load_scenario
+
+    scenario = load_scenario(scenario_file)
+    paths = list(plan_files or scenario.plans)
+    if not paths:
+        raise UserInputError(
+            Problem("no plan to run", scenario_file, field="plans", fix="pass --plan PLAN.yaml")
+        )
+    plans = [(path, load_plan(path)) for path in paths]
+    city = scenario.city
+    source = city.name or str(city.osm)
+    options = {"flat": city.flat, "resolution": city.resolution}
+    if city.dem:
+        options["dem"] = list(city.dem)
+    pack, _, _ = load_with_progress(source, **options)
+    net = CityNetwork.from_pack(pack)
+    times = read_link_times(link_times, net.travel.edges) if link_times else None
+    if times is not None:
+        times = np.where(np.isnan(times), net.travel.free_flow, times)
+    duration = scenario.time.duration
+    base = out or (scenario.outputs.folder or Path("results") / scenario.name) / "response"
+    for path, plan in plans:
+        model = build_response(
+            scenario,
+            plan,
+            pack,
+            seed=seed,
+            plan_file=path,
+            network=net,
+            allow_unneeded_units=allow_unneeded_units,
+        )
+        if times is not None:
+            model.update_roads(link_times=times)
+        with Progress(
+            TextColumn(f"[bold blue]respond {plan.name}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not progress,
+        ) as bar:
+            task = bar.add_task("run", total=PROGRESS_STEPS)
+            for k in range(1, PROGRESS_STEPS + 1):
+                model.advance(duration * k / PROGRESS_STEPS)
+                bar.update(task, completed=k)
+        kpis = model.finish()
+        folder = Path(base) / plan.name
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        if scenario.outputs.events:
+            written.append(write_log(model.events, folder / "events.csv"))
+        if scenario.outputs.kpis:
+            tmp = folder / "kpis.json.part"
+            tmp.write_text(json.dumps(kpis.as_dict(), indent=2), encoding="utf-8")
+            os.replace(tmp, folder / "kpis.json")
+            written.append(folder / "kpis.json")
+        console.print(_kpi_table(plan.name, kpis))
+        if written:
+            console.print("wrote " + " and ".join(str(p) for p in written))

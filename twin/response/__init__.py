@@ -1,0 +1,62 @@
+"""Emergency response: incidents, units, hospitals and dispatch policies as SimPy processes.
+
+>>> from twin.response.build import build_response  # doctest: +SKIP
+>>> model = build_response(scenario, plan, pack)  # doctest: +SKIP
+>>> kpis = model.run(scenario.time.duration)  # doctest: +SKIP
+>>> kpis.response_p90, model.replay() == kpis  # doctest: +SKIP
+
+Modules: :mod:`~twin.response.travel` (road travel times, link times and closures),
+:mod:`~twin.response.incidents` (incident types, random streams, call sources, hazard
+signals), :mod:`~twin.response.units` (units, states, hospitals),
+:mod:`~twin.response.policies` (dispatch plug-ins by name), :mod:`~twin.response.model`
+(the SimPy processes), :mod:`~twin.response.kpis` (event log and KPIs),
+:mod:`~twin.response.build` (from scenario, plan and city pack, with checks).
+
+What other models call during a run (coupling): :meth:`ResponseModel.update_roads` with link
+times and closures, and :meth:`ResponseModel.signal` with a :class:`HazardSignal`.
+"""
+
+from twin.response.incidents import (
+    HAZARD_SIGNALS,
+    PROFILES,
+    BackgroundDemand,
+    HazardSignal,
+    Incident,
+    IncidentProfile,
+    ScriptedCall,
+    rng_for,
+)
+from twin.response.kpis import EVENTS, LogEvent, ResponseKpis, kpis_from_log, write_log
+from twin.response.model import ResponseModel
+from twin.response.policies import POLICIES, DispatchPolicy, make_policy, register
+from twin.response.travel import MatrixTravel, RoadTravel, Route, Travel
+from twin.response.units import STATES, Hospital, StationSpec, Unit
+
+__all__ = [
+    "EVENTS",
+    "HAZARD_SIGNALS",
+    "POLICIES",
+    "PROFILES",
+    "STATES",
+    "BackgroundDemand",
+    "DispatchPolicy",
+    "HazardSignal",
+    "Hospital",
+    "Incident",
+    "IncidentProfile",
+    "LogEvent",
+    "MatrixTravel",
+    "ResponseKpis",
+    "ResponseModel",
+    "RoadTravel",
+    "Route",
+    "ScriptedCall",
+    "StationSpec",
+    "Travel",
+    "Unit",
+    "kpis_from_log",
+    "make_policy",
+    "register",
+    "rng_for",
+    "write_log",
+]

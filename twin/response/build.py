@@ -1,0 +1,418 @@
+"""Build a response model from a scenario, a plan and a city pack, checking the plan first.
+
+Every mistake a user can make here (a station naming a facility the city lacks or placed off
+the road graph, units no incident can need) is gathered and raised as one
+:class:`~twin.errors.ScenarioError` naming the plan file, line, field and a fix. Unknown
+dispatch policies are refused by the plan schema and by
+:func:`~twin.response.policies.make_policy`, both listing the valid names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from twin.errors import Problem, ScenarioError
+from twin.response.incidents import (
+    BackgroundDemand,
+    HazardSignal,
+    ScriptedCall,
+    unit_types_needed,
+)
+from twin.response.model import ResponseModel
+from twin.response.policies import make_policy
+from twin.response.travel import EMERGENCY_SPEED_FACTOR, RoadTravel
+from twin.response.units import ARRIVALS_PER_BED_HOUR, Hospital, StationSpec
+
+if TYPE_CHECKING:
+    from twin.city.pack import CityPack
+    from twin.scenario.plan import Plan
+    from twin.scenario.schema import Scenario
+
+MAX_SNAP = 250.0
+"""Farthest a station or incident may be from the nearest drivable road node (m)."""
+
+HAZARD_INCIDENTS: dict[str, set[str]] = {
+    "rainfall": {"water_rescue", "rescue"},
+    "inflow": {"water_rescue", "rescue"},
+    "sea_level": {"water_rescue", "rescue"},
+    "crowd_event": {"crowd_crush"},
+    "ground_collapse": {"structural"},
+}
+"""Incident types each scenario hazard kind can raise (through hazard signals)."""
+
+
+@dataclass(frozen=True)
+class CityNetwork:
+    """What the response model takes from a city: the drivable graph and who lives where.
+
+    Attributes
+    ----------
+    travel
+        Road travel on the largest strongly connected part of the drive graph.
+    population
+        Residents nearest to each node (from building occupants).
+    crs
+        The pack's projected CRS.
+    """
+
+    travel: RoadTravel
+    population: np.ndarray
+    crs: str
+
+    @classmethod
+    def from_pack(
+        cls, pack: CityPack, *, speed_factor: float = EMERGENCY_SPEED_FACTOR
+    ) -> CityNetwork:
+        """Road travel and population per node from a city pack."""
+        graph = pack.largest_component().drive
+        travel = RoadTravel(graph, speed_factor=speed_factor)
+        centres = pack.buildings.geometry.centroid
+        nodes, _ = travel.nearest(centres.x.to_numpy(), centres.y.to_numpy())
+        people = np.nan_to_num(pack.buildings["occupants"].to_numpy(dtype=float))
+        population = np.bincount(nodes, weights=people, minlength=travel.n_nodes)
+        return cls(travel, population, pack.crs)
+
+    def snap(self, lonlat: tuple[float, float]) -> tuple[int, float]:
+        """Nearest node index to a ``(lon, lat)`` place and the distance to it (m)."""
+        from pyproj import Transformer
+
+        x, y = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True).transform(*lonlat)
+        node, distance = self.travel.nearest(np.array([x]), np.array([y]))
+        return int(node[0]), float(distance[0])
+
+
+def incident_types(scenario: Scenario) -> set[str]:
+    """Incident types a scenario can produce: background, scripted and hazard-driven."""
+    types = {t for t, r in scenario.incidents.background.model_dump().items() if r > 0}
+    types |= {s.type for s in scenario.incidents.scripted}
+    for hazard in scenario.hazards:
+        types |= HAZARD_INCIDENTS.get(hazard.kind, set())
+    return types
+
+
+def _facility_node(pack: CityPack, net: CityNetwork, ref: str) -> tuple[int, float] | None:
+    kind, _, number = ref.partition("/")
+    rows = pack.facilities[
+        (pack.facilities["osm_type"] == kind) & (pack.facilities["osm_id"].astype(str) == number)
+    ]
+    if rows.empty:
+        return None
+    point = rows.geometry.iloc[0].centroid
+    node, distance = net.travel.nearest(np.array([point.x]), np.array([point.y]))
+    return int(node[0]), float(distance[0])
+
+
+def plan_stations(
+    plan: Plan,
+    scenario: Scenario,
+    pack: CityPack,
+    net: CityNetwork,
+    *,
+    plan_file: Path | str | None = None,
+    allow_unneeded_units: bool = False,
+) -> list[StationSpec]:
+    """Stations of a plan on the road graph, after checking them.
+
+    Raises
+    ------
+    ScenarioError
+        With every problem: unknown facility, station off the road graph, units no incident
+        of the scenario needs (unless ``allow_unneeded_units``).
+    """
+    problems: list[Problem] = []
+    problem = _problem_maker(plan_file, problems)
+
+    stations: list[StationSpec] = []
+    for i, station in enumerate(plan.stations):
+        if station.facility is not None:
+            found = _facility_node(pack, net, station.facility)
+            if found is None:
+                known = _facility_examples(pack)
+                problem(
+                    ["stations", i, "facility"],
+                    f"station {station.name!r} names facility {station.facility!r}, which "
+                    f"the {pack.name} map does not have",
+                    f"use one of the city's facilities ({known}), or give `location`",
+                )
+                continue
+            node, distance = found
+        else:
+            node, distance = net.snap(station.location)
+        if distance > MAX_SNAP:
+            problem(
+                ["stations", i, "location" if station.facility is None else "facility"],
+                f"station {station.name!r} is {distance:.0f} m from the nearest road units "
+                f"can use (at most {MAX_SNAP:.0f} m)",
+                "move it next to a drivable street of the city",
+            )
+            continue
+        units = {k: v for k, v in station.units.model_dump().items() if v}
+        stations.append(StationSpec(station.name, node, units))
+    needed = unit_types_needed(incident_types(scenario))
+    if not allow_unneeded_units:
+        for i, station in enumerate(plan.stations):
+            for type_, count in station.units.model_dump().items():
+                if count and type_ not in needed:
+                    problem(
+                        ["stations", i, "units", type_],
+                        f"station {station.name!r} has {type_} units, but no incident of "
+                        f"scenario {scenario.name!r} needs one (it can raise: "
+                        f"{', '.join(sorted(incident_types(scenario))) or 'none'})",
+                        f"remove the {type_} units, or add incidents that need them",
+                    )
+    if problems:
+        raise ScenarioError(problems)
+    return stations
+
+
+def _problem_maker(plan_file: Path | str | None, problems: list[Problem]):
+    """A function ``(keys, message, fix)`` adding a problem located in the plan file."""
+    from twin.scenario._problems import field_path, line_of
+    from twin.scenario.loader import read_yaml
+
+    tree = None
+    if plan_file is not None:
+        try:
+            tree = read_yaml(plan_file)
+        except ScenarioError:
+            tree = None
+
+    def problem(keys: list[str | int], message: str, fix: str) -> None:
+        line = line_of(tree, keys) if tree is not None else None
+        problems.append(Problem(message, plan_file, line, field_path(keys), fix))
+
+    return problem
+
+
+def _facility_examples(pack: CityPack) -> str:
+    rows = pack.facilities[pack.facilities["kind"].isin(["fire_station", "hospital", "police"])]
+    refs = [f"{t}/{i}" for t, i in zip(rows["osm_type"], rows["osm_id"], strict=True)][:4]
+    return ", ".join(refs) + (", ..." if len(rows) > 4 else "") if refs else "none"
+
+
+def hospitals_of(pack: CityPack, net: CityNetwork) -> list[Hospital]:
+    """The city's hospitals, each taking ``beds x ARRIVALS_PER_BED_HOUR`` arrivals an hour
+    (at least one)."""
+    rows = pack.facilities[pack.facilities["kind"] == "hospital"]
+    if rows.empty:
+        return []
+    centres = rows.geometry.centroid
+    nodes, _ = net.travel.nearest(centres.x.to_numpy(), centres.y.to_numpy())
+    beds = np.nan_to_num(rows["capacity"].to_numpy(dtype=float))
+    names = [str(n) if isinstance(n, str) else f"hospital {k}" for k, n in enumerate(rows["name"])]
+    return [
+        Hospital(name, int(node), max(1.0, float(b) * ARRIVALS_PER_BED_HOUR))
+        for name, node, b in zip(names, nodes, beds, strict=True)
+    ]
+
+
+def build_response(
+    scenario: Scenario,
+    plan: Plan,
+    pack: CityPack,
+    *,
+    seed: int | None = None,
+    plan_file: Path | str | None = None,
+    allow_unneeded_units: bool = False,
+    network: CityNetwork | None = None,
+    coverage_interval: float | None = 300.0,
+    residents: float | None = None,
+) -> ResponseModel:
+    """A response model for a scenario and a plan on a city (free-flow roads).
+
+    Parameters
+    ----------
+    scenario, plan, pack
+        Validated scenario and plan, and the scenario's city.
+    seed
+        Run seed (default: the scenario's).
+    plan_file
+        The plan's file, for error messages.
+    allow_unneeded_units
+        Accept units no incident of the scenario needs.
+    network
+        A prebuilt :class:`CityNetwork` of ``pack`` (saves rebuilding it per replication);
+        the model drives a fresh copy of its roads, so runs do not disturb each other.
+    coverage_interval
+        Time between coverage samples (s).
+    residents
+        Scale the map's residents to this total (same spread) for background calls, e.g.
+        to load a small map like a big city; default the map's own estimate.
+
+    Raises
+    ------
+    ScenarioError
+        For mistakes in the plan (see :func:`plan_stations`).
+    """
+    net = network or CityNetwork.from_pack(pack)
+    stations = plan_stations(
+        plan, scenario, pack, net, plan_file=plan_file, allow_unneeded_units=allow_unneeded_units
+    )
+    params = plan.dispatch.model_dump(exclude={"policy", "travel_time"})
+    policy = make_policy(plan.dispatch.policy, **params)
+    estimator = None
+    if plan.dispatch.travel_time == "free_flow":
+        estimator = net.travel.fresh()  # never given live times: free-flow speeds
+    rates = scenario.incidents.background.model_dump()
+    population = net.population
+    if residents is not None:
+        population = population * (residents / max(population.sum(), 1e-9))
+    background = BackgroundDemand.per_resident(rates, population)
+    scripted = []
+    for s in scenario.incidents.scripted:
+        node, _ = net.snap(s.location)
+        scripted.append(ScriptedCall(s.at, s.type, s.priority, node, s.description))
+    t = scenario.objectives.targets
+    model = ResponseModel(
+        net.travel.fresh(),
+        stations,
+        policy=policy,
+        seed=scenario.seed if seed is None else seed,
+        background=background,
+        scripted=scripted,
+        hospitals=hospitals_of(pack, net),
+        targets=(t.priority_1, t.priority_2, t.priority_3),
+        estimator=estimator,
+        coverage_weights=net.population,
+        coverage_interval=coverage_interval,
+    )
+    for hazard in scenario.hazards:
+        if hazard.kind == "ground_collapse":
+            node, _ = net.snap(hazard.location)
+            model.signal_at(hazard.at, HazardSignal("ground_collapse", node))
+    for at, closed in closure_timeline(scenario, plan, net, plan_file=plan_file):
+        model.schedule(at, lambda closed=closed: model.update_roads(closed=closed))
+    return model
+
+
+def closure_timeline(
+    scenario: Scenario, plan: Plan, net: CityNetwork, *, plan_file: Path | str | None = None
+) -> list[tuple[float, np.ndarray]]:
+    """When the set of closed links changes, and the closed-link mask from then on.
+
+    Ground collapses close every link passing within their radius (links taken as straight
+    lines between their end nodes) from their time on;
+    a plan closure given by ``location`` closes the link nearest to it (both directions)
+    from ``start`` to ``end``. Closures given by OSM way (``road``) close that way's links.
+
+    Raises
+    ------
+    ScenarioError
+        A closure far from every road, or naming a way the drive graph lacks.
+    """
+    travel = net.travel
+    u = np.array([travel.index[a] for a, _, _ in travel.edges], dtype=np.int64)
+    v = np.array([travel.index[b] for _, b, _ in travel.edges], dtype=np.int64)
+    spans: list[tuple[float, float, np.ndarray]] = []
+    from pyproj import Transformer
+
+    to_xy = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform
+    for hazard in scenario.hazards:
+        if hazard.kind == "ground_collapse":
+            x, y = to_xy(*hazard.location)
+            near = _segment_distance(travel.xy[u], travel.xy[v], x, y) <= hazard.radius
+            spans.append((hazard.at, np.inf, near))
+    problems: list[Problem] = []
+    problem = _problem_maker(plan_file, problems)
+    for i, closure in enumerate(plan.closures):
+        if closure.location is not None:
+            x, y = to_xy(*closure.location)
+            distance = _segment_distance(travel.xy[u], travel.xy[v], x, y)
+            k = int(np.argmin(distance))
+            a, b = min(u[k], v[k]), max(u[k], v[k])
+            mask = (np.minimum(u, v) == a) & (np.maximum(u, v) == b)
+            if distance[k] > MAX_SNAP:
+                problem(
+                    ["closures", i, "location"],
+                    f"closure {closure.name!r} is {distance[k]:.0f} m from the nearest road",
+                    "put it on the road to close",
+                )
+        else:
+            kind, _, number = closure.road.partition("/")
+            way = int(number) if kind == "way" and number.isdigit() else None
+            mask = np.array([way in _way_ids(d) for d in travel.way_ids])
+            if not mask.any():
+                problem(
+                    ["closures", i, "road"],
+                    f"closure {closure.name!r} names road {closure.road!r}, which is not a "
+                    "drivable road of the map",
+                    "write `road: way/<OSM id>` of a drivable street, or `location`",
+                )
+        spans.append((closure.start, np.inf if closure.end is None else closure.end, mask))
+    if problems:
+        raise ScenarioError(problems)
+    times = sorted({t for a, b, _ in spans for t in (a, b) if np.isfinite(t)})
+    timeline = []
+    for t in times:
+        closed = np.zeros(len(u), dtype=bool)
+        for a, b, mask in spans:
+            if a <= t < b:
+                closed |= mask
+        timeline.append((t, closed))
+    return timeline
+
+
+def _segment_distance(a: np.ndarray, b: np.ndarray, x: float, y: float) -> np.ndarray:
+    """Distance (m) from point (x, y) to each straight segment a[i] -> b[i] (m)."""
+    d = b - a
+    length2 = np.maximum((d * d).sum(axis=1), 1e-12)
+    t = np.clip(((x - a[:, 0]) * d[:, 0] + (y - a[:, 1]) * d[:, 1]) / length2, 0.0, 1.0)
+    return np.hypot(a[:, 0] + t * d[:, 0] - x, a[:, 1] + t * d[:, 1] - y)
+
+
+def _way_ids(osmid) -> set[int]:
+    items = osmid if isinstance(osmid, list) else [osmid]
+    return {int(i) for i in items if i is not None}
+
+
+DEFAULT_FACILITY_UNITS: dict[str, dict[str, int]] = {
+    "fire_station": {"fire_engine": 2, "ambulance": 2},
+    "police": {"police": 1},
+}
+"""Units a plan built from the map's facilities puts at each facility kind."""
+
+
+def facility_plan(
+    pack: CityPack,
+    *,
+    units: dict[str, dict[str, int]] | None = None,
+    dispatch: dict | None = None,
+    name: str = "osm_stations",
+) -> Plan:
+    """A plan whose stations are the city's facilities found in OSM.
+
+    Parameters
+    ----------
+    pack
+        The city.
+    units
+        Units per facility kind (default :data:`DEFAULT_FACILITY_UNITS`: fire stations hold
+        engines and ambulances, police stations a car).
+    dispatch
+        The plan's ``dispatch`` section (default nearest).
+    name
+        Plan name.
+    """
+    from twin.scenario.plan import Plan
+
+    units = DEFAULT_FACILITY_UNITS if units is None else units
+    rows = pack.facilities[pack.facilities["kind"].isin(list(units))]
+    stations = []
+    for kind, osm_type, osm_id, label in zip(
+        rows["kind"], rows["osm_type"], rows["osm_id"], rows["name"], strict=True
+    ):
+        ref = f"{osm_type}/{osm_id}"
+        title = label if isinstance(label, str) else kind
+        stations.append({"name": f"{title} ({ref})", "facility": ref, "units": units[kind]})
+    return Plan.model_validate(
+        {
+            "version": 1,
+            "name": name,
+            "stations": stations,
+            "dispatch": dispatch or {"policy": "nearest"},
+        }
+    )
