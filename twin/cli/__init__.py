@@ -49,7 +49,13 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 def _register() -> None:
     # Imported here so each module can import ``app``/``console`` from this one.
-    from twin.cli import demo_cmds, maps_cmds, respond_cmds, scenario_cmds  # noqa: F401
+    from twin.cli import (  # noqa: F401
+        demo_cmds,
+        maps_cmds,
+        respond_cmds,
+        scenario_cmds,
+        traffic_cmds,
+    )
 
 
 def main() -> None:
