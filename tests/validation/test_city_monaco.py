@@ -93,7 +93,11 @@ def test_cached_load_returns_the_same_pack(monaco_pack, maps_folders):
     from twin.city import load_city
 
     again = load_city("monaco", maps=maps_folders)
-    assert again.summary() == monaco_pack.summary()
+    # build_seconds differs when another xdist worker built (and cached) the pack.
+    ignore = {"build_seconds"}
+    first = {k: v for k, v in monaco_pack.summary().items() if k not in ignore}
+    second = {k: v for k, v in again.summary().items() if k not in ignore}
+    assert second == first
 
 
 @pytest.mark.parametrize("suffix", [".osm", ".osm.bz2"])
