@@ -50,3 +50,19 @@ def monaco_pack(monaco_dir, maps_folders):
     from twin.city import load_city
 
     return load_city("monaco", maps=maps_folders)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread_per_xdist_worker():
+    """Under ``pytest -n`` each worker runs numba kernels on one thread: parallel workers with
+    parallel kernels oversubscribe the cores and run several times slower (a model given an
+    explicit thread count, e.g. ``FloodConfig.threads``, still sets its own)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(before)

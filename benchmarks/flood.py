@@ -1,0 +1,175 @@
+"""Flood model speed on Monaco, side by side with Landlab's OverlandFlow, in one run.
+
+The case (issue 3): Monaco's SRTM tile resampled to 30, 10 and 5 m (UTM 32N), 50 mm/h of
+rain for 1 h then 1 h dry, Manning n 0.03, sea cells (SRTM <= 0 m touching the edge) open,
+map edges open. Landlab runs with ``steep_slopes=True`` (its default is unstable here) on
+an identical grid (our cells are its core nodes, with a ring of open boundary nodes); twin
+runs with its defaults (Froude cap 1, like ``steep_slopes``). Both cap a step at 10 s.
+
+Prints, per resolution: sub-steps, wall time and cell-updates per second of each, the
+wall-time ratio, and how far the answers agree (max-depth RMSE and wet-area overlap),
+plus twin's volume error. Runs alternate (twin, Landlab, twin, ...) and medians are shown.
+
+Usage::
+
+    python benchmarks/flood.py                 # 30, 10 and 5 m (Landlab at 5 m: ~5 min)
+    python benchmarks/flood.py --res 30 10 --repeat 3
+    python benchmarks/flood.py --no-landlab    # twin only
+    python benchmarks/flood.py --threads 1     # both tools on one thread
+
+Needs the sample maps (``TWIN_MAPS`` or ../shared/maps) and, for the comparison,
+``pip install landlab==2.11.0 requireit==0.8.0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from pyproj import Transformer
+
+from twin.city.terrain import load_terrain
+from twin.flood import FloodConfig, FloodModel, Forcing, mm_per_hour
+from twin.flood.forcing import uniform_rain
+from twin.flood.grid import sea_mask
+
+RAIN = mm_per_hour(50.0)
+RAIN_END, T_END, DT_MAX, MANNING = 3600.0, 7200.0, 10.0, 0.03
+MONACO_LONLAT = (7.405, 43.723, 7.440, 43.752)
+
+
+def find_tile() -> Path:
+    """The Monaco SRTM tile on the maps path."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "maps"
+    folders = [Path(p) for p in os.environ.get("TWIN_MAPS", str(default)).split(os.pathsep) if p]
+    for folder in folders:
+        tile = folder / "monaco" / "N43E007.hgt"
+        if tile.is_file():
+            return tile
+    sys.exit(f"N43E007.hgt not found under {folders}; set TWIN_MAPS")
+
+
+def terrain_at(tile: Path, resolution: float):
+    w, s, e, n = MONACO_LONLAT
+    tr = Transformer.from_crs("EPSG:4326", "EPSG:32632", always_xy=True)
+    xs, ys = tr.transform([w, e, w, e], [s, s, n, n])
+    return load_terrain(
+        [tile], (min(xs), min(ys), max(xs), max(ys)), "EPSG:32632", resolution=resolution
+    )
+
+
+def run_twin(terrain, threads: int | None = None) -> dict:
+    forcing = Forcing(rainfall=(uniform_rain(RAIN, RAIN_END),))
+    config = FloodConfig(manning=MANNING, dt_max=DT_MAX, output_interval=600.0, threads=threads)
+    model = FloodModel.from_terrain(terrain, forcing, config)
+    start = time.perf_counter()
+    model.advance_to(T_END)
+    wall = time.perf_counter() - start
+    error = max(abs(b.relative_error) for b in model.balance)
+    return {"wall": wall, "steps": model.n_substeps, "h_max": model.max_depth, "error": error}
+
+
+def run_landlab(z: np.ndarray, dx: float, sea: np.ndarray) -> dict:
+    from landlab import RasterModelGrid
+    from landlab.components import OverlandFlow
+    from landlab.grid.nodestatus import NodeStatus
+
+    ny, nx = z.shape
+    grid = RasterModelGrid((ny + 2, nx + 2), xy_spacing=dx)
+    grid.add_field("topographic__elevation", np.pad(z, 1, mode="edge")[::-1].ravel().copy())
+    depth = grid.add_zeros("surface_water__depth", at="node")
+    status = np.full((ny + 2, nx + 2), NodeStatus.FIXED_VALUE, dtype=np.uint8)
+    status[1:-1, 1:-1][~sea] = NodeStatus.CORE
+    grid.status_at_node[:] = status[::-1].ravel()
+    flow = OverlandFlow(grid, steep_slopes=True, mannings_n=MANNING, rainfall_intensity=RAIN)
+    h_max = np.zeros_like(depth)
+    t, steps = 0.0, 0
+    start = time.perf_counter()
+    while t < T_END:
+        flow.rainfall_intensity = RAIN if t < RAIN_END else 0.0
+        dt = min(flow.calc_time_step(), DT_MAX, T_END - t)
+        if t < RAIN_END:
+            dt = min(dt, RAIN_END - t)
+        flow.run_one_step(dt)
+        t += dt
+        steps += 1
+        np.maximum(h_max, depth, out=h_max)
+    wall = time.perf_counter() - start
+    h_max = h_max.reshape(ny + 2, nx + 2)[::-1][1:-1, 1:-1]
+    return {"wall": wall, "steps": steps, "h_max": h_max}
+
+
+def agreement(ours: np.ndarray, theirs: np.ndarray, land: np.ndarray) -> tuple[float, float]:
+    """RMSE (m) of max depth over land and overlap (IoU) of cells deeper than 5 cm."""
+    a, b = ours[land], theirs[land]
+    wa, wb = a > 0.05, b > 0.05
+    return float(np.sqrt(np.mean((a - b) ** 2))), float(np.sum(wa & wb) / np.sum(wa | wb))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--res", type=float, nargs="+", default=[30.0, 10.0, 5.0])
+    parser.add_argument("--repeat", type=int, default=1, help="runs per tool and grid")
+    parser.add_argument("--no-landlab", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads for both tools (default: all cores)"
+    )
+    args = parser.parse_args(argv)
+    if args.threads:  # Landlab's OpenMP reads this when its kernels load
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+
+    import numba
+
+    tile = find_tile()
+    n_threads = args.threads or numba.get_num_threads()
+    print(f"numba {numba.__version__}, {n_threads} thread(s), {os.cpu_count()} CPUs")
+    run_twin(terrain_at(tile, 90.0))  # compile (or load) the kernels outside the timings
+    header = (
+        f"{'res':>4} {'cells':>7} | {'twin steps':>10} {'s':>6} {'Mcu/s':>6} | "
+        f"{'LL steps':>8} {'s':>6} {'Mcu/s':>6} | {'ratio':>5} | {'RMSE m':>7} {'IoU':>5} "
+        f"| {'twin vol err':>12}"
+    )
+    rows = []
+    for res in args.res:
+        terrain = terrain_at(tile, res)
+        z = terrain.elevation.astype(np.float64)
+        sea = sea_mask(z)
+        cells = z.size
+        ours, theirs = [], []
+        for _ in range(args.repeat):
+            ours.append(run_twin(terrain, args.threads))
+            if not args.no_landlab:
+                theirs.append(run_landlab(z, res, sea))
+        t_ours = statistics.median(r["wall"] for r in ours)
+        o = ours[-1]
+        row = f"{res:4g} {cells:7d} | {o['steps']:10d} {t_ours:6.2f} "
+        row += f"{o['steps'] * cells / t_ours / 1e6:6.1f} | "
+        if theirs:
+            t_theirs = statistics.median(r["wall"] for r in theirs)
+            th = theirs[-1]
+            rmse, iou = agreement(o["h_max"], th["h_max"], ~sea)
+            row += (
+                f"{th['steps']:8d} {t_theirs:6.2f} {th['steps'] * cells / t_theirs / 1e6:6.1f} | "
+            )
+            row += f"{t_theirs / t_ours:5.1f} | {rmse:7.4f} {iou:5.3f} "
+        else:
+            row += f"{'-':>8} {'-':>6} {'-':>6} | {'-':>5} | {'-':>7} {'-':>5} "
+        row += f"| {o['error']:12.1e}"
+        rows.append(row)
+        print(row, flush=True)
+    print()
+    print("Monaco, 50 mm/h 1 h + 1 h dry, n 0.03; Mcu/s = million cell-updates per second")
+    print("(sub-steps x cells / wall s); ratio = Landlab wall time / twin wall time; medians")
+    print(f"of {args.repeat} alternating run(s).")
+    print(header)
+    for row in rows:
+        print(row)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Flood outputs and the `twin flood` core: GeoTIFFs with CRS, CSV tables, nothing half-written."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+import numpy as np
+import pytest
+import rasterio
+from rich.console import Console
+
+from twin.city.terrain import TerrainGrid
+from twin.cli.flood_cmds import run_flood_command
+from twin.errors import UserInputError
+from twin.flood import FloodConfig, FloodModel, Forcing, Gauge, Inflow
+from twin.flood.forcing import uniform_rain
+
+UTM32 = "EPSG:32632"
+X0, Y0 = 370000.0, 4846000.0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread_per_xdist_worker():
+    """Under ``pytest -n`` each worker runs the kernels on one thread: parallel workers with
+    parallel kernels oversubscribe the cores and run several times slower (see
+    ``FloodConfig.threads``). A candidate for tests/conftest.py."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(before)
+
+
+def small_terrain() -> TerrainGrid:
+    """A 20 x 24 valley of 10 m cells, with sea along the west edge."""
+    yy, xx = np.mgrid[0:20, 0:24]
+    z = 0.3 * xx + 0.2 * np.abs(yy - 10.0)
+    z[:, 0] = -1.0
+    return TerrainGrid(z.astype(np.float32), X0, Y0, 10.0, UTM32, "test", "synthetic")
+
+
+def forcing() -> Forcing:
+    inflow = Inflow((0, 600), (0.5, 0.5), [(X0 + 205, Y0 - 105)], crs=None, name="main")
+    return Forcing(rainfall=(uniform_rain(2e-5, 300),), inflows=(inflow,))
+
+
+def config() -> FloodConfig:
+    gauges = (
+        Gauge("valley", (X0 + 105, Y0 - 105), crs=None),
+        Gauge("top", (X0 + 225, Y0 - 5), crs=None),
+    )
+    return FloodConfig(output_interval=150, gauges=gauges, gauge_interval=50)
+
+
+def quiet() -> Console:
+    return Console(file=io.StringIO(), width=120)
+
+
+def test_run_writes_georeferenced_rasters_and_tables(tmp_path):
+    """Every output is there, in the grid's CRS and transform, with one band per output."""
+    report = run_flood_command(
+        small_terrain(), forcing(), config(), tmp_path, duration=600, console=quiet()
+    )
+    names = sorted(p.name for p in report.files)
+    assert names == sorted(
+        [
+            "depth.tif",
+            "speed.tif",
+            "max_depth.tif",
+            "first_wet.tif",
+            "volume_balance.csv",
+            "gauges.csv",
+        ]
+    )
+    assert not list(tmp_path.glob(".*partial"))
+    with rasterio.open(tmp_path / "depth.tif") as ds:
+        assert ds.crs.to_string() == UTM32
+        assert ds.transform.c == X0
+        assert ds.transform.f == Y0
+        assert ds.res == (10.0, 10.0)
+        assert ds.count == 5
+        assert ds.descriptions[-1] == "t=600s"
+        last = ds.read(5)
+        assert np.isnan(last[:, 0]).all()  # sea
+    with rasterio.open(tmp_path / "max_depth.tif") as ds:
+        assert np.nanmax(ds.read(1)) > 0.0
+    with open(tmp_path / "volume_balance.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [float(r["time_s"]) for r in rows] == [0, 150, 300, 450, 600]
+    assert float(rows[-1]["inflow_m3"]) == pytest.approx(300.0)
+    assert all(abs(float(r["relative_error"])) < 1e-12 for r in rows)
+    with open(tmp_path / "gauges.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 13
+    assert "valley_level_m" in rows[0]
+    assert "top_depth_m" in rows[0]
+    assert report.balance.time == 600
+    assert report.substeps > 0
+
+
+def test_progress_bar_and_summary_are_printed(tmp_path):
+    """The console shows the balance table (the bar itself is transient)."""
+    console = quiet()
+    run_flood_command(
+        small_terrain(),
+        forcing(),
+        config(),
+        tmp_path,
+        duration=300,
+        console=console,
+        snapshots=False,
+    )
+    text = console.file.getvalue()
+    assert "balance error" in text
+    assert "sub-steps" in text
+    assert not (tmp_path / "depth.tif").exists()
+
+
+def test_interrupted_run_writes_nothing(tmp_path, monkeypatch):
+    """Ctrl-C in the middle: no output file and no temporary file is left behind."""
+    calls = {"n": 0}
+    original = FloodModel.advance_to
+
+    def interrupted(self, t_end, on_output=None):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return original(self, t_end, on_output)
+
+    monkeypatch.setattr(FloodModel, "advance_to", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_flood_command(
+            small_terrain(), forcing(), config(), tmp_path, duration=600, console=quiet()
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_previous_outputs_survive_an_interrupted_rerun(tmp_path, monkeypatch):
+    """A second run that is interrupted leaves the first run's files untouched."""
+    run_flood_command(small_terrain(), forcing(), config(), tmp_path, duration=300, console=quiet())
+    before = (tmp_path / "max_depth.tif").read_bytes()
+
+    def boom(self, t_end, on_output=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(FloodModel, "advance_to", boom)
+    with pytest.raises(KeyboardInterrupt):
+        run_flood_command(
+            small_terrain(), forcing(), config(), tmp_path, duration=600, console=quiet()
+        )
+    assert (tmp_path / "max_depth.tif").read_bytes() == before
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_bad_input_fails_before_writing(tmp_path):
+    """A bad duration or an inflow off the map is reported and nothing is written."""
+    out = tmp_path / "out"
+    with pytest.raises(UserInputError, match="duration"):
+        run_flood_command(small_terrain(), forcing(), config(), out, duration=0, console=quiet())
+    far = Forcing(inflows=(Inflow((0, 1), (1, 1), [(X0 - 500, Y0)], crs=None),))
+    with pytest.raises(UserInputError, match="outside"):
+        run_flood_command(small_terrain(), far, config(), out, duration=60, console=quiet())
+    assert not out.exists()

@@ -1,0 +1,290 @@
+"""Where things lie on the flood grid: cells of points and lines, zones, sea, buildings, memory.
+
+The flood grid is a regular raster of square cells of side ``resolution`` (m), ``ny`` rows
+by ``nx`` columns; row 0 is the northern edge, ``(x0, y0)`` is the north-west corner
+in a projected CRS (metres). Cell ``(r, c)`` has its centre at
+``(x0 + (c + 0.5) * dx, y0 - (r + 0.5) * dx)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.errors import Problem, UserInputError
+
+#: Bytes of model state per cell (see :func:`state_bytes`).
+BYTES_PER_CELL = 8 * 15 + 4
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """Geometry of the flood grid.
+
+    Attributes
+    ----------
+    shape
+        ``(ny, nx)`` cells.
+    resolution
+        Cell side (m).
+    x0, y0
+        Projected coordinates (m) of the north-west corner.
+    crs
+        The projected CRS (``"EPSG:32632"``), or ``None`` for a synthetic grid in metres.
+    """
+
+    shape: tuple[int, int]
+    resolution: float
+    x0: float = 0.0
+    y0: float = 0.0
+    crs: str | None = None
+
+    @classmethod
+    def from_terrain(cls, terrain) -> GridSpec:
+        """The grid of a :class:`~twin.city.terrain.TerrainGrid`."""
+        ny, nx = terrain.elevation.shape
+        return cls((ny, nx), float(terrain.resolution), terrain.x0, terrain.y0, terrain.crs)
+
+    @property
+    def transform(self):
+        """The rasterio ``Affine`` from (col, row) to (x, y)."""
+        from rasterio.transform import from_origin
+
+        return from_origin(self.x0, self.y0, self.resolution, self.resolution)
+
+    def to_grid_xy(self, points: Sequence[tuple[float, float]], crs: str | None, *, what: str):
+        """Points ``[(x, y), ...]`` given in ``crs`` as grid coordinates, an ``(n, 2)`` array."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if crs is None or (self.crs is not None and _same_crs(crs, self.crs)):
+            return pts
+        if self.crs is None:
+            raise UserInputError(
+                Problem(
+                    f"is given in {crs} but the flood grid has no CRS",
+                    field=what,
+                    fix="give grid coordinates (crs=None) or a grid with a CRS",
+                )
+            )
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs(crs, self.crs, always_xy=True)
+        x, y = tr.transform(pts[:, 0], pts[:, 1])
+        return np.column_stack([x, y])
+
+    def cell_of(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns and an inside-the-grid flag of grid coordinates ``(n, 2)``.
+
+        A point on the grid's outer edge is inside (in the cell along that edge); rows and
+        columns of points outside are clipped to the grid."""
+        ny, nx = self.shape
+        fx = (xy[:, 0] - self.x0) / self.resolution
+        fy = (self.y0 - xy[:, 1]) / self.resolution
+        inside = (fx >= 0) & (fx <= nx) & (fy >= 0) & (fy <= ny)  # the edges count as inside
+        col = np.clip(np.floor(fx), 0, nx - 1).astype(np.int64)
+        row = np.clip(np.floor(fy), 0, ny - 1).astype(np.int64)
+        return row, col, inside
+
+    def cell_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """``x`` of each column's centre ``(nx,)`` and ``y`` of each row's centre ``(ny,)`` (m)."""
+        ny, nx = self.shape
+        dx = self.resolution
+        return self.x0 + (np.arange(nx) + 0.5) * dx, self.y0 - (np.arange(ny) + 0.5) * dx
+
+    def describe(self) -> str:
+        """Extent in words, for messages."""
+        ny, nx = self.shape
+        dx = self.resolution
+        return (
+            f"x {self.x0:.0f}..{self.x0 + nx * dx:.0f}, y {self.y0 - ny * dx:.0f}..{self.y0:.0f}"
+            f" ({self.crs or 'grid metres'})"
+        )
+
+
+def _same_crs(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    from pyproj import CRS
+
+    return CRS.from_user_input(a) == CRS.from_user_input(b)
+
+
+def cells_at(
+    spec: GridSpec, points, crs: str | None, *, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cells ``(rows, cols)`` holding each point; a point outside the grid is an error."""
+    xy = spec.to_grid_xy(points, crs, what=what)
+    row, col, inside = spec.cell_of(xy)
+    if not np.all(inside):
+        k = int(np.flatnonzero(~inside)[0])
+        px, py = (float(v) for v in np.asarray(points, dtype=float).reshape(-1, 2)[k])
+        raise UserInputError(
+            Problem(
+                f"point ({px:.6g}, {py:.6g}) lies outside the flood grid ({spec.describe()})",
+                field=what,
+                fix="move it inside the map or enlarge the map's area",
+            )
+        )
+    return row, col
+
+
+def line_cells(spec: GridSpec, points, crs: str | None, *, what: str):
+    """Cells crossed by a polyline and the share of its length in each.
+
+    Returns
+    -------
+    flat : ndarray of int64
+        Flat cell indices ``row * nx + col``, unique.
+    share : ndarray of float64
+        Fraction of the line's length in each cell (sums to 1). A single point gets
+        share 1 in its cell.
+    """
+    xy = spec.to_grid_xy(points, crs, what=what)
+    cells_at(spec, xy, None, what=what)  # every vertex inside (segments then are too)
+    nx = spec.shape[1]
+    if len(xy) == 1:
+        row, col, _ = spec.cell_of(xy)
+        return row * nx + col, np.ones(1)
+    samples, weights = [], []
+    for a, b in itertools.pairwise(xy):
+        length = float(np.hypot(*(b - a)))
+        n = max(1, int(np.ceil(length / (spec.resolution / 8))))
+        s = (np.arange(n) + 0.5) / n
+        samples.append(a + s[:, None] * (b - a))
+        weights.append(np.full(n, length / n))
+    pts = np.concatenate(samples)
+    w = np.concatenate(weights)
+    row, col, _ = spec.cell_of(pts)
+    flat, inverse = np.unique(row * nx + col, return_inverse=True)
+    share = np.bincount(inverse, weights=w)
+    if share.sum() <= 0:  # a degenerate line: all vertices on one spot
+        share = np.ones_like(share)
+    return flat, share / share.sum()
+
+
+def zone_mask(spec: GridSpec, polygon, crs: str | None, *, what: str) -> np.ndarray:
+    """Cells ``(ny, nx)`` whose centre lies inside a polygon given in ``crs``."""
+    import shapely
+
+    xy = spec.to_grid_xy(polygon, crs, what=what)
+    poly = shapely.Polygon(xy)
+    if not poly.is_valid:
+        poly = shapely.make_valid(poly)
+    xs, ys = spec.cell_centres()
+    gx, gy = np.meshgrid(xs, ys)
+    mask = shapely.contains_xy(poly, gx, gy)
+    if not mask.any():
+        raise UserInputError(
+            Problem(
+                f"the zone covers no cell of the flood grid ({spec.describe()})",
+                field=what,
+                fix="check the zone's coordinates (lon, lat order) and the map's area",
+            )
+        )
+    return mask
+
+
+def sea_mask(elevation: np.ndarray, sea_elevation: float = 0.0) -> np.ndarray:
+    """Sea cells: at or below ``sea_elevation`` (m) and connected (4-neighbour) to an edge.
+
+    Low ground inland (a harbour basin cut off from the edge, an underpass) is not sea.
+    """
+    from scipy import ndimage
+
+    low = np.asarray(elevation) <= sea_elevation
+    if not low.any():
+        return low
+    labels, _ = ndimage.label(low)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    border = border[border > 0]
+    return np.isin(labels, border)
+
+
+@dataclass(frozen=True)
+class BuildingRaster:
+    """Building footprints on the flood grid.
+
+    Attributes
+    ----------
+    mask
+        ``(ny, nx)`` bool: a building covers the cell's centre.
+    height
+        ``(ny, nx)`` float32: building height (m) there, 0 elsewhere.
+    """
+
+    mask: np.ndarray
+    height: np.ndarray
+
+
+def rasterize_buildings(
+    spec: GridSpec, geometries: Iterable, heights: Iterable[float]
+) -> BuildingRaster:
+    """Burn building footprints (shapely polygons in the grid's CRS) into the grid.
+
+    A cell belongs to a building when its centre lies inside the footprint; where two
+    overlap the taller wins.
+    """
+    from rasterio.features import rasterize
+
+    pairs = [(g, float(h)) for g, h in zip(geometries, heights, strict=True) if g is not None]
+    if not pairs:
+        return BuildingRaster(np.zeros(spec.shape, bool), np.zeros(spec.shape, np.float32))
+    pairs.sort(key=lambda p: p[1])  # later shapes overwrite: tallest last
+    height = rasterize(
+        ((g, max(h, 0.1)) for g, h in pairs),
+        out_shape=spec.shape,
+        transform=spec.transform,
+        fill=0.0,
+        dtype="float32",
+    )
+    return BuildingRaster(height > 0, height)
+
+
+def state_bytes(shape: tuple[int, int]) -> int:
+    """Memory (bytes) the model state needs for a grid of ``shape`` (estimate, +10 %).
+
+    Float64: elevation, depth, two discharge buffers per direction, friction per face,
+    limiter ratio, maximum depth, time of first wetting, one snapshot of speed and work
+    space; uint8: cell and face kinds, rain zones.
+    """
+    ny, nx = shape
+    return int(1.1 * (ny + 1) * (nx + 1) * BYTES_PER_CELL)
+
+
+def available_memory() -> int:
+    """Memory (bytes) the system can give now: ``MemAvailable``, else physical memory."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - exotic systems
+        return 8 * 1024**3
+
+
+def check_memory(shape: tuple[int, int], resolution: float, limit: int | None) -> int:
+    """Raise before allocating if the state of a ``shape`` grid would not fit.
+
+    ``limit`` defaults to half of :func:`available_memory`. Returns the estimate (bytes).
+    """
+    need = state_bytes(shape)
+    cap = limit if limit is not None else available_memory() // 2
+    if need > cap:
+        ny, nx = shape
+        factor = int(np.ceil(np.sqrt(need / cap)))
+        raise UserInputError(
+            Problem(
+                f"the flood grid of {ny} x {nx} cells at {resolution:g} m would need about "
+                f"{need / 1e9:.1f} GB of memory, more than the {cap / 1e9:.1f} GB allowed",
+                field="flood grid",
+                fix=f"use a resolution of {resolution * factor:g} m or coarser, or a smaller area",
+            )
+        )
+    return need

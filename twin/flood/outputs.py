@@ -1,0 +1,193 @@
+"""Write a flood run's results: GeoTIFF rasters with the grid's CRS, and CSV tables.
+
+Files, in one folder:
+
+``depth.tif`` / ``speed.tif``
+    Snapshots at every output time, one band each (float32, m and m/s; the band's
+    description is its time, e.g. ``t=600s``; NaN on sea and buildings).
+``max_depth.tif``
+    Largest depth reached on each land cell (m).
+``first_wet.tif``
+    Time (s) each cell first reached the wetting depth; NaN where it never did.
+``gauges.csv``
+    ``time_s`` then ``<name>_level_m`` and ``<name>_depth_m`` for each gauge.
+``volume_balance.csv``
+    One row per output time: the fields of :class:`twin.flood.model.VolumeBalance` (m3).
+
+Nothing is half-written: every file is written under a temporary name
+(``.<name>.partial``) and renamed only by :meth:`FloodWriter.commit`; :meth:`abort`
+(or leaving the ``with`` block on an exception, Ctrl-C included) deletes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from twin.flood.kernels import LAND
+from twin.flood.model import FloodModel, VolumeBalance
+
+SNAPSHOTS = ("depth", "speed")
+
+
+class FloodWriter:
+    """Collects a run's outputs into ``folder`` as the run goes.
+
+    Parameters
+    ----------
+    folder
+        Output folder (created if needed).
+    model
+        The model whose outputs are written; its grid gives the rasters' georeference.
+    duration
+        Run length (s): fixes the number of snapshot bands,
+        ``floor(duration / output_interval) + 1`` (the initial state included).
+    snapshots
+        Write ``depth.tif`` and ``speed.tif`` (default) or not.
+    """
+
+    def __init__(
+        self, folder: Path | str, model: FloodModel, duration: float, *, snapshots: bool = True
+    ) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.model = model
+        self._partial: dict[str, Path] = {}
+        self._bands = 0
+        self._finished = False
+        self._datasets = {}
+        n_out = math.floor(duration / model.config.output_interval + 1e-9) + 1
+        self.n_bands = n_out
+        self._mask = model.kind != LAND
+        if snapshots:
+            for name in SNAPSHOTS:
+                self._datasets[name] = self._open(f"{name}.tif", count=n_out)
+
+    # ---------------------------------------------------------------- file handling
+    def _temp(self, filename: str) -> Path:
+        path = self.folder / f".{filename}.partial"
+        self._partial[filename] = path
+        return path
+
+    def _profile(self, count: int) -> dict:
+        spec = self.model.spec
+        ny, nx = spec.shape
+        profile = {
+            "driver": "GTiff",
+            "height": ny,
+            "width": nx,
+            "count": count,
+            "dtype": "float32",
+            "transform": spec.transform,
+            "nodata": float("nan"),
+            "compress": "deflate",
+            "predictor": 3,
+        }
+        if ny >= 16 and nx >= 16:
+            profile.update(tiled=True, blockxsize=_block(nx), blockysize=_block(ny))
+        if spec.crs is not None:
+            profile["crs"] = spec.crs
+        return profile
+
+    def _open(self, filename: str, count: int):
+        import rasterio
+
+        return rasterio.open(self._temp(filename), "w", **self._profile(count))
+
+    def _raster(self, filename: str, data: np.ndarray, description: str) -> None:
+        with self._open(filename, count=1) as ds:
+            ds.write(self._masked(data), 1)
+            ds.set_band_description(1, description)
+
+    def _masked(self, data: np.ndarray) -> np.ndarray:
+        out = np.asarray(data, dtype=np.float32).copy()
+        out[self._mask] = np.nan
+        return out
+
+    # ---------------------------------------------------------------- the run
+    def snapshot(self, model: FloodModel) -> None:
+        """Write the current depth and speed as the next band (use as ``on_output``)."""
+        if not self._datasets or self._bands >= self.n_bands:
+            return
+        self._bands += 1
+        desc = f"t={model.t:g}s"
+        for name, data in (("depth", model.h), ("speed", model.speed())):
+            ds = self._datasets[name]
+            ds.write(self._masked(data), self._bands)
+            ds.set_band_description(self._bands, desc)
+
+    def finish(self) -> None:
+        """Write the end-of-run rasters and tables (still under temporary names)."""
+        for ds in self._datasets.values():
+            ds.close()
+        self._datasets = {}
+        self._finished = True
+        m = self.model
+        self._raster("max_depth.tif", m.max_depth, "max depth (m)")
+        self._raster("first_wet.tif", m.first_wet, f"first wetting >= {m.config.wet_depth:g} m (s)")
+        self._balance_csv(m.balance)
+        if m.config.gauges:
+            self._gauges_csv()
+
+    def _balance_csv(self, rows: list[VolumeBalance]) -> None:
+        fields = list(rows[0].as_dict()) if rows else ["time"]
+        with open(self._temp("volume_balance.csv"), "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow([_balance_header(f) for f in fields])
+            for row in rows:
+                w.writerow([f"{v:.10g}" for v in row.as_dict().values()])
+
+    def _gauges_csv(self) -> None:
+        times, level, depth = self.model.gauge_table()
+        names = list(level)
+        with open(self._temp("gauges.csv"), "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["time_s"] + [f"{n}_{k}_m" for n in names for k in ("level", "depth")])
+            for k, t in enumerate(times):
+                w.writerow([f"{t:g}"] + [f"{d[n][k]:.6f}" for n in names for d in (level, depth)])
+
+    def commit(self) -> list[Path]:
+        """Rename every finished file to its final name; return the final paths."""
+        if not self._finished:
+            self.finish()
+        done = []
+        for filename, temp in self._partial.items():
+            final = self.folder / filename
+            os.replace(temp, final)
+            done.append(final)
+        self._partial = {}
+        return done
+
+    def abort(self) -> None:
+        """Close and delete every temporary file; leave the folder as it was."""
+        for ds in self._datasets.values():
+            with contextlib.suppress(Exception):  # best effort while cleaning up
+                ds.close()
+        self._datasets = {}
+        for temp in self._partial.values():
+            temp.unlink(missing_ok=True)
+        self._partial = {}
+
+    def __enter__(self) -> FloodWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+def _balance_header(field: str) -> str:
+    """CSV header of a :class:`VolumeBalance` field, with its unit."""
+    if field == "time":
+        return "time_s"
+    return field if field == "relative_error" else f"{field}_m3"
+
+
+def _block(n: int) -> int:
+    """Largest GeoTIFF tile side (a multiple of 16, at most 256) that fits ``n``."""
+    return int(min(256, max(16, (n // 16) * 16)))
