@@ -1,0 +1,212 @@
+"""The walk network as arrays (links, nodes, widths) and shortest walking-time routes to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from twin.errors import Problem, UserInputError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+@dataclass
+class WalkNetwork:
+    """A directed walk network in arrays.
+
+    Attributes
+    ----------
+    tail, head
+        Start and end node index of each link, shape ``(n_links,)``.
+    length
+        Link length (m), > 0.
+    width
+        Walkable (effective) width (m), > 0.
+    x, y
+        Node coordinates (m, projected CRS), shape ``(n_nodes,)``.
+    z
+        Node elevation (m), shape ``(n_nodes,)``.
+    node_ids
+        Original node ids (OSM ids for a city), shape ``(n_nodes,)``.
+    crs
+        CRS of ``x``/``y`` (e.g. ``"EPSG:32632"``), or None for synthetic networks.
+    """
+
+    tail: np.ndarray
+    head: np.ndarray
+    length: np.ndarray
+    width: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    node_ids: np.ndarray
+    crs: str | None = None
+
+    @property
+    def n_links(self) -> int:
+        """Number of directed links."""
+        return int(self.tail.size)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.x.size)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        tail,
+        head,
+        length,
+        width,
+        x,
+        y,
+        z=None,
+        node_ids=None,
+        crs: str | None = None,
+        *,
+        min_length: float = 0.1,
+    ) -> WalkNetwork:
+        """A network from link and node arrays; checks widths and lengths.
+
+        Links shorter than ``min_length`` (m) are lengthened to it (coincident OSM nodes give
+        0 m segments). A width that is missing, zero or negative is an error.
+
+        Raises
+        ------
+        twin.errors.UserInputError
+            If a width is not a positive number, or a link names a missing node.
+        """
+        tail = np.asarray(tail, dtype=np.int64)
+        head = np.asarray(head, dtype=np.int64)
+        x = np.asarray(x, dtype=np.float64)
+        width = np.asarray(width, dtype=np.float64)
+        n = x.size
+        if tail.size and (min(tail.min(), head.min()) < 0 or max(tail.max(), head.max()) >= n):
+            raise UserInputError("a link names a node index outside the node arrays")
+        bad = np.flatnonzero(~(np.isfinite(width) & (width > 0)))
+        if bad.size:
+            ids = np.arange(n) if node_ids is None else np.asarray(node_ids)
+            sample = ", ".join(f"{ids[tail[i]]}->{ids[head[i]]}" for i in bad[:5])
+            raise UserInputError(
+                Problem(
+                    f"{bad.size} walk link(s) have no positive width (e.g. {sample}); "
+                    "the crowd model needs a width to limit flow and density",
+                    field="effective_width",
+                    fix="rebuild the city pack (it imputes widths), or pass "
+                    "`min_width=` to use a documented floor instead",
+                )
+            )
+        length = np.maximum(np.nan_to_num(np.asarray(length, dtype=np.float64)), min_length)
+        return cls(
+            tail=tail,
+            head=head,
+            length=length,
+            width=width,
+            x=x,
+            y=np.asarray(y, dtype=np.float64),
+            z=np.zeros(n) if z is None else np.asarray(z, dtype=np.float64),
+            node_ids=np.arange(n) if node_ids is None else np.asarray(node_ids),
+            crs=crs,
+        )
+
+    @classmethod
+    def from_graph(
+        cls, graph: nx.MultiDiGraph, *, crs: str | None = None, min_width: float | None = None
+    ) -> WalkNetwork:
+        """Arrays from a CityPack walk graph (edges ``length``, ``effective_width``).
+
+        Parameters
+        ----------
+        graph
+            Walk graph in metres; node ``x``, ``y`` (and ``elevation``), edge ``length``
+            (m) and ``effective_width`` (or ``width``) (m).
+        crs
+            Its CRS, kept for turning lon/lat into nodes.
+        min_width
+            If given, widths that are missing or below it are set to it (m); otherwise a
+            missing or non-positive width raises :class:`~twin.errors.UserInputError`.
+        """
+        ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
+        index = {node: i for i, node in enumerate(ids.tolist())}
+        nodes = graph.nodes
+        x = np.array([nodes[n]["x"] for n in ids.tolist()], dtype=np.float64)
+        y = np.array([nodes[n]["y"] for n in ids.tolist()], dtype=np.float64)
+        z = np.array([nodes[n].get("elevation", 0.0) for n in ids.tolist()], dtype=np.float64)
+        edges = list(graph.edges(data=True))
+        tail = np.array([index[u] for u, _, _ in edges], dtype=np.int64)
+        head = np.array([index[v] for _, v, _ in edges], dtype=np.int64)
+        length = np.array([d.get("length", np.nan) for *_, d in edges], dtype=np.float64)
+        width = np.array(
+            [d.get("effective_width", d.get("width", np.nan)) for *_, d in edges], dtype=float
+        )
+        width = np.where(np.isfinite(width), width, np.nan)
+        if min_width is not None:
+            width = np.where(np.isfinite(width), np.maximum(width, min_width), min_width)
+        return cls.from_arrays(tail, head, length, width, x, y, z, ids, crs=crs)
+
+    def nearest_nodes(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """Index of the nearest node to each point, and the distance to it (m)."""
+        tree = cKDTree(np.column_stack([self.x, self.y]))
+        dist, idx = tree.query(np.column_stack([np.ravel(x), np.ravel(y)]))
+        return idx.astype(np.int64), dist
+
+    def link_lookup(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted ``tail * n_nodes + head`` keys and the lightest link of each node pair."""
+        key = self.tail * self.n_nodes + self.head
+        order = np.lexsort((weight, key))
+        keys = key[order]
+        first = np.ones(keys.size, dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        return keys[first], order[first]
+
+
+def route_tables(
+    net: WalkNetwork, targets: np.ndarray, weight: np.ndarray, usable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shortest walking times to each target node and the next link to take.
+
+    Parameters
+    ----------
+    net
+        The network.
+    targets
+        Target node indices, shape ``(d,)``.
+    weight
+        Cost of each link (s), shape ``(n_links,)``, > 0.
+    usable
+        Which links may be used, shape ``(n_links,)``.
+
+    Returns
+    -------
+    dist
+        ``dist[i, n]``: least cost from node ``n`` to ``targets[i]`` (s; inf if none),
+        shape ``(d, n_nodes)``.
+    next_link
+        ``next_link[i, n]``: the first link of that route (-1 at the target or if none).
+    """
+    n = net.n_nodes
+    ok = usable & np.isfinite(weight)
+    keys, links = net.link_lookup(np.where(ok, weight, np.inf))
+    links = links[ok[links]]
+    keys = net.tail[links] * n + net.head[links]
+    w = np.maximum(weight[links], 1e-6)
+    # reversed graph: a search from the target follows links backwards
+    rev = csr_matrix((w, (net.head[links], net.tail[links])), shape=(n, n))
+    targets = np.asarray(targets, dtype=np.int64)
+    if targets.size == 0:
+        return np.zeros((0, n)), np.zeros((0, n), dtype=np.int64)
+    dist, pred = dijkstra(rev, directed=True, indices=targets, return_predecessors=True)
+    nxt = np.full(pred.shape, -1, dtype=np.int64)
+    has = pred >= 0
+    rows, cols = np.nonzero(has)
+    want = cols * n + pred[rows, cols]
+    pos = np.searchsorted(keys, want)
+    nxt[rows, cols] = links[np.minimum(pos, links.size - 1)]
+    return dist, nxt

@@ -1,0 +1,248 @@
+"""Who walks where: evacuees from buildings, venue crowds, shelters, all on a CityPack.
+
+Each function returns plain arrays (node indices of a :class:`~twin.crowd.WalkNetwork`,
+departure times in s) for :meth:`~twin.crowd.CrowdModel.add_people` and
+:meth:`~twin.crowd.CrowdModel.add_destinations`. Mistakes a user can make (a zone off the
+map, a venue with no walkway, a shelter far from any path) raise
+:class:`~twin.errors.UserInputError` naming the scenario field and a fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from twin.errors import Problem, UserInputError
+
+if TYPE_CHECKING:
+    from twin.city import CityPack
+    from twin.crowd.network import WalkNetwork
+    from twin.scenario.demand import DepartureCurve, Evacuation
+    from twin.scenario.hazards import CrowdEvent
+    from twin.scenario.plan import Shelter
+
+SHELTER_KINDS = ("shelter", "assembly_point", "school", "community_centre")
+"""Facility kinds used as shelters when a plan names none."""
+
+
+@dataclass(frozen=True)
+class Destinations:
+    """Destination nodes with capacities (inf: no limit) and names."""
+
+    nodes: np.ndarray
+    capacities: np.ndarray
+    names: list[str]
+
+
+def _project(pack: CityPack, lonlat) -> np.ndarray:
+    to_xy = Transformer.from_crs("EPSG:4326", pack.crs, always_xy=True)
+    pts = np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
+    x, y = to_xy.transform(pts[:, 0], pts[:, 1])
+    return np.column_stack([x, y])
+
+
+def _polygon(pack: CityPack, lonlat, field: str) -> shapely.Polygon:
+    """A lon/lat polygon in the pack's CRS; an error if it misses the walk network."""
+    poly = shapely.Polygon(_project(pack, lonlat))
+    if not poly.is_valid:
+        poly = poly.buffer(0)
+    xy = np.array([(d["x"], d["y"]) for _, d in pack.walk.nodes(data=True)])
+    hull = shapely.MultiPoint(xy).convex_hull if len(xy) else shapely.Polygon()
+    if not poly.intersects(hull):
+        w, s, e, n = pack.bbox_lonlat
+        raise UserInputError(
+            Problem(
+                f"the area lies outside the map of {pack.name} "
+                f"(its walkways span lon {w:.4f}..{e:.4f}, lat {s:.4f}..{n:.4f})",
+                field=field,
+                fix="check the corners are [longitude, latitude] inside the city",
+            )
+        )
+    return poly
+
+
+def departure_delays(curve: DepartureCurve, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Delays (s) between an order and each of ``n`` departures, drawn from ``curve``:
+    Rayleigh or exponential with its mean, uniform on [0, 2 mean], or all 0 (immediate)."""
+    if curve.kind == "immediate" or n == 0:
+        return np.zeros(n)
+    mean = float(curve.mean)
+    if curve.kind == "rayleigh":
+        return rng.rayleigh(mean / np.sqrt(np.pi / 2.0), n)
+    if curve.kind == "exponential":
+        return rng.exponential(mean, n)
+    return rng.uniform(0.0, 2.0 * mean, n)
+
+
+def _whole_people(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Round expected head counts to integers without bias (floor + a Bernoulli draw)."""
+    base = np.floor(expected)
+    return (base + (rng.random(expected.size) < expected - base)).astype(np.int64)
+
+
+def evacuees(
+    pack: CityPack,
+    net: WalkNetwork,
+    order: Evacuation,
+    rng: np.random.Generator,
+    *,
+    walkers_only: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Origins and departure times of the people an evacuation order sends on foot.
+
+    People are the ``occupants`` of the buildings in ``order.zone`` (a footprint's
+    representative point inside it) or in ``order.buildings``, times ``compliance``, times
+    ``1 - car_share`` if ``walkers_only``; each leaves from the walk node nearest its
+    building at ``order_time`` plus a delay drawn from ``order.curve``.
+
+    Returns
+    -------
+    nodes, depart
+        Origin node index and departure time (s) of each person.
+
+    Raises
+    ------
+    twin.errors.UserInputError
+        If the zone lies outside the map, or no listed building is in the city.
+    """
+    b = pack.buildings
+    if order.zone is not None:
+        poly = _polygon(pack, order.zone, "demand.evacuation.zone")
+        inside = shapely.contains(poly, b.geometry.representative_point().values)
+        where = "demand.evacuation.zone"
+    else:
+        wanted = {str(s).rsplit("/", 1)[-1] for s in order.buildings}
+        inside = b["osm_id"].astype(str).isin(wanted).to_numpy()
+        where = "demand.evacuation.buildings"
+    if not inside.any():
+        raise UserInputError(
+            Problem(
+                f"no building of {pack.name} is in the evacuation order",
+                field=where,
+                fix="draw the zone around buildings, or list OSM ids like 'way/123456'",
+            )
+        )
+    chosen = b[inside]
+    share = order.compliance * ((1.0 - order.car_share) if walkers_only else 1.0)
+    heads = _whole_people(chosen["occupants"].to_numpy(dtype=float) * share, rng)
+    pts = chosen.geometry.representative_point()
+    node, _ = net.nearest_nodes(pts.x.to_numpy(), pts.y.to_numpy())
+    nodes = np.repeat(node, heads)
+    depart = order.order_time + departure_delays(order.curve, nodes.size, rng)
+    return nodes, depart
+
+
+def venue_crowd(
+    pack: CityPack, net: WalkNetwork, event: CrowdEvent, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, Destinations]:
+    """People leaving a venue and the venue's exits.
+
+    The people start spread evenly over the walk nodes inside the venue polygon and leave
+    uniformly over ``[start, start + duration]``. Exits are the nodes outside the venue at
+    the end of a link that leaves it.
+
+    Raises
+    ------
+    twin.errors.UserInputError
+        If the venue is off the map, or no walkway leads out of it.
+    """
+    field = "hazards.crowd_event.venue"
+    poly = _polygon(pack, event.venue, field)
+    inside = shapely.contains_xy(poly, net.x, net.y)
+    exits = np.unique(net.head[inside[net.tail] & ~inside[net.head]])
+    if not inside.any() or exits.size == 0:
+        raise UserInputError(
+            Problem(
+                f"no walkway leads out of the venue of {event.name or 'the crowd event'}",
+                field=field,
+                fix="draw the venue so that it contains the paths and squares people leave by",
+            )
+        )
+    starts = np.flatnonzero(inside & np.isin(np.arange(net.n_nodes), net.tail))
+    nodes = starts[rng.integers(0, starts.size, event.people)]
+    depart = event.start + rng.uniform(0.0, event.duration, event.people)
+    names = [f"exit {net.node_ids[n]}" for n in exits]
+    return nodes, depart, Destinations(exits, np.full(exits.size, np.inf), names)
+
+
+def shelters_from_facilities(
+    pack: CityPack,
+    net: WalkNetwork,
+    *,
+    kinds: tuple[str, ...] = SHELTER_KINDS,
+    min_elevation: float | None = None,
+) -> Destinations:
+    """Facilities of ``kinds`` with a capacity (and a walk node at or above ``min_elevation``
+    m, if given) as destinations."""
+    f = pack.facilities
+    f = f[f["kind"].isin(kinds) & (f["capacity"] > 0)]
+    index = {nid: i for i, nid in enumerate(net.node_ids.tolist())}
+    nodes = np.array([index.get(n, -1) for n in f["walk_node"]], dtype=np.int64)
+    keep = nodes >= 0
+    if min_elevation is not None:
+        keep &= net.z[np.maximum(nodes, 0)] >= min_elevation
+    names = [
+        f"{k} {n}" if isinstance(n, str) and n else f"{k} {t}/{i}"
+        for k, n, t, i in zip(f["kind"], f["name"], f["osm_type"], f["osm_id"], strict=True)
+    ]
+    return Destinations(
+        nodes[keep],
+        np.floor(f["capacity"].to_numpy(dtype=float)[keep]),
+        [nm for nm, k in zip(names, keep, strict=True) if k],
+    )
+
+
+def shelters_from_plan(
+    pack: CityPack, net: WalkNetwork, shelters: list[Shelter], *, max_snap: float = 250.0
+) -> Destinations:
+    """A plan's shelters as destinations: a ``location`` snaps to the nearest walk node (at
+    most ``max_snap`` m away), a ``facility`` id to the facility's walk node.
+
+    Raises
+    ------
+    twin.errors.UserInputError
+        Naming every shelter that is off the walk network or not a facility of the city.
+    """
+    f = pack.facilities
+    ids = (f["osm_type"].astype(str) + "/" + f["osm_id"].astype(str)).tolist()
+    index = {nid: i for i, nid in enumerate(net.node_ids.tolist())}
+    nodes, problems = [], []
+    for i, s in enumerate(shelters):
+        field = f"shelters.{i}"
+        if s.facility is not None:
+            if s.facility not in ids:
+                problems.append(
+                    Problem(
+                        f"shelter {s.name!r}: facility {s.facility} is not in "
+                        f"the city's facilities",
+                        field=f"{field}.facility",
+                        fix="use `location: [lon, lat]` instead",
+                    )
+                )
+                continue
+            nodes.append(index.get(f["walk_node"].iloc[ids.index(s.facility)], -1))
+        else:
+            xy = _project(pack, s.location)
+            node, dist = net.nearest_nodes(xy[:, 0], xy[:, 1])
+            if dist[0] > max_snap:
+                problems.append(
+                    Problem(
+                        f"shelter {s.name!r} is {dist[0]:.0f} m from the "
+                        f"nearest walkway (at most {max_snap:.0f} m)",
+                        field=f"{field}.location",
+                        fix="place it at a street or square of the city",
+                    )
+                )
+                continue
+            nodes.append(int(node[0]))
+    if problems:
+        raise UserInputError(problems)
+    return Destinations(
+        np.asarray(nodes, dtype=np.int64),
+        np.array([s.capacity for s in shelters], dtype=float),
+        [s.name for s in shelters],
+    )
