@@ -15,6 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MAPS = REPO.parent / "shared" / "maps"
 # Packs built by tests go to the repo's ignored .cache/ unless the caller chose a folder.
 os.environ.setdefault("TWIN_CACHE_DIR", str(REPO / ".cache" / "twin"))
+# Commands run by CLI tests find the sample maps as `make test` would give them.
+os.environ.setdefault("TWIN_MAPS", str(DEFAULT_MAPS))
 
 
 def _maps_folders() -> list[Path]:

@@ -50,7 +50,9 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
 def _register() -> None:
     # Imported here so each module can import ``app``/``console`` from this one.
     from twin.cli import (  # noqa: F401
+        crowd_cmds,
         demo_cmds,
+        flood_cmds,
         maps_cmds,
         respond_cmds,
         scenario_cmds,

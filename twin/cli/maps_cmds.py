@@ -57,6 +57,15 @@ def load_with_progress(source: str, **options):
     return pack, elapsed, bool(seen)
 
 
+def load_scenario_city(scenario, maps: list[Path] | None = None):
+    """The city pack of a validated scenario, with a progress bar while it builds."""
+    from twin.coupling.city_setup import city_source
+
+    source, options = city_source(scenario)
+    pack, _, _ = load_with_progress(str(source), maps=maps, **options)
+    return pack
+
+
 def print_summary(summary: dict, elapsed: float, built: bool) -> None:
     """Print a pack summary as rich tables."""
     table = Table(title=f"City pack: {summary['name']}", show_header=False, title_justify="left")

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from twin.cli import app, console, user_errors
+from twin.cli.maps_cmds import MapsOption, load_scenario_city
 from twin.scenario.loader import load_scenario
 
 
@@ -34,23 +35,19 @@ def traffic_command(
             "priority_share, stuck_time, max_snap); repeatable.",
         ),
     ] = None,
+    maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Run the vehicles of a scenario (trips, OD slices, evacuation; road closures) and write
-    trips.csv, link_series.npz, mfd.csv and kpis.json."""
-    from twin.city import load_city
+    """Run a scenario's vehicles (trips, OD slices, evacuation; road closures).
+
+    Writes trips.csv, link_series.npz, mfd.csv and kpis.json.
+    """
     from twin.traffic import write_outputs
     from twin.traffic.scenario import parse_settings, traffic_from_scenario
 
     settings = parse_settings(set_ or [])
     sc = load_scenario(scenario)
-    city = sc.city
-    pack = load_city(
-        city.name if city.name is not None else city.osm,
-        dem=city.dem or None,
-        flat=city.flat,
-        resolution=city.resolution,
-    )
+    pack = load_scenario_city(sc, maps)
     run = traffic_from_scenario(sc, pack, settings)
     end = sc.time.duration if until is None else until
     folder = out if out is not None else Path(sc.outputs.folder or f"results/{sc.name}") / "traffic"

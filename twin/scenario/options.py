@@ -107,8 +107,10 @@ class FloodSettings(StrictModel):
     """Flow depth below which a face carries no flow (m; wet/dry front)."""
     wet_depth: PositiveLength = 0.01
     """Depth at which a cell counts as wet, for the time of first wetting (m)."""
-    froude_limit: float | None = Field(default=None, gt=0)
-    """Cap face discharges at Fr * h * sqrt(g h) for steep terrain; none if omitted."""
+    froude_limit: float | None = Field(default=1.0, gt=0)
+    """Cap face discharges at Fr * h * sqrt(g h): the local inertial scheme has no advection
+    and holds for subcritical flow only; steep city terrain needs the cap (default 1, as
+    Landlab's steep_slopes). `null` turns it off."""
     dt_max: PositiveDuration = 10.0
     """Longest time step, used while the map is (nearly) dry (s)."""
 

@@ -1,0 +1,233 @@
+"""``twin flood``: run the flood model alone on a city's terrain and write its outputs.
+
+:func:`run_flood_command` is the core the command calls once the scenario and the city
+are loaded and the scenario is translated into forcing (:mod:`twin.coupling.flood_setup`)::
+
+    setup = flood_setup(scenario, pack)
+    run_flood_command(pack.terrain, setup.forcing, setup.config, out_dir, duration=7200.0,
+                      buildings=setup.buildings)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from twin.cli import app, user_errors
+from twin.cli import console as cli_console
+from twin.cli.maps_cmds import MapsOption, load_scenario_city
+from twin.errors import Problem, UserInputError
+
+if TYPE_CHECKING:  # the model (numba) is imported when a run starts, not for `twin --help`
+    from twin.flood import FloodConfig, Forcing
+    from twin.flood.grid import BuildingRaster
+    from twin.flood.model import VolumeBalance
+
+#: Progress-bar updates per run (the model stops this often to report).
+PROGRESS_STEPS = 200
+
+
+@dataclass(frozen=True)
+class FloodRunReport:
+    """What a flood run produced.
+
+    Attributes
+    ----------
+    files
+        Output files written (final names).
+    balance
+        The volume balance at the end of the run.
+    substeps
+        Number of adaptive sub-steps taken.
+    wall_seconds
+        Wall time of the simulation and writing (s).
+    cells
+        Number of grid cells.
+    """
+
+    files: list[Path]
+    balance: VolumeBalance
+    substeps: int
+    wall_seconds: float
+    cells: int
+
+    @property
+    def cell_updates_per_second(self) -> float:
+        """Sub-steps times cells over wall time."""
+        return self.substeps * self.cells / max(self.wall_seconds, 1e-9)
+
+
+def run_flood_command(
+    terrain,
+    forcing: Forcing,
+    config: FloodConfig,
+    out_dir: Path | str,
+    *,
+    duration: float,
+    buildings: BuildingRaster | None = None,
+    sea: np.ndarray | None = None,
+    snapshots: bool = True,
+    console: Console | None = None,
+    progress: bool = True,
+) -> FloodRunReport:
+    """Run the flood model for ``duration`` seconds and write its outputs to ``out_dir``.
+
+    Parameters
+    ----------
+    terrain
+        A :class:`~twin.city.terrain.TerrainGrid` (elevation, ``x0``/``y0``, resolution,
+        crs).
+    forcing, config
+        What drives the flood, and the model's settings.
+    out_dir
+        Output folder; see :mod:`twin.flood.outputs` for the files.
+    duration
+        Simulated time (s) from 0.
+    buildings, sea
+        Building footprints on the grid and an explicit sea mask (see
+        :class:`~twin.flood.model.FloodModel`).
+    snapshots
+        Write the depth and speed snapshots (the largest outputs).
+    console
+        Where the progress bar and the summary go (default: a new rich console).
+    progress
+        Show the progress bar.
+
+    Raises
+    ------
+    UserInputError
+        Bad forcing or settings (before anything is written).
+    KeyboardInterrupt
+        On Ctrl-C; the files of the unfinished run are deleted first.
+    """
+    if not duration > 0:
+        raise UserInputError(
+            Problem(f"duration {duration!r} s must be > 0", field="duration", fix="e.g. 7200")
+        )
+    from twin.flood import FloodModel
+    from twin.flood.outputs import FloodWriter
+
+    console = console or Console()
+    model = FloodModel.from_terrain(terrain, forcing, config, buildings=buildings, sea=sea)
+    start = time.perf_counter()
+    with FloodWriter(out_dir, model, duration, snapshots=snapshots) as writer:
+        writer.snapshot(model)
+        chunk = duration / PROGRESS_STEPS
+        bar = Progress(
+            TextColumn("[bold blue]flood"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("t = {task.fields[t]}"),
+            TextColumn("{task.fields[steps]} sub-steps"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not progress,
+            transient=True,
+        )
+        with bar:
+            task = bar.add_task("flood", total=duration, t=_clock(0.0), steps=0)
+            while model.t < duration - 1e-9 * duration:
+                model.advance_to(min(model.t + chunk, duration), on_output=writer.snapshot)
+                bar.update(task, completed=model.t, t=_clock(model.t), steps=model.n_substeps)
+        files = writer.commit()
+    wall = time.perf_counter() - start
+    report = FloodRunReport(
+        files=files,
+        balance=model.volume_balance(),
+        substeps=model.n_substeps,
+        wall_seconds=wall,
+        cells=int(np.prod(model.spec.shape)),
+    )
+    _print_summary(console, report, Path(out_dir))
+    return report
+
+
+def _clock(seconds: float) -> str:
+    """``h:mm:ss`` of a time in seconds."""
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _print_summary(console: Console, report: FloodRunReport, out_dir: Path) -> None:
+    b = report.balance
+    table = Table(title=f"Flood run: {_clock(b.time)} simulated in {report.wall_seconds:.1f} s")
+    table.add_column("volume (m3)")
+    table.add_column("value", justify="right")
+    for label, value in (
+        ("rain", b.rain),
+        ("inflow", b.inflow),
+        ("out over the map edges", b.edge_outflow),
+        ("into the sea (net)", b.to_sea),
+        ("drained by sewers", b.drainage),
+        ("infiltrated", b.infiltration),
+        ("on land now", b.stored),
+        ("balance error", b.error),
+    ):
+        table.add_row(label, f"{value:,.1f}")
+    console.print(table)
+    console.print(
+        f"{report.substeps} sub-steps, {report.cell_updates_per_second / 1e6:.1f} M "
+        f"cell-updates/s; relative volume error {b.relative_error:.1e}; "
+        f"{len(report.files)} files in {out_dir}"
+    )
+
+
+@app.command("flood")
+@user_errors
+def flood_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: the scenario's outputs folder / flood)."),
+    ] = None,
+    until: Annotated[
+        float | None, typer.Option(help="Simulated seconds (default: the scenario's duration).")
+    ] = None,
+    snapshots: Annotated[
+        bool, typer.Option(help="Write depth and speed grids every output interval.")
+    ] = True,
+    maps: MapsOption = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a scenario's flood (rain, inflows, sea level, drainage) and write its maps.
+
+    Writes depth and speed snapshots, maximum depth, time of first wetting, gauge series and
+    the volume balance.
+    """
+    from twin.coupling.flood_setup import flood_setup, locate_in_scenario
+    from twin.scenario.loader import load_scenario
+
+    sc = load_scenario(scenario)
+    pack = load_scenario_city(sc, maps)
+    setup = flood_setup(sc, pack)
+    folder = out if out is not None else Path(sc.outputs.folder or f"results/{sc.name}") / "flood"
+    try:
+        run_flood_command(
+            pack.terrain,
+            setup.forcing,
+            setup.config,
+            folder,
+            duration=sc.time.duration if until is None else until,
+            buildings=setup.buildings,
+            snapshots=snapshots,
+            console=cli_console,
+            progress=progress,
+        )
+    except UserInputError as exc:
+        raise locate_in_scenario(exc, scenario) from None

@@ -1,0 +1,180 @@
+"""Scenario + city -> the flood model's inputs (forcing, settings, building raster).
+
+The scenario speaks the user's language (hazards in lon/lat, Manning's n by land use); the
+flood model takes SI arrays on its grid. This module is the one place that translates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from twin.errors import UserInputError
+from twin.flood import FloodConfig, Forcing, Gauge, Inflow, Rainfall, SeaLevel
+from twin.flood.grid import BuildingRaster, GridSpec, rasterize_buildings
+
+#: Paved width (m) given to a road edge per lane, for the ``roads`` roughness class.
+LANE_WIDTH_M = 3.5
+
+
+@dataclass(frozen=True)
+class FloodSetup:
+    """Everything a flood run needs besides the terrain."""
+
+    forcing: Forcing
+    config: FloodConfig
+    buildings: BuildingRaster | None
+
+
+def forcing_from_hazards(hazards) -> Forcing:
+    """The flood forcing of a scenario's hazards (the rest are ignored here).
+
+    Inflow hydrograph times count from the inflow's ``start``. Each forcing is named by its
+    place in the scenario (``hazards.1``), so the flood model's problems name the scenario's
+    fields (see :func:`locate_in_scenario`).
+    """
+    rain, inflows, sea, drainage, infiltration = [], [], None, 0.0, 0.0
+    for index, hazard in enumerate(hazards):
+        label = f"hazards.{index}"
+        if hazard.kind == "rainfall":
+            rain.append(
+                Rainfall(
+                    times=[p.at for p in hazard.hyetograph],
+                    intensities=[p.intensity for p in hazard.hyetograph],
+                    zone=[tuple(c) for c in hazard.zone] if hazard.zone else None,
+                    name=label,
+                )
+            )
+        elif hazard.kind == "inflow":
+            points = [hazard.location] if hazard.location else hazard.line
+            inflows.append(
+                Inflow(
+                    times=[hazard.start + p.at for p in hazard.hydrograph],
+                    discharges=[p.discharge for p in hazard.hydrograph],
+                    points=[tuple(p) for p in points],
+                    name=label,
+                )
+            )
+        elif hazard.kind == "sea_level":
+            sea = SeaLevel(
+                times=[p.at for p in hazard.levels],
+                levels=[p.level for p in hazard.levels],
+                name=label,
+            )
+        elif hazard.kind == "drainage":
+            drainage += hazard.capacity
+        elif hazard.kind == "infiltration":
+            infiltration += hazard.rate
+    return Forcing(
+        rainfall=tuple(rain),
+        inflows=tuple(inflows),
+        sea_level=sea,
+        drainage_rate=drainage,
+        infiltration_rate=infiltration,
+    )
+
+
+def manning_grid(manning, pack, spec: GridSpec, buildings: BuildingRaster | None):
+    """Manning's n per cell from a land-use mapping (or the scalar itself).
+
+    Classes are burnt in this order, later ones winning: ``default`` everywhere, land
+    cover (``parks``, ``forest``, ``water``) from the pack's polygons (cells whose centre is
+    inside), ``roads`` along the drive graph (lanes x 3.5 m wide; every cell a road
+    touches), ``buildings`` on footprints.
+    """
+    if isinstance(manning, int | float):
+        return float(manning)
+    from rasterio.features import rasterize
+
+    grid = np.full(spec.shape, manning.default, dtype=np.float64)
+
+    def burn(shapes, value, *, all_touched: bool = False) -> None:
+        shapes = [s for s in shapes if s is not None and not s.is_empty]
+        if value is None or not shapes:
+            return
+        mask = rasterize(
+            ((s, 1) for s in shapes),
+            out_shape=spec.shape,
+            transform=spec.transform,
+            fill=0,
+            all_touched=all_touched,
+        ).astype(bool)
+        grid[mask] = value
+
+    for cover in ("parks", "forest", "water"):
+        rows = pack.landcover[pack.landcover["cover"] == cover]
+        burn(rows.geometry.to_numpy(), getattr(manning, cover))
+    if manning.roads is not None:
+        # roads are narrower than a cell: any cell they touch counts as road
+        burn(_road_polygons(pack.drive), manning.roads, all_touched=True)
+    if manning.buildings is not None and buildings is not None:
+        grid[buildings.mask] = manning.buildings
+    return grid
+
+
+def _road_polygons(graph):
+    import shapely
+
+    lines, widths = [], []
+    for u, v, data in graph.edges(data=True):
+        geom = data.get("geometry")
+        if geom is None:
+            a, b = graph.nodes[u], graph.nodes[v]
+            geom = shapely.LineString([(a["x"], a["y"]), (b["x"], b["y"])])
+        lines.append(geom)
+        widths.append(data.get("lanes", 1) * LANE_WIDTH_M)
+    return shapely.buffer(np.array(lines, dtype=object), np.array(widths) / 2.0)
+
+
+def flood_setup(scenario, pack) -> FloodSetup:
+    """The flood inputs of a validated :class:`~twin.scenario.Scenario` on a city pack."""
+    settings = scenario.flood
+    spec = GridSpec.from_terrain(pack.terrain)
+    buildings = None
+    if settings.buildings != "ignore" and len(pack.buildings):
+        buildings = rasterize_buildings(
+            spec, pack.buildings.geometry.to_numpy(), pack.buildings["height"].to_numpy()
+        )
+    edges = settings.edges if isinstance(settings.edges, str) else settings.edges.model_dump()
+    config = FloodConfig(
+        alpha=settings.alpha,
+        theta=settings.theta,
+        manning=manning_grid(settings.manning, pack, spec, buildings),
+        buildings=settings.buildings,
+        edges=edges,
+        output_interval=settings.output_interval,
+        gauge_interval=settings.gauge_interval,
+        gauges=tuple(Gauge(g.name, tuple(g.location)) for g in settings.gauges),
+        depth_threshold=settings.depth_threshold,
+        wet_depth=settings.wet_depth,
+        froude_limit=settings.froude_limit,
+        dt_max=settings.dt_max,
+        sea_elevation=settings.sea_elevation,
+    )
+    return FloodSetup(forcing_from_hazards(scenario.hazards), config, buildings)
+
+
+def locate_in_scenario(exc: UserInputError, path: Path | str) -> UserInputError:
+    """The same problems, those about a scenario field given the scenario file and line.
+
+    The flood model names fields by their scenario path (``hazards.1.location``,
+    ``flood.gauges.<name>``) but knows no file; this adds the file and the line of the
+    deepest key found in it.
+    """
+    from twin.scenario._problems import line_of
+    from twin.scenario.loader import read_yaml
+
+    try:
+        tree = read_yaml(path)
+    except UserInputError:
+        return exc
+    problems = []
+    for problem in exc.problems:
+        field = problem.field or ""
+        if problem.file is None and field.split(".")[0] in ("hazards", "flood"):
+            keys = [int(k) if k.isdigit() else k for k in field.split(".")]
+            problem = replace(problem, file=path, line=line_of(tree, keys))
+        problems.append(problem)
+    return type(exc)(problems)
