@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from twin.cli import app, console, user_errors
+from twin.cli import app, console, err_console, user_errors
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 
 if TYPE_CHECKING:  # the model is imported when a run starts, not for `twin --help`
@@ -65,6 +66,7 @@ def crowd_command(
         Path | None, typer.Option("--json", help="Also write the KPIs to this JSON file.")
     ] = None,
     maps: MapsOption = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run the pedestrians of a scenario (evacuation on foot, crowd events) and print KPIs."""
     from twin.crowd.scenario import crowd_from_scenario
@@ -74,8 +76,25 @@ def crowd_command(
     plans = load_plans(sc)
     pack = load_scenario_city(sc, maps)
     run = crowd_from_scenario(sc, pack, plans[0] if plans else None)
+    end = sc.time.duration if until is None else until
     start = time.perf_counter()
-    run.run(sc.time.duration if until is None else until, dt=dt)
+    with Progress(
+        TextColumn("[bold blue]crowd"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[walking]} walking"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not progress,
+    ) as bar:
+        task = bar.add_task("crowd", total=end, walking=0)
+
+        def on_progress(model) -> None:
+            c = model.counts()
+            bar.update(task, completed=model.t, walking=f"{c['on_link'] + c['at_node']:,}")
+
+        run.run(end, dt=dt, on_progress=on_progress)
     kpis = run.model.kpis()
     print_kpis(kpis, time.perf_counter() - start)
     if json_out is not None:
