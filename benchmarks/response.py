@@ -6,11 +6,14 @@ The demand is scaled to a city of 1 million people (about 500 calls a day, sprea
 Monaco's road nodes by population); 50 units (25 ambulances, 15 fire engines, 10 police
 cars) sit at the map's fire and police stations. Two road states: free flow, and a live
 traffic state whose link times change every minute (random congestion factors between 1
-and 3, so every change invalidates the shortest-path cache and reroutes units on the move).
-Prints the median over N runs of wall time per simulated day and incidents per second;
-the target is a simulated day in under 10 s. ``--grid N`` adds the same on a synthetic
-N x N street grid (N = 150: 22,500 nodes, about the street count of a city of a million),
-to show how the shortest-path work grows with the graph.
+and 3, from 16 states drawn before the clock starts; every change invalidates the
+shortest-path caches and reroutes units on the move).
+Prints the median over N runs of wall and CPU time per simulated day (CPU time is the
+steadier figure on a shared machine) and incidents per second, after a short warm-up that
+loads or compiles the numba kernels; the target is a simulated day in under 10 s.
+``--grid N`` adds the same on a synthetic N x N street grid (N = 150: 22,500 nodes, about
+the street count of a city of a million), to show how the shortest-path work grows with the
+graph.
 """
 
 from __future__ import annotations
@@ -27,24 +30,63 @@ UNITS = 50
 RATES = {"medical": 0.35, "traffic_accident": 0.06, "fire": 0.03, "police": 0.06}  # /1000/day
 
 
+STATES = 16
+"""Congestion states of the live-traffic stand-in, drawn before the clock starts."""
+
+
+def live_traffic(model, free_flow: np.ndarray, seed: int) -> None:
+    """Give ``model`` new link times every minute: free-flow times (s) times random
+    congestion factors in [1, 3], from one of :data:`STATES` states drawn up front (so the
+    wall time is the response model's, not the random draws'); consecutive minutes never
+    repeat a state, so every update invalidates the shortest-path caches."""
+    from twin.response.incidents import rng_for
+
+    rng = rng_for(seed, "traffic")
+    states = free_flow * (1.0 + 2.0 * rng.random((STATES, len(free_flow))))
+
+    def traffic():
+        k = 0
+        while True:
+            yield model.env.timeout(60.0)
+            k = (k + 1 + int(rng.integers(STATES - 1))) % STATES
+            model.update_roads(link_times=states[k])
+
+    model.env.process(traffic())
+
+
+def timed(model, days: float):
+    """Run ``model`` for ``days``; wall time (s), CPU time of this process (s), KPIs."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    kpis = model.run(days * DAY)
+    return time.perf_counter() - wall, time.process_time() - cpu, kpis
+
+
+def add_rows(table, label: str, runs: list, days: float) -> None:
+    """One table row of median figures over ``runs`` of ``(wall, cpu, kpis)``."""
+    walls = [w for w, _, _ in runs]
+    counts = [k.incidents for _, _, k in runs]
+    rates = [c / w for c, w in zip(counts, walls, strict=True)]
+    table.add_row(
+        label,
+        f"{statistics.median(counts):.0f}",
+        f"{statistics.median(walls) / days:.3f}",
+        f"{statistics.median([c for _, c, _ in runs]) / days:.3f}",
+        f"{statistics.median(rates):,.0f}",
+        f"{np.median([k.response_p90 for _, _, k in runs]) / 60:.1f}",
+    )
+
+
+COLUMNS = ("road state", "incidents", "wall s / day", "CPU s / day", "incidents / s", "p90 min")
+LABELS = {False: "free flow", True: "live traffic (1 min updates)"}
+
+
 def run_once(pack, net, plan, scenario, *, days: float, live: bool, seed: int):
     from twin.response.build import build_response
-    from twin.response.incidents import rng_for
 
     model = build_response(scenario, plan, pack, network=net, seed=seed, residents=PEOPLE)
     if live:
-        rng = rng_for(seed, "traffic")
-
-        def traffic():
-            while True:
-                yield model.env.timeout(60.0)
-                factors = 1.0 + 2.0 * rng.random(len(net.travel.free_flow))
-                model.update_roads(link_times=net.travel.free_flow * factors)
-
-        model.env.process(traffic())
-    start = time.perf_counter()
-    kpis = model.run(days * DAY)
-    return time.perf_counter() - start, kpis
+        live_traffic(model, net.travel.free_flow, seed)
+    return timed(model, days)
 
 
 def grid_model(n: int, seed: int):
@@ -89,22 +131,10 @@ def grid_model(n: int, seed: int):
 
 
 def run_grid(n: int, *, days: float, live: bool, seed: int):
-    from twin.response.incidents import rng_for
-
     model, travel = grid_model(n, seed)
     if live:
-        rng = rng_for(seed, "traffic")
-
-        def traffic():
-            while True:
-                yield model.env.timeout(60.0)
-                factors = 1.0 + 2.0 * rng.random(len(travel.free_flow))
-                model.update_roads(link_times=travel.free_flow * factors)
-
-        model.env.process(traffic())
-    start = time.perf_counter()
-    kpis = model.run(days * DAY)
-    return time.perf_counter() - start, kpis
+        live_traffic(model, travel.free_flow, seed)
+    return timed(model, days)
 
 
 def main() -> None:
@@ -144,49 +174,32 @@ def main() -> None:
             "incidents": {"background": RATES},
         }
     )
+    run_grid(20, days=0.05, live=True, seed=0)  # warm-up: load or compile the kernels
     table = Table(
         title=f"Response model on Monaco: {units} units, {PEOPLE:,} people "
         f"({args.days:g} simulated day(s); median of {args.repeats} runs)"
     )
-    for col in ("road state", "incidents", "wall s / day", "incidents / s", "p90 min"):
+    for col in COLUMNS:
         table.add_column(col, justify="right")
     for live in (False, True):
-        walls, counts, p90 = [], [], []
-        for r in range(args.repeats):
-            wall, kpis = run_once(pack, net, plan, scenario, days=args.days, live=live, seed=r)
-            walls.append(wall)
-            counts.append(kpis.incidents)
-            p90.append(kpis.response_p90)
-        rates = [c / w for c, w in zip(counts, walls, strict=True)]
-        table.add_row(
-            "live traffic (1 min updates)" if live else "free flow",
-            f"{statistics.median(counts):.0f}",
-            f"{statistics.median(walls) / args.days:.3f}",
-            f"{statistics.median(rates):,.0f}",
-            f"{np.median(p90) / 60:.1f}",
-        )
+        runs = [
+            run_once(pack, net, plan, scenario, days=args.days, live=live, seed=r)
+            for r in range(args.repeats)
+        ]
+        add_rows(table, LABELS[live], runs, args.days)
     Console().print(table)
     if args.grid:
         table = Table(
             title=f"Synthetic {args.grid} x {args.grid} street grid ({args.grid**2:,} nodes): "
             f"{UNITS} units, {PEOPLE:,} people (median of {args.repeats} runs)"
         )
-        for col in ("road state", "incidents", "wall s / day", "incidents / s", "p90 min"):
+        for col in COLUMNS:
             table.add_column(col, justify="right")
         for live in (False, True):
             runs = [
                 run_grid(args.grid, days=args.days, live=live, seed=r) for r in range(args.repeats)
             ]
-            walls = [w for w, _ in runs]
-            counts = [k.incidents for _, k in runs]
-            rates = [c / w for c, w in zip(counts, walls, strict=True)]
-            table.add_row(
-                "live traffic (1 min updates)" if live else "free flow",
-                f"{statistics.median(counts):.0f}",
-                f"{statistics.median(walls) / args.days:.3f}",
-                f"{statistics.median(rates):,.0f}",
-                f"{np.median([k.response_p90 for _, k in runs]) / 60:.1f}",
-            )
+            add_rows(table, LABELS[live], runs, args.days)
         Console().print(table)
 
 

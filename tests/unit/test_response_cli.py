@@ -87,3 +87,19 @@ def test_respond_bad_plan_exits_2(files):
     )
     assert result.exit_code == 2
     assert "rescue_boat" in result.output
+
+
+def test_respond_tiered_example_reports_escalations(files):
+    """The example plan with jurisdictions runs (its boat allowed) and reports escalations."""
+    from pathlib import Path
+
+    plan = Path(__file__).parents[2] / "scenarios" / "plans" / "monaco_tiered.yaml"
+    result = CliRunner().invoke(
+        app,
+        ["respond", str(files / "scenario.yaml"), "--plan", str(plan), "--out",
+         str(files / "out"), "--no-progress", "--allow-unneeded-units"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Response KPIs: tiered" in result.output
+    assert "tiered dispatch:" in result.output
+    assert (files / "out" / "tiered" / "kpis.json").exists()

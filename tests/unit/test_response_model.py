@@ -159,6 +159,18 @@ def test_hazard_signal_raises_calls():
         HazardSignal("tsunami", 0)
 
 
+def test_hazard_signal_key_raises_calls_once():
+    """A model reporting the same hazard every coupling interval raises one call; another
+    key raises its own."""
+    m = model_on(MatrixTravel(np.zeros((1, 1))), [StationSpec("s", 0, {"ambulance": 1})], [])
+    m.profiles = {"crowd_crush": IncidentProfile({"ambulance": 1}, (1.0, 0.0, 0.0), 60.0)}
+    first = m.signal(HazardSignal("crowd_density", 0, key="crowd:link:7"))
+    again = m.signal(HazardSignal("crowd_density", 0, key="crowd:link:7"))
+    other = m.signal(HazardSignal("crowd_density", 0, key="crowd:link:8"))
+    assert (len(first), len(again), len(other)) == (1, 0, 1)
+    assert [e.event for e in m.events].count("signal") == 2
+
+
 def test_streams_are_per_purpose():
     """Each purpose has its own reproducible stream."""
     a = rng_for(5, "incidents").random(3)
@@ -212,13 +224,14 @@ def test_coverage_move_up_fills_an_empty_station():
 
 
 def test_tiered_mutual_aid_when_no_unit_is_free():
-    """The only unit is busy for long: after 2 x escalate_after a unit from outside the plan
-    is sent and arrives MUTUAL_AID_DELAY later; without mutual aid the call waits."""
+    """The only unit is busy for long: local and city rungs hold the same unit, so the call
+    is at the top rung at once; after escalate_after (60 s) there a unit from outside the
+    plan is sent and arrives MUTUAL_AID_DELAY later; without mutual aid the call waits."""
     from twin.response.policies import MUTUAL_AID_DELAY
 
     travel = MatrixTravel(np.zeros((1, 1)))
     profiles = {"medical": IncidentProfile({"ambulance": 1}, (1.0, 0.0, 0.0), 1e5, 1e-9)}
-    for aid, expected in [(True, 120.0 + MUTUAL_AID_DELAY), (False, None)]:
+    for aid, expected in [(True, 60.0 + MUTUAL_AID_DELAY), (False, None)]:
         m = ResponseModel(
             travel,
             [StationSpec("s", 0, {"ambulance": 1})],
@@ -260,3 +273,30 @@ def test_slower_links_retime_a_unit_on_the_move():
     m.schedule(20.0, lambda: m.update_roads(link_times=travel.free_flow * 2))
     m.run(1000.0)
     assert m.incidents[0].first_arrival == pytest.approx(150.0)
+
+
+def test_rescue_boat_goes_straight_over_water():
+    """Every road into node 2 is closed (flooded): the ambulance cannot reach the water
+    rescue, the boat goes straight (200 m at 4 m/s = 50 s) from its station at node 0."""
+    from twin.response import StraightTravel
+
+    travel = road()
+    travel.set_closed(np.array([v == 2 for _, v, _ in travel.edges]))
+    profiles = {
+        "water_rescue": IncidentProfile({"rescue_boat": 1, "ambulance": 1}, (1.0, 0, 0), 100.0)
+    }
+    m = ResponseModel(
+        travel,
+        [StationSpec("port", 0, {"rescue_boat": 1, "ambulance": 1})],
+        policy=make_policy("nearest"),
+        scripted=[ScriptedCall(0.0, "water_rescue", 1, 2)],
+        profiles=profiles,
+        coverage_interval=None,
+        water=StraightTravel(travel.xy, 4.0),
+    )
+    kpis = m.run(1000.0)
+    assert m.incidents[0].response_time == pytest.approx(50.0)
+    boat = next(u for u in m.units if u.type == "rescue_boat")
+    assert boat.state == "available"  # back at the port
+    assert kpis.served == 1
+    assert m.replay() == kpis

@@ -118,3 +118,42 @@ def test_routes_and_nearest_time_agree_with_times_from(monaco_pack):
     want = np.min([travel.times_from(s) for s in sources], axis=0)
     want[want > 120.0] = np.inf
     assert np.allclose(travel.nearest_time(sources, 120.0), want)
+
+
+def test_kernel_matches_scipy_and_stops_early():
+    """The numba Dijkstra equals scipy's on a random graph; with targets it stops early,
+    its finite times are exact, and every target is settled; a limit cuts like scipy's."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from twin.response.kernels import shortest_paths
+
+    rng = np.random.default_rng(4)
+    n = 400
+    u, v = rng.integers(n, size=3000), rng.integers(n, size=3000)
+    keep = u != v
+    graph = csr_matrix((rng.uniform(1.0, 60.0, keep.sum()), (u[keep], v[keep])), shape=(n, n))
+    graph.sum_duplicates()
+    args = (graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data)
+    none = np.zeros(0, dtype=np.int64)
+    want = dijkstra(graph, indices=5)
+    dist, pred = shortest_paths(*args, np.array([5]), np.inf, none)
+    assert np.allclose(dist, want)
+    reached = np.isfinite(dist) & (np.arange(n) != 5)
+    assert np.allclose(dist[reached], dist[pred[reached]] + graph[pred[reached], reached].A1)
+    targets = np.array([17, 33])
+    part, _ = shortest_paths(*args, np.array([5]), np.inf, targets)
+    assert np.isfinite(part[targets]).all()
+    assert np.isfinite(part).sum() < np.isfinite(want).sum()
+    assert np.allclose(part[np.isfinite(part)], want[np.isfinite(part)])
+    cut = shortest_paths(*args, np.array([5, 9]), 40.0, none)[0]
+    assert np.allclose(cut, dijkstra(graph, indices=[5, 9], min_only=True, limit=40.0))
+
+
+def test_times_between_without_a_cached_tree(monaco_pack):
+    """A search that stops at the destinations gives the same times as a full tree."""
+    travel = RoadTravel(monaco_pack.largest_component().drive)
+    ends = np.array([10, 150, 300])
+    first = travel.times_between(42, ends)
+    assert np.allclose(first, travel.times_from(42)[ends])
+    assert travel.time(300, 42) == pytest.approx(travel.times_to(42)[300])

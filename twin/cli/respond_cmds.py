@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -204,5 +205,11 @@ def respond(
             os.replace(tmp, folder / "kpis.json")
             written.append(folder / "kpis.json")
         console.print(_kpi_table(plan.name, kpis))
+        if plan.dispatch.policy == "tiered":
+            counts = Counter(e.event for e in model.events)
+            console.print(
+                f"tiered dispatch: {counts['escalate']} escalations, "
+                f"{counts['mutual_aid']} units from outside the plan"
+            )
         if written:
             console.print("wrote " + " and ".join(str(p) for p in written))

@@ -19,6 +19,7 @@ times and closures, and :meth:`ResponseModel.signal` with a :class:`HazardSignal
 from twin.response.incidents import (
     HAZARD_SIGNALS,
     PROFILES,
+    SIGNAL_THRESHOLDS,
     BackgroundDemand,
     HazardSignal,
     Incident,
@@ -29,7 +30,7 @@ from twin.response.incidents import (
 from twin.response.kpis import EVENTS, LogEvent, ResponseKpis, kpis_from_log, write_log
 from twin.response.model import ResponseModel
 from twin.response.policies import POLICIES, DispatchPolicy, make_policy, register
-from twin.response.travel import MatrixTravel, RoadTravel, Route, Travel
+from twin.response.travel import MatrixTravel, RoadTravel, Route, StraightTravel, Travel
 from twin.response.units import STATES, Hospital, StationSpec, Unit
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "HAZARD_SIGNALS",
     "POLICIES",
     "PROFILES",
+    "SIGNAL_THRESHOLDS",
     "STATES",
     "BackgroundDemand",
     "DispatchPolicy",
@@ -52,6 +54,7 @@ __all__ = [
     "Route",
     "ScriptedCall",
     "StationSpec",
+    "StraightTravel",
     "Travel",
     "Unit",
     "kpis_from_log",

@@ -22,10 +22,17 @@ from twin.response.incidents import (
     ScriptedCall,
     unit_types_needed,
 )
+from twin.response.jurisdictions import jurisdictions_of
 from twin.response.model import ResponseModel
 from twin.response.policies import make_policy
-from twin.response.travel import EMERGENCY_SPEED_FACTOR, RoadTravel
-from twin.response.units import ARRIVALS_PER_BED_HOUR, Hospital, StationSpec
+from twin.response.travel import EMERGENCY_SPEED_FACTOR, RoadTravel, StraightTravel
+from twin.response.units import (
+    ARRIVALS_PER_BED_HOUR,
+    BOAT_SPEED,
+    WATER_UNITS,
+    Hospital,
+    StationSpec,
+)
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
@@ -222,7 +229,8 @@ def build_response(
     coverage_interval: float | None = 300.0,
     residents: float | None = None,
 ) -> ResponseModel:
-    """A response model for a scenario and a plan on a city (free-flow roads).
+    """A response model for a scenario and a plan on a city (free-flow roads; rescue boats
+    go straight over water at :data:`~twin.response.units.BOAT_SPEED`).
 
     Parameters
     ----------
@@ -246,13 +254,16 @@ def build_response(
     Raises
     ------
     ScenarioError
-        For mistakes in the plan (see :func:`plan_stations`).
+        For mistakes in the plan (see :func:`plan_stations` and
+        :func:`~twin.response.jurisdictions.jurisdictions_of`).
     """
     net = network or CityNetwork.from_pack(pack)
     stations = plan_stations(
         plan, scenario, pack, net, plan_file=plan_file, allow_unneeded_units=allow_unneeded_units
     )
     params = plan.dispatch.model_dump(exclude={"policy", "travel_time"})
+    if plan.dispatch.policy == "tiered":
+        params["jurisdictions"] = jurisdictions_of(plan, net, stations, plan_file=plan_file)
     policy = make_policy(plan.dispatch.policy, **params)
     estimator = None
     if plan.dispatch.travel_time == "free_flow":
@@ -267,6 +278,9 @@ def build_response(
         node, _ = net.snap(s.location)
         scripted.append(ScriptedCall(s.at, s.type, s.priority, node, s.description))
     t = scenario.objectives.targets
+    water = None  # rescue boats go straight over water
+    if any(WATER_UNITS & set(s.units) for s in stations):
+        water = StraightTravel(net.travel.xy, BOAT_SPEED)
     model = ResponseModel(
         net.travel.fresh(),
         stations,
@@ -279,6 +293,7 @@ def build_response(
         estimator=estimator,
         coverage_weights=net.population,
         coverage_interval=coverage_interval,
+        water=water,
     )
     for hazard in scenario.hazards:
         if hazard.kind == "ground_collapse":

@@ -319,10 +319,33 @@ HAZARD_SIGNALS: dict[str, tuple[str, int]] = {
 }
 """Hazard signal kind -> (incident type, priority) it raises."""
 
+SIGNAL_THRESHOLDS: dict[str, tuple[str, float, str]] = {
+    "people_in_water": ("flood hazard rating d x (v + 0.5) where people are", 0.75, "m2/s"),
+    "stranded_vehicle": ("water depth on a road link carrying cars", 0.3, "m"),
+    "crowd_density": ("pedestrian density on a walk link", 5.0, "1/m2"),
+    "ground_collapse": ("a collapse event of the scenario (no threshold)", 0.0, "-"),
+}
+"""When a model should raise each signal: (quantity, threshold, unit). The reporting model
+(through twin/coupling) applies them; the response model takes the signal as given.
+
+* ``people_in_water``: Defra/EA FD2321 hazard rating above 0.75 ("danger for some");
+* ``stranded_vehicle``: 0.3 m of water stalls and floats most cars;
+* ``crowd_density``: above 5 persons/m2 crowd pressure can injure (Fruin level of
+  service F; the crowd model's crush threshold);
+* ``ground_collapse``: raised by the scenario timeline at the hazard's time.
+"""
+
 
 @dataclass(frozen=True)
 class HazardSignal:
-    """A hazard another model reports to the response model.
+    """A hazard another model reports to the response model
+    (:meth:`~twin.response.model.ResponseModel.signal`).
+
+    The interface for the flood, traffic and crowd models (through twin/coupling): each
+    coupling interval, report what crossed a threshold of :data:`SIGNAL_THRESHOLDS` at the
+    road node nearest to it (:meth:`twin.response.build.CityNetwork.snap` for a place,
+    ``RoadTravel.nearest`` for projected x, y); give each hazard a stable ``key`` so that
+    reporting it again raises no new call.
 
     Attributes
     ----------
@@ -334,11 +357,16 @@ class HazardSignal:
         Road node index nearest to where it happens.
     count
         Number of separate incidents it raises (e.g. people in water in separate places).
+    key
+        Identity of the hazard in the reporting model (e.g. ``"flood:cell:5512"``,
+        ``"crowd:link:88"``); a key raises calls once per run, later signals with it are
+        ignored. ``None``: every signal raises calls.
     """
 
     kind: str
     node: int
     count: int = 1
+    key: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in HAZARD_SIGNALS:

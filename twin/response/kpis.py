@@ -30,6 +30,8 @@ EVENTS: dict[str, str] = {
     "mutual_aid": "a unit from outside the plan is sent (incident, node; detail: unit type;"
     " value: its travel time, s)",
     "aid_arrival": "the mutual-aid unit arrives (incident, node; detail: unit type)",
+    "escalate": "a waiting request moves up the tiered ladder (incident, node; detail: "
+    "'<unit type> -> <rung>'; value: the rung's index)",
 }
 """Event kinds of the log and what their fields hold (-1: not applicable)."""
 

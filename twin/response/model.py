@@ -23,7 +23,9 @@ Clock: seconds since the run start. Processes:
 Units drive the road state they are given (:meth:`ResponseModel.update_roads`); when it
 changes, every unit on the move finishes its current link, then keeps its path at the new
 link times or, if a link ahead closed, reroutes; a unit that can no longer reach the scene
-reports it and the call is offered to another unit.
+reports it and the call is offered to another unit. Rescue boats move on ``water`` (e.g.
+straight lines over flood water) when given. Time-based policies (tiered escalation,
+outside aid) ask to be woken at set times (:meth:`DispatchPolicy.retry_at`).
 """
 
 from __future__ import annotations
@@ -50,7 +52,14 @@ from twin.response.incidents import (
 from twin.response.kpis import LogEvent, ResponseKpis, kpis_from_log, summarize
 from twin.response.policies import DispatchPolicy, Request
 from twin.response.travel import RoadTravel, Route, Travel
-from twin.response.units import TRANSITIONS, Hospital, StationSpec, Unit, choose_hospital
+from twin.response.units import (
+    TRANSITIONS,
+    WATER_UNITS,
+    Hospital,
+    StationSpec,
+    Unit,
+    choose_hospital,
+)
 
 
 class ResponseModel:
@@ -85,6 +94,9 @@ class ResponseModel:
         Time between coverage samples (s); ``None`` for none.
     env
         The SimPy environment to live in (the twin's shared clock); default a new one.
+    water
+        How units of :data:`~twin.response.units.WATER_UNITS` (rescue boats) move, e.g. a
+        :class:`~twin.response.travel.StraightTravel` over flood water; default the roads.
     """
 
     def __init__(
@@ -103,10 +115,12 @@ class ResponseModel:
         coverage_weights: np.ndarray | None = None,
         coverage_interval: float | None = 300.0,
         env: simpy.Environment | None = None,
+        water: Travel | None = None,
     ) -> None:
         self.env = env or simpy.Environment()
         self.travel = travel
         self.estimator = estimator or travel
+        self.water = water
         self.stations = list(stations)
         self.policy = policy
         self.profiles = profiles
@@ -133,6 +147,7 @@ class ResponseModel:
         self._wake = self.env.event()
         self._coverage: dict[str, list[float]] = {t: [] for t in sorted(self.unit_types)}
         self._hazard_rng = rng_for(seed, "hazards")
+        self._signal_keys: set[str] = set()
         self.env.process(self._dispatcher())
         if background is not None and background.total_rate > 0:
             self.env.process(
@@ -151,6 +166,14 @@ class ResponseModel:
         """Current simulated time (s)."""
         return self.env.now
 
+    def travel_for(self, unit_type: str) -> Travel:
+        """How units of a type move: :attr:`water` for boats when given, else the roads."""
+        return self.water if self.water and unit_type in WATER_UNITS else self.travel
+
+    def estimator_for(self, unit_type: str) -> Travel:
+        """Travel times the dispatcher ranks units of a type by (boats: :attr:`water`)."""
+        return self.water if self.water and unit_type in WATER_UNITS else self.estimator
+
     def target(self, priority: int) -> float:
         """Target response time of a priority (s)."""
         return self.targets[priority - 1]
@@ -162,7 +185,7 @@ class ResponseModel:
     def reach_times(self, unit: Unit) -> np.ndarray:
         """Estimated time (s) for ``unit`` to reach every node from where it is now."""
         node, lead = unit.position(self.env.now)
-        times = self.estimator.times_from(node)
+        times = self.estimator_for(unit.type).times_from(node)
         return times + lead if lead else times
 
     def station_time(self, station: int, node: int) -> float:
@@ -191,7 +214,12 @@ class ResponseModel:
         return incident
 
     def signal(self, signal: HazardSignal) -> list[Incident]:
-        """Turn a hazard signal into calls now (see :data:`HAZARD_SIGNALS`)."""
+        """Turn a hazard signal into calls now (see :data:`HAZARD_SIGNALS`); none when its
+        ``key`` was signalled before. Returns the new calls."""
+        if signal.key is not None:
+            if signal.key in self._signal_keys:
+                return []
+            self._signal_keys.add(signal.key)
         type_, priority = HAZARD_SIGNALS[signal.kind]
         self._log("signal", -1, -1, signal.node, signal.kind, signal.count)
         return [
@@ -331,7 +359,7 @@ class ResponseModel:
                 free = self.free_units(type_)
                 if free:  # from the next node each free unit reaches
                     nodes = np.array([u.position(self.env.now)[0] for u in free])
-                    best = self.estimator.nearest_time(nodes, self.targets[0])
+                    best = self.estimator_for(type_).nearest_time(nodes, self.targets[0])
                     covered = self.coverage_weights[best <= self.targets[0]].sum()
                     share = float(covered / max(self.coverage_weights.sum(), 1e-12))
                 else:
@@ -363,21 +391,18 @@ class ResponseModel:
         if not (free or policy.preempts or policy.timed):
             return
         for req in sorted(self.pending, key=policy.key):
-            if policy.timed:
-                self._schedule_retry(req)
             if req.incident.unserved is not None:
                 self.pending.remove(req)
-            elif free.get(req.unit_type):
+                continue
+            if free.get(req.unit_type):
                 self._offer(req, free[req.unit_type])
-            elif policy.preempts or policy.timed:  # none free: mutual aid, or redirect?
-                delay = policy.mutual_aid(self, req) if policy.timed else None
-                unit = policy.preempt_for(self, req) if policy.preempts else None
-                if delay is not None:
-                    self.pending.remove(req)
-                    self._mutual_aid(req, delay)
-                elif unit is not None:
+            elif not self._outside_aid(req) and policy.preempts:  # none free: redirect?
+                unit = policy.preempt_for(self, req)
+                if unit is not None:
                     self.pending.remove(req)
                     self._assign(unit, req)
+            if policy.timed and any(r is req for r in self.pending):
+                self._schedule_retry(req)
 
     def _schedule_retry(self, req: Request) -> None:
         """Wake the dispatcher when the policy wants another look at ``req``."""
@@ -386,8 +411,13 @@ class ResponseModel:
             req.retry_at = at
             self.env.timeout(at - self.env.now).callbacks.append(lambda _e: self._poke())
 
-    def _mutual_aid(self, req: Request, delay: float) -> None:
-        """Send a unit from outside the plan; it arrives ``delay`` s from now."""
+    def _outside_aid(self, req: Request) -> bool:
+        """Send a unit from outside the plan if the (time-based) policy says so now; it
+        arrives the policy's delay (s) from now. Returns whether one was sent."""
+        delay = self.policy.mutual_aid(self, req) if self.policy.timed else None
+        if delay is None:
+            return False
+        self.pending.remove(req)
         inc = req.incident
         self._log("mutual_aid", -1, inc.id, inc.node, req.unit_type, delay)
 
@@ -398,6 +428,7 @@ class ResponseModel:
                 inc.first_arrival = self.env.now
 
         self.env.timeout(delay).callbacks.append(arrive)
+        return True
 
     def _offer(self, req: Request, free: list[Unit]) -> None:
         """Let the policy pick one of ``free`` (removed from it) for ``req``, or wait."""
@@ -405,7 +436,7 @@ class ResponseModel:
         units = [u for u in free if u.id not in req.excluded]
         if not units:
             return
-        to_scene = self.estimator.times_to(inc.node)
+        to_scene = self.estimator_for(req.unit_type).times_to(inc.node)
         now = self.env.now
         times = np.array([lead + to_scene[node] for node, lead in (u.position(now) for u in units)])
         ok = np.isfinite(times)
@@ -416,7 +447,8 @@ class ResponseModel:
             return
         units = [u for u, k in zip(units, ok, strict=True) if k]
         unit = self.policy.choose(self, req, units, times[ok])
-        if unit is None:
+        if unit is None:  # left waiting: a time-based policy may call outside help
+            self._outside_aid(req)
             return
         self.pending.remove(req)
         free.remove(unit)
@@ -425,12 +457,12 @@ class ResponseModel:
     def eta(self, unit: Unit, node: int) -> float:
         """Estimated time (s) for ``unit`` to reach ``node`` from where it is now."""
         start, lead = unit.position(self.env.now)
-        return lead + float(self.estimator.times_to(node)[start])
+        return lead + float(self.estimator_for(unit.type).times_to(node)[start])
 
     def _reachable(self, req: Request) -> bool:
         """Whether some unit of the request's type could reach the call from its station."""
         return any(
-            np.isfinite(self.travel.time(u.home, req.incident.node))
+            np.isfinite(self.travel_for(u.type).time(u.home, req.incident.node))
             for u in self.units
             if u.type == req.unit_type and u.id not in req.excluded
         )
@@ -505,7 +537,8 @@ class ResponseModel:
         self._poke()
 
     def _transport(self, unit: Unit, inc: Incident):
-        times = [self.estimator.time(unit.node, h.node) for h in self.hospitals]
+        ends = np.array([h.node for h in self.hospitals], dtype=np.int64)
+        times = self.estimator.times_between(unit.node, ends).tolist()
         hospital, outcome = choose_hospital(self.hospitals, times, self.env.now)
         if hospital is None:
             self._log("unreachable", unit.id, inc.id, unit.node, "no hospital reachable")
@@ -533,10 +566,10 @@ class ResponseModel:
         if node == dest and not lead:
             unit.route, unit.node = None, dest
             return True
-        route = None
+        route, travel = None, self.travel_for(unit.type)
         while True:
             if route is None:
-                route = self.travel.route(node, dest)
+                route = travel.route(node, dest)
             if route is None:
                 unit.route, unit.node = None, node
                 if lead:
@@ -550,7 +583,7 @@ class ResponseModel:
                     raise
                 k, lead = route.locate(self.env.now - unit.route_start)
                 node, rest = int(route.nodes[k]), route.nodes[k:]
-                times = self.travel.path_times(rest)
+                times = travel.path_times(rest)
                 route = Route(rest, times) if np.isfinite(times[-1]) else None
                 continue
             unit.route, unit.node = None, dest
@@ -584,10 +617,14 @@ class ResponseModel:
         inc.unserved = reason
         self._log("unserved", -1, inc.id, inc.node, reason)
 
-    def _log(
+    def record(
         self, event: str, unit: int, incident: int, node: int, detail: str, value: float = 0.0
     ) -> None:
+        """Append an event to the log now (for policies; see
+        :data:`~twin.response.kpis.EVENTS`)."""
         self.events.append(LogEvent(self.env.now, event, unit, incident, int(node), detail, value))
+
+    _log = record
 
 
 _IDLE = frozenset({"available", "out_of_service"})

@@ -13,7 +13,8 @@ lower id, so runs are deterministic. Register a new policy with :func:`register`
 nearest  first come, first served; the unit that arrives soonest
 priority priority 1 first; optionally redirects units sent to priority 3
 coverage soonest unit that least reduces coverage; optional move-ups
-tiered   local stations first, city tier after a wait, then mutual aid
+tiered   lowest allowed tier first; escalation after a wait or when no unit
+         there can arrive within target; mutual aid from neighbours, then outside
 ======== ==================================================================
 """
 
@@ -29,6 +30,7 @@ from twin.errors import Problem, UserInputError
 
 if TYPE_CHECKING:
     from twin.response.incidents import Incident
+    from twin.response.jurisdictions import Jurisdictions
     from twin.response.model import ResponseModel
     from twin.response.units import Unit
 
@@ -48,6 +50,9 @@ class Request:
     retry_at
         When the dispatcher will look at it again for a time-based rule (tiered
         escalation, mutual aid), or ``None``.
+    tier, tier_since
+        Tiered dispatch: the rung of its ladder it is at and since when (s; ``None``
+        before the policy first looks at it).
     """
 
     incident: Incident
@@ -55,6 +60,8 @@ class Request:
     seq: int
     excluded: set[int] = field(default_factory=set)
     retry_at: float | None = None
+    tier: int = 0
+    tier_since: float | None = None
 
 
 class DispatchPolicy:
@@ -107,8 +114,8 @@ def _argmin_by_id(values: np.ndarray, units: Sequence[Unit]) -> int:
 
 
 MUTUAL_AID_DELAY = 1200.0
-"""Travel time of a mutual-aid unit from a neighbouring jurisdiction (s; 20 min). An
-assumption of the model; plan files cannot set it yet."""
+"""Default travel time of a unit from outside the plan (s; 20 min; plans set it with the
+tiered policy's ``outside_aid_delay``). An assumption of the model."""
 
 POLICIES: dict[str, type[DispatchPolicy]] = {}
 """Registered policies by name."""
@@ -247,7 +254,7 @@ class CoveragePolicy(DispatchPolicy):
             for u in donors:
                 others = np.delete(reach, row[u.id], axis=0).any(axis=0)
                 for s in empty:
-                    there = model.estimator.times_from(model.stations[s].node)
+                    there = model.estimator_for(type_).times_from(model.stations[s].node)
                     gain = weights[others | (there <= self.coverage_time)].sum() - now
                     if gain > best[0] + 1e-9:
                         best = (gain, (u, s))
@@ -272,21 +279,45 @@ class CoveragePolicy(DispatchPolicy):
 
 @register("tiered")
 class TieredPolicy(DispatchPolicy):
-    """Local stations first; the city tier after ``escalate_after`` or when no local unit can
-    arrive within the call's target time.
+    """Tiered command with escalation and mutual aid; calls by priority, then arrival.
 
-    The local tier of a call is every station within ``local_radius`` travel time of it.
-    Calls are taken by priority, then arrival.
+    Each request climbs a **ladder** of unit pools (cumulative; a rung adding no unit of its
+    type is left out). With ``jurisdictions`` it is
+    :meth:`~twin.response.jurisdictions.Jurisdictions.ladder`: the lowest jurisdiction
+    holding the call whose tier is allowed for its priority (``lowest_tier``), then with
+    ``mutual_aid`` its neighbours, then its parent, the parent's neighbours, ... the top.
+    Without, two rungs: the stations within ``local_radius`` drive of the call, then every
+    station. At its rung a request
+
+    * gets the free unit of the pool that arrives soonest, if one arrives within the call's
+      target time;
+    * moves up at once when no unit of the pool can arrive within target (free units from
+      where they are, busy ones from their station: waiting for them would not help);
+    * else waits for the busy units, and moves up ``escalate_after`` after it reached the
+      rung.
+
+    At the top rung it takes the soonest free unit of the pool, whatever its time; with
+    ``mutual_aid`` and ``outside_aid_delay``, a request that has waited ``escalate_after``
+    there gets a unit from outside the plan, arriving ``outside_aid_delay`` later. Every
+    move up is logged (``escalate``).
 
     Parameters
     ----------
     local_radius
-        Stations within this travel time of the call form its local tier (s).
+        Without jurisdictions: stations within this drive of the call form its local rung
+        (s).
     escalate_after
-        Longest wait for a local unit before any unit of the city may go (s).
+        Longest wait at one rung for its busy units (s).
     mutual_aid
-        Whether a call still without a unit ``2 x escalate_after`` after it came in gets a
-        unit from a neighbouring jurisdiction, arriving :data:`MUTUAL_AID_DELAY` later.
+        Whether neighbouring jurisdictions lend units and units from outside the plan come
+        last.
+    lowest_tier
+        Lowest tier allowed for priority 1, 2 and 3: three tier names, or a mapping
+        ``{"priority_1": ..., ...}`` (default community for all).
+    outside_aid_delay
+        Travel time of a unit from outside the plan (s); ``None`` for no outside aid.
+    jurisdictions
+        The plan's jurisdictions on the road graph, or ``None`` for the radius rule.
     """
 
     def __init__(
@@ -294,38 +325,139 @@ class TieredPolicy(DispatchPolicy):
         local_radius: float = 600.0,
         escalate_after: float = 120.0,
         mutual_aid: bool = True,
+        *,
+        lowest_tier: Sequence[str] | dict[str, str] | None = None,
+        outside_aid_delay: float | None = MUTUAL_AID_DELAY,
+        jurisdictions: Jurisdictions | None = None,
     ) -> None:
+        from twin.scenario.plan import TIERS
+
+        if not local_radius > 0:
+            raise ValueError("local_radius must be > 0")
+        if not escalate_after >= 0:
+            raise ValueError("escalate_after must be >= 0")
+        if outside_aid_delay is not None and not outside_aid_delay >= 0:
+            raise ValueError("outside_aid_delay must be >= 0 or None")
+        if isinstance(lowest_tier, dict):
+            lowest_tier = [lowest_tier.get(f"priority_{p}", TIERS[0]) for p in (1, 2, 3)]
+        tiers = tuple(lowest_tier or (TIERS[0],) * 3)
+        if len(tiers) != 3 or any(t not in TIERS for t in tiers):
+            raise ValueError(f"lowest_tier needs 3 of: {', '.join(TIERS)}; got {tiers!r}")
         self.local_radius = float(local_radius)
         self.escalate_after = float(escalate_after)
         self.mutual_aid_on = bool(mutual_aid)
+        self.lowest_tier = tiers
+        self.outside_aid_delay = None if outside_aid_delay is None else float(outside_aid_delay)
+        self.jurisdictions = jurisdictions
         self.timed = True
+        self._ladders: dict[tuple[int, int, str], list[tuple[str, frozenset[int]]]] = {}
 
     def key(self, request: Request) -> tuple:
         inc = request.incident
         return (inc.priority, inc.call_time, request.seq)
 
-    def choose(self, model, request, units, times):
+    def ladder(self, model: ResponseModel, request: Request) -> list[tuple[str, frozenset[int]]]:
+        """The request's rungs: ``(label, ids of the units of its type it may have)``."""
         inc = request.incident
-        if model.now >= inc.call_time + self.escalate_after:
-            return super().choose(model, request, units, times)  # escalated: city tier
-        local = np.flatnonzero(
-            [model.station_time(u.station, inc.node) <= self.local_radius for u in units]
-        )
-        if len(local):
-            pick = local[_argmin_by_id(times[local], [units[i] for i in local])]
-            if times[pick] <= model.target(inc.priority):
-                return units[pick]
-            return super().choose(model, request, units, times)  # local too slow: escalate
-        if not model.any_local_station(inc.node, self.local_radius):
-            return super().choose(model, request, units, times)  # no local tier at all
-        return None  # wait for a local unit until escalate_after
+        if self.jurisdictions is None:
+            near = model.estimator_for(request.unit_type).times_to(inc.node)
+            local = frozenset(
+                s for s, st in enumerate(model.stations) if near[st.node] <= self.local_radius
+            )
+            steps = [("local", local), ("city", frozenset(range(len(model.stations))))]
+        else:
+            key = (inc.node, inc.priority, request.unit_type)
+            if key in self._ladders:
+                return self._ladders[key]
+            steps = [
+                (step.label, step.stations)
+                for step in self.jurisdictions.ladder(
+                    inc.node, self.lowest_tier[inc.priority - 1], mutual_aid=self.mutual_aid_on
+                )
+            ]
+        rungs: list[tuple[str, frozenset[int]]] = []
+        for label, stations in steps:
+            ids = frozenset(
+                u.id for u in model.units if u.type == request.unit_type and u.station in stations
+            )
+            if ids and (not rungs or ids != rungs[-1][1]):
+                rungs.append((label, ids))
+        rungs = rungs or [(steps[-1][0], frozenset())]
+        if self.jurisdictions is not None:
+            self._ladders[key] = rungs
+        return rungs
+
+    def _climb(self, model: ResponseModel, request: Request) -> list[tuple[str, frozenset[int]]]:
+        """Move the request up its ladder as far as the rules say now; its ladder."""
+        rungs = self.ladder(model, request)
+        if request.tier_since is None:
+            request.tier_since = request.incident.call_time
+        request.tier = min(request.tier, len(rungs) - 1)
+        while request.tier < len(rungs) - 1:
+            due = request.tier_since + self.escalate_after
+            if model.now >= due:
+                since = due
+            elif not self._capable(model, request, rungs[request.tier][1]):
+                since = model.now
+            else:
+                break
+            request.tier, request.tier_since = request.tier + 1, since
+            inc = request.incident
+            model.record(
+                "escalate", -1, inc.id, inc.node, f"{request.unit_type} -> "
+                f"{rungs[request.tier][0]}", request.tier,
+            )  # fmt: skip
+        return rungs
+
+    def _capable(self, model: ResponseModel, request: Request, pool: frozenset[int]) -> bool:
+        """Whether a unit of ``pool`` could arrive within target: a free one from where it
+        is, a busy one (not off duty) from its station."""
+        inc = request.incident
+        target = model.target(inc.priority)
+        to_scene = model.estimator_for(request.unit_type).times_to(inc.node)
+        for uid in pool:
+            unit = model.units[uid]
+            if uid in request.excluded or unit.state == "out_of_service":
+                continue
+            if unit.free:
+                node, lead = unit.position(model.now)
+                time = lead + to_scene[node]
+            else:
+                time = to_scene[unit.home]
+            if time <= target:
+                return True
+        return False
+
+    def choose(self, model, request, units, times):
+        rungs = self._climb(model, request)
+        pool = rungs[request.tier][1]
+        mine = np.array([u.id in pool for u in units], dtype=bool)
+        if not mine.any():
+            return None
+        within = mine & (times <= model.target(request.incident.priority))
+        if within.any():
+            pick = np.flatnonzero(within)
+        elif request.tier == len(rungs) - 1:
+            pick = np.flatnonzero(mine)  # top rung: the soonest, late or not
+        else:
+            return None  # busy units of the pool could make it: wait for them
+        return units[pick[_argmin_by_id(times[pick], [units[i] for i in pick])]]
+
+    def _outside_aid_at(self, request: Request, top: bool) -> float | None:
+        if not (top and self.mutual_aid_on and self.outside_aid_delay is not None):
+            return None
+        return request.tier_since + self.escalate_after
 
     def retry_at(self, model, request):
-        call = request.incident.call_time
-        steps = (call + self.escalate_after, call + 2 * self.escalate_after)
-        return next((t for t in steps if t > model.now), None)
+        rungs = self._climb(model, request)
+        top = request.tier == len(rungs) - 1
+        at = request.tier_since + self.escalate_after if not top else None
+        at = at if at is not None else self._outside_aid_at(request, top)
+        return at if at is not None and at > model.now else None
 
     def mutual_aid(self, model, request):
-        if self.mutual_aid_on and model.now >= request.incident.call_time + 2 * self.escalate_after:
-            return MUTUAL_AID_DELAY
+        rungs = self._climb(model, request)
+        at = self._outside_aid_at(request, request.tier == len(rungs) - 1)
+        if at is not None and model.now >= at:
+            return self.outside_aid_delay
         return None

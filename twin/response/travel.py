@@ -1,9 +1,11 @@
 """Unit travel times: shortest paths on the road graph with the current link times and closures.
 
-Two implementations share one small interface (:class:`Travel`): :class:`RoadTravel` on a
-city's drive graph (scipy.sparse.csgraph Dijkstra, cached per origin node until the road
-state changes) and :class:`MatrixTravel`, a fixed origin-destination matrix for small
-abstract systems (queueing-theory and hypercube checks).
+Three implementations share one small interface (:class:`Travel`): :class:`RoadTravel` on a
+city's drive graph (Dijkstra in :mod:`~twin.response.kernels`; full trees cached per origin
+and destination until the road state changes, searches for one route stopping at its
+origin), :class:`StraightTravel`, straight lines at a fixed speed (rescue boats on water),
+and :class:`MatrixTravel`, a fixed origin-destination matrix for small abstract systems
+(queueing-theory and hypercube checks).
 
 Locations are integer indices ``0 .. n_nodes - 1``; :attr:`RoadTravel.node_ids` maps them to
 the graph's OSM node ids.
@@ -23,8 +25,8 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+
+from twin.response.kernels import shortest_paths
 
 EMERGENCY_SPEED_FACTOR = 1.25
 """Default ratio of an emergency vehicle's speed (lights and sirens) to the link's current
@@ -107,6 +109,11 @@ class Travel:
         """Travel time (s) from one node to another; ``inf`` when unreachable."""
         return float(self.times_from(origin)[destination])
 
+    def times_between(self, origin: int, destinations: np.ndarray) -> np.ndarray:
+        """Travel time (s) from ``origin`` to each of ``destinations``; ``inf`` where
+        unreachable."""
+        return self.times_from(origin)[np.asarray(destinations, dtype=np.int64)]
+
     def path_times(self, nodes: np.ndarray) -> np.ndarray:
         """Arrival time (s) at each node of a path driven now, from its first node; ``inf``
         from a closed or missing link on."""
@@ -158,6 +165,46 @@ class MatrixTravel(Travel):
         return Route(np.array([origin, destination]), np.array([0.0, t]))
 
 
+class StraightTravel(Travel):
+    """Straight lines between node positions at a fixed speed: rescue boats on flood water
+    or along the shore.
+
+    Water has no streets: a boat goes straight from where it is to where it is sent. It
+    ignores buildings and dry land in between (a boat on a trailer or carried past them
+    would take longer), so its times are a lower bound; closures do not stop it.
+
+    Parameters
+    ----------
+    xy
+        Node positions (m), shape (n, 2).
+    speed
+        Speed (m/s, > 0).
+    """
+
+    def __init__(self, xy: np.ndarray, speed: float) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0, got {speed!r}")
+        self.xy = np.asarray(xy, dtype=float)
+        self.speed = float(speed)
+        self.n_nodes = len(self.xy)
+
+    def times_from(self, origin: int) -> np.ndarray:
+        d = self.xy - self.xy[origin]
+        return np.hypot(d[:, 0], d[:, 1]) / self.speed
+
+    times_to = times_from  # straight lines are the same both ways
+
+    def path_times(self, nodes: np.ndarray) -> np.ndarray:
+        d = np.diff(self.xy[np.asarray(nodes, dtype=np.int64)], axis=0)
+        return np.r_[0.0, np.cumsum(np.hypot(d[:, 0], d[:, 1]) / self.speed)]
+
+    def route(self, origin: int, destination: int) -> Route | None:
+        if origin == destination:
+            return Route(np.array([origin]), np.zeros(1))
+        nodes = np.array([origin, destination])
+        return Route(nodes, self.path_times(nodes))
+
+
 class RoadTravel(Travel):
     """Shortest-time paths on a directed road graph, cached per origin and destination.
 
@@ -199,9 +246,15 @@ class RoadTravel(Travel):
             slot_u[self._flip],
             np.r_[0, np.cumsum(np.bincount(slot_v, minlength=n))],
         )
+        self._one_per_slot = len(pairs) == len(edges)
         self._link_times = self.free_flow.copy()
         self._closed = np.zeros(len(edges), dtype=bool)
         self._rebuild()
+
+    @property
+    def edge_nodes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end node index of every edge (in :attr:`edges` order)."""
+        return self._u, self._v
 
     @property
     def link_times(self) -> np.ndarray:
@@ -247,14 +300,18 @@ class RoadTravel(Travel):
         return twin
 
     def _rebuild(self) -> None:
-        weights = np.where(self._closed, np.inf, self._link_times / self.speed_factor)
-        data = np.maximum(np.minimum.reduceat(weights[self._order], self._starts), 1e-9)
-        self._slot_times = data
-        shape = (self.n_nodes, self.n_nodes)
-        self._matrix = csr_matrix((data, *self._pattern), shape=shape)
-        self._reverse = csr_matrix((data[self._flip], *self._reverse_pattern), shape=shape)
+        weights = self._link_times / self.speed_factor
+        if self._closed.any():
+            weights[self._closed] = np.inf
+        if self._one_per_slot:  # no parallel edges: one edge per slot
+            data = weights[self._order]
+        else:
+            data = np.minimum.reduceat(weights[self._order], self._starts)
+        self._slot_times = np.maximum(data, 1e-9, out=data)
+        self._reverse = None
         self._cache: dict[int, np.ndarray] = {}
         self._cache_to: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._partial_to: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._cache_near: dict[tuple, np.ndarray] = {}
         self.version += 1
 
@@ -263,19 +320,63 @@ class RoadTravel(Travel):
         """Most origins (and destinations) whose shortest paths are kept: about 256 MB."""
         return max(16, CACHE_BYTES // (12 * max(self.n_nodes, 1)))
 
+    def _search(
+        self,
+        sources,
+        *,
+        reverse: bool = False,
+        limit: float = np.inf,
+        targets=(),
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Dijkstra (:func:`~twin.response.kernels.shortest_paths`) from ``sources`` on the
+        graph, or on the reversed graph (times *to* the sources); it stops once every
+        target is settled."""
+        indices, indptr = self._reverse_pattern if reverse else self._pattern
+        weights = self._slot_times
+        if reverse:
+            if self._reverse is None:  # built on the first search of a road state
+                self._reverse = self._slot_times[self._flip]
+            weights = self._reverse
+        return shortest_paths(
+            indptr,
+            indices,
+            weights,
+            np.atleast_1d(np.asarray(sources, dtype=np.int64)),
+            float(limit),
+            np.atleast_1d(np.asarray(targets, dtype=np.int64)),
+        )
+
     def times_from(self, origin: int) -> np.ndarray:
         hit = self._cache.get(origin)
         if hit is None:
-            hit = _remember(
-                self._cache, origin, dijkstra(self._matrix, indices=origin), self.cache_limit
-            )
+            hit = _remember(self._cache, origin, self._search(origin)[0], self.cache_limit)
         return hit
+
+    def time(self, origin: int, destination: int) -> float:
+        """Travel time (s) from one node to another; ``inf`` when unreachable. Uses a cached
+        tree when there is one, else a search that stops at ``destination``."""
+        return float(self.times_between(origin, np.array([destination]))[0])
+
+    def times_between(self, origin: int, destinations: np.ndarray) -> np.ndarray:
+        """Travel time (s) from ``origin`` to each of ``destinations`` (``inf`` where
+        unreachable): from a cached tree, else one search that stops once all are reached."""
+        destinations = np.asarray(destinations, dtype=np.int64)
+        hit = self._cache.get(origin)
+        if hit is not None:
+            return hit[destinations]
+        if len(destinations) == 1 and int(destinations[0]) in self._cache_to:
+            return self._cache_to[int(destinations[0])][0][[origin]]
+        return self._search(origin, targets=destinations)[0][destinations]
 
     def _solve_to(self, destination: int) -> tuple[np.ndarray, np.ndarray]:
         hit = self._cache_to.get(destination)
         if hit is None:
-            dist, pred = dijkstra(self._reverse, indices=destination, return_predecessors=True)
-            hit = _remember(self._cache_to, destination, (dist, pred), self.cache_limit)
+            hit = _remember(
+                self._cache_to,
+                destination,
+                self._search(destination, reverse=True),
+                self.cache_limit,
+            )
         return hit
 
     def times_to(self, destination: int) -> np.ndarray:
@@ -284,9 +385,16 @@ class RoadTravel(Travel):
         return self._solve_to(destination)[0]
 
     def route(self, origin: int, destination: int) -> Route | None:
-        """Fastest route, read from the shortest-path tree into ``destination`` (shared by
-        every unit driving there until the road state changes)."""
-        dist, pred = self._solve_to(destination)
+        """Fastest route, read from the shortest-path tree into ``destination``: the full
+        one when cached (shared by every unit driving there until the road state changes),
+        else a search from ``destination`` that stops once it reaches ``origin``."""
+        tree = self._cache_to.get(destination)
+        if tree is None:
+            tree = self._partial_to.get(destination)
+            if tree is None or not np.isfinite(tree[0][origin]):
+                tree = self._search(destination, reverse=True, targets=[origin])
+                _remember(self._partial_to, destination, tree, self.cache_limit)
+        dist, pred = tree
         if not np.isfinite(dist[origin]):
             return None
         nodes = [origin]
@@ -304,7 +412,7 @@ class RoadTravel(Travel):
             if not key[0]:
                 hit = np.full(self.n_nodes, np.inf)
             else:
-                hit = dijkstra(self._matrix, indices=list(key[0]), min_only=True, limit=limit)
+                hit = self._search(list(key[0]), limit=limit)[0]
             _remember(self._cache_near, key, hit, self.cache_limit)
         return hit
 

@@ -22,6 +22,13 @@ STATES: tuple[str, ...] = (
 )
 """States a unit moves through. ``returning`` units may be dispatched again."""
 
+WATER_UNITS = frozenset({"rescue_boat"})
+"""Unit types that move on water (the model's ``water`` travel) rather than on roads."""
+
+BOAT_SPEED = 4.0
+"""Speed of a rescue boat over flood water (m/s; about 8 knots, slowed by debris and
+shallows). An assumption of the model."""
+
 FREE_STATES = frozenset({"available", "returning"})
 """States in which a unit can take a call."""
 

@@ -15,12 +15,18 @@ from pydantic_core import PydanticCustomError
 from twin.scenario.base import (
     LonLat,
     NonNegativeInt,
+    Polygon,
     Polyline,
     StrictModel,
     Version,
     require_one_of,
 )
-from twin.scenario.quantities import Duration, PositiveDuration, humanize_duration
+from twin.scenario.quantities import (
+    Duration,
+    PositiveDuration,
+    PositiveLength,
+    humanize_duration,
+)
 
 UnitType = Literal["ambulance", "fire_engine", "police", "rescue_boat"]
 """Kinds of response unit."""
@@ -98,18 +104,55 @@ class CoverageDispatch(StrictModel):
     """Whether idle units relocate to fill coverage gaps."""
 
 
+Tier = Literal["community", "street", "district", "city"]
+"""Levels of command, lowest first."""
+
+TIERS: tuple[str, ...] = ("community", "street", "district", "city")
+"""The tiers in order, lowest first."""
+
+
+class LowestTiers(StrictModel):
+    """The lowest tier a call of each priority may be handled at."""
+
+    priority_1: Tier = "community"
+    """Lowest tier for priority-1 calls (e.g. `district`: big incidents start higher)."""
+    priority_2: Tier = "community"
+    """Lowest tier for priority-2 calls."""
+    priority_3: Tier = "community"
+    """Lowest tier for priority-3 calls."""
+
+    def of(self, priority: int) -> str:
+        """The lowest tier of a priority (1-3)."""
+        return (self.priority_1, self.priority_2, self.priority_3)[priority - 1]
+
+
 class TieredDispatch(StrictModel):
-    """Local stations first; escalate to the city tier, then mutual aid, when none is free."""
+    """Tiered command: a call goes to the lowest tier allowed for its priority; it escalates
+    to the tier above after a wait, or at once when no unit there can arrive within target;
+    neighbouring jurisdictions lend units (mutual aid).
+
+    With `jurisdictions` in the plan, each call starts at the jurisdiction whose area holds
+    it; without, its local tier is every station within `local_radius` and the city tier is
+    every station of the plan.
+    """
 
     policy: Literal["tiered"] = "tiered"
     travel_time: Literal["live", "free_flow"] = "live"
     """Travel times from live traffic and closures, or from free-flow speeds."""
     local_radius: PositiveDuration = 600.0
-    """Stations within this travel time form the local tier (s; default 10 min)."""
+    """Without `jurisdictions`: stations within this travel time form the local tier (s;
+    default 10 min)."""
     escalate_after: Duration = 120.0
-    """Wait for a local unit at most this long before escalating (s; default 2 min)."""
+    """Longest wait at one tier for its busy units before escalating (s; default 2 min)."""
+    lowest_tier: LowestTiers = LowestTiers()
+    """With `jurisdictions`: lowest tier allowed by priority, e.g. {priority_1: district};
+    default community."""
     mutual_aid: bool = True
-    """Whether units from outside the plan may be requested last."""
+    """Whether help may come from outside the call's own jurisdictions: their neighbours,
+    then units from outside the plan."""
+    outside_aid_delay: Duration | None = 1200.0
+    """Travel time of a unit from outside the plan, sent when the top tier has waited
+    `escalate_after` with no free unit (s; default 20 min); null for none."""
 
 
 Dispatch = Annotated[
@@ -117,6 +160,52 @@ Dispatch = Annotated[
     Field(discriminator="policy"),
 ]
 """A dispatch rule, told apart by its ``policy``."""
+
+
+class Area(StrictModel):
+    """Where a jurisdiction is responsible: a polygon, or a circle around a point."""
+
+    polygon: Polygon | None = None
+    """Corners [[longitude, latitude], ...]; give this or `center` and `radius`."""
+    center: LonLat | None = None
+    """Centre of a circular area [longitude, latitude]; with `radius`."""
+    radius: PositiveLength | None = None
+    """Radius of the circular area (m; e.g. '800 m', '1.5 km')."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Area:
+        require_one_of(self, ("polygon", "center"), "area")
+        if (self.center is None) != (self.radius is None):
+            raise PydanticCustomError(
+                "circle",
+                "a circular area needs both `center` and `radius`",
+                {
+                    "subloc": ("radius" if self.radius is None else "center",),
+                    "fix": "give `center: [lon, lat]` and `radius: 800 m`, or a `polygon`",
+                },
+            )
+        return self
+
+
+class Jurisdiction(StrictModel):
+    """A command area of one tier: the stations (and their units) it owns, where it is
+    responsible, and who it escalates to."""
+
+    name: str
+    """Name, unique within the plan."""
+    tier: Tier
+    """community, street, district or city."""
+    parent: str | None = None
+    """The jurisdiction of a higher tier it escalates to (its name); none for the top."""
+    area: Area | None = None
+    """Where it is responsible (within its parent's area). Without it: the places its
+    stations reach first among its parent's children without an area; a top jurisdiction
+    without it covers the whole map."""
+    stations: list[str] = Field(default_factory=list)
+    """Names of the stations it owns (each station belongs to exactly one jurisdiction)."""
+    neighbours: list[str] = Field(default_factory=list)
+    """Jurisdictions that lend it units besides those sharing a border (found on the road
+    graph among jurisdictions of the same tier)."""
 
 
 class Shelter(StrictModel):
@@ -198,10 +287,13 @@ class Plan(StrictModel):
     """Routes evacuees are directed along (optional)."""
     closures: list[Closure] = Field(default_factory=list)
     """Roads the plan closes (optional)."""
+    jurisdictions: list[Jurisdiction] = Field(default_factory=list)
+    """Command areas for tiered dispatch (optional): tiers, areas, stations owned, parents
+    and neighbours. Other policies ignore them."""
 
     @model_validator(mode="after")
     def _names(self) -> Plan:
-        for section in ("stations", "shelters", "evacuation_routes", "closures"):
+        for section in ("stations", "shelters", "evacuation_routes", "closures", "jurisdictions"):
             items = getattr(self, section)
             counts = Counter(item.name for item in items)
             for i, item in enumerate(items):
@@ -221,6 +313,8 @@ class Plan(StrictModel):
                     f"does not list (shelters: {known})",
                     {"loc": ("evacuation_routes", i, "shelter"), "fix": "name one of `shelters`"},
                 )
+        if self.jurisdictions:
+            _check_jurisdictions(self)
         return self
 
     def unit_totals(self) -> dict[str, int]:
@@ -229,3 +323,89 @@ class Plan(StrictModel):
         for station in self.stations:
             totals.update(station.units.model_dump())
         return {k: v for k, v in totals.items() if v}
+
+
+def _check_jurisdictions(plan: Plan) -> None:
+    """Raise for the first inconsistency of the plan's jurisdictions: unknown or lower-tier
+    parent, unknown neighbour or station, a station owned twice or by none, two top
+    jurisdictions without an area, or one without area or stations that has a parent."""
+    items = plan.jurisdictions
+    by_name = {j.name: j for j in items}
+    names = ", ".join(j.name for j in items)
+    stations = {s.name for s in plan.stations}
+    owner: dict[str, str] = {}
+
+    def fail(kind: str, message: str, loc: tuple, fix: str) -> None:
+        raise PydanticCustomError(kind, message, {"loc": ("jurisdictions", *loc), "fix": fix})
+
+    for i, j in enumerate(items):
+        if j.parent is not None:
+            parent = by_name.get(j.parent)
+            if parent is None:
+                fail(
+                    "unknown_jurisdiction",
+                    f"jurisdiction {j.name!r} names parent {j.parent!r}, which the plan does "
+                    f"not list (jurisdictions: {names})",
+                    (i, "parent"),
+                    "name one of `jurisdictions`, or remove `parent` for a top jurisdiction",
+                )
+            elif TIERS.index(parent.tier) <= TIERS.index(j.tier):
+                fail(
+                    "tier_order",
+                    f"jurisdiction {j.name!r} ({j.tier}) has parent {parent.name!r} "
+                    f"({parent.tier}), which is not a higher tier",
+                    (i, "parent"),
+                    "a parent is a higher tier: community < street < district < city",
+                )
+        if j.parent is not None and j.area is None and not j.stations:
+            fail(
+                "empty_jurisdiction",
+                f"jurisdiction {j.name!r} has neither an area nor stations",
+                (i,),
+                "give it `area` or `stations` (its area is then where they arrive first)",
+            )
+        for k, other in enumerate(j.neighbours):
+            if other not in by_name or other == j.name:
+                fail(
+                    "unknown_jurisdiction",
+                    f"jurisdiction {j.name!r} names neighbour {other!r}, which is not another "
+                    f"jurisdiction of the plan (jurisdictions: {names})",
+                    (i, "neighbours", k),
+                    "name another of `jurisdictions`",
+                )
+        for k, station in enumerate(j.stations):
+            if station not in stations:
+                fail(
+                    "unknown_station",
+                    f"jurisdiction {j.name!r} owns station {station!r}, which the plan does "
+                    f"not list (stations: {', '.join(sorted(stations))})",
+                    (i, "stations", k),
+                    "name one of `stations`",
+                )
+            if station in owner:
+                fail(
+                    "station_owned_twice",
+                    f"station {station!r} belongs to both {owner[station]!r} and {j.name!r}",
+                    (i, "stations", k),
+                    "list each station under one jurisdiction only",
+                )
+            owner[station] = j.name
+    tops = [i for i, j in enumerate(items) if j.parent is None and j.area is None]
+    if len(tops) > 1:
+        fail(
+            "two_tops",
+            f"{items[tops[0]].name!r} and {items[tops[1]].name!r} both cover the whole map "
+            "(top jurisdictions without an area)",
+            (tops[1], "area"),
+            "give one of them an `area`, or a `parent`",
+        )
+    for i, station in enumerate(plan.stations):
+        if station.name not in owner:
+            raise PydanticCustomError(
+                "station_without_jurisdiction",
+                f"station {station.name!r} belongs to no jurisdiction",
+                {
+                    "loc": ("stations", i, "name"),
+                    "fix": "list it under the `stations` of one jurisdiction",
+                },
+            )
