@@ -52,6 +52,7 @@ def _register() -> None:
     from twin.cli import (  # noqa: F401
         crowd_cmds,
         demo_cmds,
+        experiment_cmds,
         flood_cmds,
         maps_cmds,
         respond_cmds,

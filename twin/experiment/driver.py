@@ -1,0 +1,249 @@
+"""Run a study: skip finished runs, send the rest to an executor, retry once, store each
+result as it arrives, and (with a precision target) add replications until it is met.
+
+Only the parent process writes to the store, one transaction per run; a run interrupted
+by Ctrl-C or a dying worker is simply not there, and the next invocation of the same study
+computes it. Nothing is computed twice: runs already ``finished`` are skipped, and a run
+requested twice in one study (identical variants) is computed once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from twin.experiment.executors import Outcome
+from twin.experiment.runners import code_version, get_runner
+from twin.experiment.store import RunResult, Store, is_interrupt
+from twin.experiment.study import RunTask, Study
+from twin.metrics.stats import SequentialRule, paired_differences
+
+MAX_ATTEMPTS = 2
+"""A failed run is tried once more, then recorded as failed."""
+
+
+@dataclass
+class StudyProgress:
+    """Counts reported to a progress callback.
+
+    Attributes
+    ----------
+    total
+        Runs the study needs so far.
+    reused
+        Runs found finished from an earlier invocation.
+    done
+        Runs finished in this invocation.
+    failed
+        Runs recorded failed after their retry.
+    replications
+        Replications asked for so far.
+    """
+
+    total: int = 0
+    reused: int = 0
+    done: int = 0
+    failed: int = 0
+    replications: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def setup_key(study: Study) -> str:
+    """Key of the runner's prepared state: the runner and the study's city."""
+    from twin.experiment.study import content_hash
+
+    city = study.variants[0].scenario.city.model_dump(mode="json")
+    return content_hash([study.runner, city])
+
+
+def check_study(study: Study, city: Any) -> Any:
+    """Prepare the runner for the city (once) and let it refuse plans before any run
+    (another city, stations off the roads).
+
+    Returns
+    -------
+    object
+        The runner's prepared state, to pass to :func:`run_study`.
+
+    Raises
+    ------
+    UserInputError
+        With the runner's first complaint.
+    """
+    runner = get_runner(study.runner)
+    prepared = runner.prepare(city)
+    for variant in study.variants:
+        for entry in study.plans:
+            runner.check(variant.scenario, entry.plan, entry.file, prepared)
+    return prepared
+
+
+def watched(study: Study, values: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """What the precision rule watches: per variant, the primary KPI's difference of each
+    plan against the baseline (or the one plan's values)."""
+    x = values.get(study.primary)
+    if x is None:
+        return [np.array([])]
+    out = []
+    for v in range(x.shape[0]):
+        if x.shape[2] == 1:
+            out.append(x[v, :, 0])
+            continue
+        base = x[v, :, study.baseline]
+        for p in range(x.shape[2]):
+            if p != study.baseline:
+                out.append(paired_differences(base, x[v, :, p]))
+    return out
+
+
+def run_study(
+    study: Study,
+    store: Store,
+    executor: Any,
+    prepared: Any,
+    *,
+    replications: int | None = None,
+    rule: SequentialRule | None = None,
+    on_progress: Callable[[StudyProgress], None] | None = None,
+) -> StudyProgress:
+    """Compute every run of a study that the store does not hold yet.
+
+    Parameters
+    ----------
+    study
+        What to run.
+    store
+        Where results go (and finished runs are found).
+    executor
+        :class:`~twin.experiment.executors.LocalExecutor` or ``DaskExecutor``; started here
+        on first need, closed here.
+    prepared
+        The runner's prepared state (from :func:`check_study`), sent to the workers once.
+    replications
+        Fixed number of replications; or
+    rule
+        A precision rule that decides how many.
+    on_progress
+        Called after each stored run (and at each new batch).
+
+    Returns
+    -------
+    StudyProgress
+        Final counts.
+    """
+    code = code_version(study.runner)
+    progress = StudyProgress()
+    notify = on_progress or (lambda _p: None)
+    target = replications if rule is None else rule.start
+    if target is None or target < 1:
+        raise ValueError("give replications >= 1 or a rule")
+    started = False
+    done_reps = 0
+    try:
+        while True:
+            tasks = study.tasks(range(done_reps, target), code)
+            store.save_study(study, tasks)
+            finished = store.finished(t.run_id for t in tasks)
+            todo: dict[str, RunTask] = {}
+            for task in tasks:
+                if task.run_id not in finished:
+                    todo.setdefault(task.run_id, task)
+            unique = {t.run_id for t in tasks}
+            progress.total += len(unique)
+            progress.reused += len(unique & finished)
+            progress.replications = target
+            notify(progress)
+            if todo:
+                if not started:
+                    executor.start(setup_key(study), prepared)
+                    started = True
+                _execute(list(todo.values()), store, executor, study, progress, notify)
+            done_reps = target
+            if rule is None:
+                break
+            values = store.values(study.study_id, len(study.variants), len(study.plans))
+            nxt = rule.next_total(watched(study, values))
+            if nxt is None or nxt <= target:
+                break
+            target = nxt
+    except BaseException as exc:
+        executor.close(cancel=True)
+        if is_interrupt(exc) and not isinstance(exc, KeyboardInterrupt):
+            raise KeyboardInterrupt from None  # DuckDB's report of Ctrl-C during a query
+        raise
+    executor.close()
+    return progress
+
+
+def _execute(
+    tasks: list[RunTask],
+    store: Store,
+    executor: Any,
+    study: Study,
+    progress: StudyProgress,
+    notify: Callable[[StudyProgress], None],
+) -> None:
+    """Keep a few tasks per worker in flight; store each result; retry a failure once."""
+    queue = list(reversed(tasks))
+    attempts: dict[str, int] = {}
+    submitted: dict[Any, tuple[RunTask, float]] = {}
+    in_flight = max(2, 2 * executor.workers)
+
+    def submit(task: RunTask) -> None:
+        attempts[task.run_id] = attempts.get(task.run_id, 0) + 1
+        submitted[executor.submit(task)] = (task, time.perf_counter())
+
+    while queue or submitted:
+        while queue and len(submitted) < in_flight:
+            submit(queue.pop())
+        done, _ = executor.wait(list(submitted), timeout=0.5)
+        batch = []
+        for future in done:
+            task, t0 = submitted.pop(future)
+            try:
+                outcome: Outcome = future.result()
+            except Exception as exc:  # a worker died, or the cluster lost the task
+                outcome = Outcome(task.run_id, False, error=f"{type(exc).__name__}: {exc}")
+            if not outcome.ok and attempts[task.run_id] < MAX_ATTEMPTS:
+                submit(task)
+                continue
+            result = RunResult(
+                run_id=task.run_id,
+                status="finished" if outcome.ok else "failed",
+                kpis=outcome.kpis,
+                series=outcome.series,
+                error=outcome.error,
+                attempts=attempts[task.run_id],
+                worker=outcome.worker,
+                started=outcome.started or datetime.now(UTC).replace(tzinfo=None),
+                wall_s=time.perf_counter() - t0,
+                run_s=outcome.run_s,
+                cpu_s=outcome.cpu_s if outcome.ok else float("nan"),
+                code_version=outcome.code_version or code_version(task.runner),
+            )
+            batch.append((result, task))
+        if not batch:
+            continue
+        # Keep the workers busy while the parent writes: refill first.
+        while queue and len(submitted) < in_flight:
+            submit(queue.pop())
+        store.record_many(
+            [(r, t.runner, study.variants[t.variant].hash, study.plans[t.plan].hash, t.seed)
+             for r, t in batch]
+        )  # fmt: skip
+        for result, task in batch:
+            if result.status == "finished":
+                progress.done += 1
+            else:
+                progress.failed += 1
+                last = (result.error or "").strip().splitlines()
+                progress.errors.append(
+                    f"{study.plans[task.plan].name} replication {task.replication}: "
+                    f"{last[-1] if last else 'unknown error'}"
+                )
+        notify(progress)

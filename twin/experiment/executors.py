@@ -1,0 +1,344 @@
+"""Where runs execute: local worker processes (default) or a Dask distributed cluster.
+
+The city is loaded once, by the parent, which also builds the runner's per-city state
+(:meth:`Runner.prepare`: for the response model the pack plus its road network) once and
+ships that to the workers; nothing is rebuilt per task or per worker:
+
+* local: each worker process receives the prepared state once, pickled into its start-up
+  arguments (no disk cache needed), and keeps it for its lifetime;
+* Dask: the prepared state is scattered once to every worker
+  (``Client.scatter(broadcast=True)``) and tasks refer to that copy; workers need only the
+  ``twin`` package installed (no maps, no cache).
+
+A task never raises: a model error comes back as a failed :class:`Outcome`; a worker that
+dies shows up as an exception of the future, which the caller treats as a failed attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import wait as futures_wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from twin.errors import Problem, UserInputError
+from twin.experiment.runners import code_version, get_runner
+from twin.experiment.study import RunTask
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a Dask scheduler (and its first worker) before giving up."""
+
+_PREPARED: dict[str, Any] = {}
+
+
+@dataclass
+class Outcome:
+    """What a worker returns for one task.
+
+    Attributes
+    ----------
+    run_id
+        The task's run.
+    ok
+        Whether the run finished.
+    kpis, series
+        The run's output (empty when failed).
+    error
+        Traceback text when failed.
+    worker
+        ``host:pid`` of the worker.
+    started
+        When the run started (UTC, naive).
+    run_s, cpu_s
+        Wall and CPU time of the worker process inside the runner (s).
+    code_version
+        The worker's code version for the runner.
+    """
+
+    run_id: str
+    ok: bool
+    kpis: dict[str, float] = field(default_factory=dict)
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+    error: str | None = None
+    worker: str = ""
+    started: datetime | None = None
+    run_s: float = 0.0
+    cpu_s: float = 0.0
+    code_version: str = ""
+
+
+def _init_worker(key: str, prepared: Any) -> None:
+    """Local worker start-up: keep the prepared state; leave Ctrl-C to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _PREPARED[key] = prepared
+
+
+def execute(task: RunTask, key: str, prepared: Any = None) -> Outcome:
+    """Run one task on this worker (the function local and Dask workers call).
+
+    Parameters
+    ----------
+    task
+        What to run.
+    key
+        Key of the runner's prepared state (runner and city).
+    prepared
+        That state (Dask passes the scattered copy); default the one given at start-up.
+    """
+    started = datetime.now(UTC).replace(tzinfo=None)
+    where = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        runner = get_runner(task.runner)
+        state = prepared if prepared is not None else _PREPARED[key]
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = runner.run(task.scenario, task.plan_model, task.seed, state, series=task.series)
+        run_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+        return Outcome(
+            task.run_id,
+            True,
+            out.kpis,
+            out.series,
+            worker=where,
+            started=started,
+            run_s=run_s,
+            cpu_s=cpu_s,
+            code_version=code_version(task.runner),
+        )
+    except Exception:
+        return Outcome(
+            task.run_id,
+            False,
+            error=traceback.format_exc(limit=8),
+            worker=where,
+            started=started,
+            code_version=code_version(task.runner),
+        )
+
+
+PRELOAD = ["twin.experiment.executors", "twin.city.pack", "geopandas", "networkx", "simpy"]
+"""Modules the fork server imports once, so each worker starts in milliseconds."""
+
+
+def _context(preload: tuple[str, ...] = ()):
+    """The ``forkserver`` start method: workers fork from a clean single-threaded server
+    that has imported :data:`PRELOAD` and ``preload`` (safe with the parent's threads, fast
+    to start). The preload list counts only before the server first starts."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([*PRELOAD, *preload])
+    return ctx
+
+
+class LocalExecutor:
+    """A pool of local worker processes, forked from a clean server (no parent state).
+
+    Parameters
+    ----------
+    workers
+        Number of processes (default: every core).
+    preload
+        Modules the runner needs, imported once in the fork server (``Runner.preload``).
+    """
+
+    def __init__(self, workers: int | None = None, *, preload: tuple[str, ...] = ()) -> None:
+        from multiprocessing import forkserver
+
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+        self._args: tuple[str, Any] | None = None
+        self._preload = tuple(preload)
+        _context(self._preload)
+        forkserver.ensure_running()  # imports PRELOAD now, while the parent loads the city
+
+    def describe(self) -> str:
+        """For messages."""
+        return f"{self.workers} local worker{'s' if self.workers > 1 else ''}"
+
+    def start(self, key: str, prepared: Any) -> None:
+        """Start the workers, each holding the runner's prepared state."""
+        self._args = (key, prepared)
+        self._pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=_context(self._preload),
+            initializer=_init_worker,
+            initargs=self._args,
+        )
+
+    def submit(self, task: RunTask):
+        """Submit a task; a pool broken by a dead worker is replaced first."""
+        if self._pool is None or self._args is None:
+            raise RuntimeError("start() the executor first")
+        try:
+            return self._pool.submit(execute, task, self._args[0])
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self.start(*self._args)
+            return self._pool.submit(execute, task, self._args[0])
+
+    def wait(self, futures: list, timeout: float) -> tuple[list, list]:
+        """``(done, not done)`` once one is done or ``timeout`` (s) passed."""
+        done, rest = futures_wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        return list(done), list(rest)
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Stop the workers; ``cancel`` drops queued tasks and kills running ones."""
+        if self._pool is None:
+            return
+        processes = list((self._pool._processes or {}).values())
+        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if cancel:
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+            for process in processes:
+                process.join(timeout=5)
+        self._pool = None
+
+
+def check_scheduler_url(url: str) -> str:
+    """``tcp://HOST:PORT`` (``tls://`` too) or refuse it.
+
+    Raises
+    ------
+    UserInputError
+        If it is not such an address.
+    """
+    parsed = urlparse(url)
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    if parsed.scheme not in ("tcp", "tls") or not parsed.hostname or port is None:
+        raise UserInputError(
+            Problem(
+                f"{url!r} is not a Dask scheduler address",
+                field="--scheduler",
+                fix="write tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786",
+            )
+        )
+    return url
+
+
+class DaskExecutor:
+    """Runs on a Dask distributed cluster.
+
+    Parameters
+    ----------
+    address
+        Scheduler address, ``tcp://HOST:PORT``.
+    timeout
+        Seconds to wait for the scheduler and its first worker.
+
+    Raises
+    ------
+    UserInputError
+        If the address is malformed, the scheduler cannot be reached in time, or it has no
+        worker.
+    """
+
+    def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
+        from distributed import Client
+
+        self.address = check_scheduler_url(address)
+        try:
+            self.client = Client(self.address, timeout=f"{timeout}s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise UserInputError(
+                Problem(
+                    f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
+                    f"({type(exc).__name__})",
+                    field="--scheduler",
+                    fix="start `dask scheduler` there and `dask worker ADDRESS` on the "
+                    "machines, check host, port and firewall; or leave out --scheduler to "
+                    "run on local processes",
+                )
+            ) from None
+        try:
+            self.client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError):
+            self.client.close()
+            raise UserInputError(
+                Problem(
+                    f"the Dask scheduler at {address} has no worker",
+                    field="--scheduler",
+                    fix=f"start workers with `dask worker {address}`",
+                )
+            ) from None
+        self._prepared: Any = None
+        self._key = ""
+        self._futures: list = []
+        self._closed = False
+
+    @property
+    def workers(self) -> int:
+        """Worker threads of the cluster now."""
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        return max(1, sum(w.get("nthreads", 1) for w in info.values()))
+
+    def describe(self) -> str:
+        """For messages."""
+        return f"Dask at {self.address} ({self.workers} worker threads)"
+
+    def start(self, key: str, prepared: Any) -> None:
+        """Send the runner's prepared state to every worker once."""
+        self._key = key
+        self._prepared = self.client.scatter(prepared, broadcast=True, hash=False)
+
+    def submit(self, task: RunTask):
+        """Submit a task (a fresh key per call, so a retry is a new task)."""
+        future = self.client.submit(execute, task, self._key, self._prepared, pure=False)
+        self._futures = [f for f in self._futures if not f.done()] + [future]
+        return future
+
+    def wait(self, futures: list, timeout: float) -> tuple[list, list]:
+        """``(done, not done)`` once one is done or ``timeout`` (s) passed (polls every
+        5 ms: this client is not the process's default one, which ``distributed.wait``
+        needs)."""
+        end = time.monotonic() + timeout
+        while True:
+            done = [f for f in futures if f.done()]
+            if done or time.monotonic() >= end:
+                finished = {id(f) for f in done}
+                return done, [f for f in futures if id(f) not in finished]
+            time.sleep(0.005)
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Release the prepared state and disconnect (the cluster keeps running);
+        ``cancel`` also cancels this study's tasks still queued or running."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if cancel:
+                pending = [f for f in self._futures if not f.done()]
+                if pending:
+                    self.client.cancel(pending, force=True)
+            self._futures.clear()
+            self._prepared = None
+        finally:
+            self.client.close()
+
+
+def make_executor(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    *,
+    timeout: float = CONNECT_TIMEOUT,
+    preload: tuple[str, ...] = (),
+):
+    """A :class:`DaskExecutor` when a scheduler address is given (``timeout``: seconds to
+    wait for it), else local processes (``preload``: modules to import in the fork server)."""
+    if scheduler:
+        return DaskExecutor(scheduler, timeout=timeout)
+    return LocalExecutor(workers, preload=preload)

@@ -1,0 +1,297 @@
+"""Runners: what turns (scenario, plan, seed) into KPIs, kept behind one small protocol.
+
+The experiment layer never imports a model directly: it asks :func:`get_runner` for a
+runner by name and calls its three verbs. A runner is any object with
+
+* ``prepare(city)``: state built once per study from the city pack (e.g. the road
+  network), picklable: the parent builds it and ships it to every worker;
+* ``check(scenario, plan, plan_file, prepared)``: raise a :class:`~twin.errors.UserInputError`
+  for a plan that cannot run (before any replication starts);
+* ``run(scenario, plan, seed, prepared, series=...)``: one replication, returning a
+  :class:`RunOutput`; byte-identical for the same inputs.
+
+Runners are registered by import path (``"package.module:Class"``), so a Dask worker that
+has the package installed can build the same runner. Today: ``response`` (the response
+model on free-flow roads). The coupled twin plugs in with ``register("twin", "...")``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from twin.errors import Problem, ScenarioError, UserInputError
+
+if TYPE_CHECKING:
+    from twin.city.pack import CityPack
+    from twin.scenario.plan import Plan
+    from twin.scenario.schema import Scenario
+
+
+@dataclass
+class RunOutput:
+    """What one replication reports.
+
+    Attributes
+    ----------
+    kpis
+        KPI values by name, in the units of :data:`twin.metrics.KPIS` (NaN allowed).
+    series
+        Optional time series: equal-length columns by name, ``time`` (s) first.
+    """
+
+    kpis: dict[str, float]
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """A model (or coupled models) the experiment layer can replicate."""
+
+    name: str
+    """Registry name."""
+    kpis: tuple[str, ...]
+    """KPIs every run reports."""
+    code: tuple[str, ...]
+    """Packages whose source decides the results (for the code version of a run)."""
+    preload: tuple[str, ...]
+    """Modules local workers import before their first run (empty if none)."""
+
+    def prepare(self, city: CityPack) -> Any:
+        """State shared by every run on a city (built once, picklable, sent to workers)."""
+        ...
+
+    def check(self, scenario: Scenario, plan: Plan, plan_file: Path | None, prepared: Any) -> None:
+        """Raise :class:`~twin.errors.UserInputError` if the plan cannot run."""
+        ...
+
+    def run(
+        self, scenario: Scenario, plan: Plan, seed: int, prepared: Any, *, series: bool = True
+    ) -> RunOutput:
+        """One replication."""
+        ...
+
+
+RUNNERS: dict[str, str] = {"response": "twin.experiment.runners:ResponseRunner"}
+"""Runner names and the import path of their class."""
+
+
+def register(name: str, target: str) -> None:
+    """Register a runner class by import path, ``"package.module:Class"``."""
+    RUNNERS[name] = target
+
+
+@cache
+def get_runner(name: str) -> Runner:
+    """The runner registered as ``name``, or at import path ``name`` (``"pkg.mod:Class"``);
+    one instance per process.
+
+    Raises
+    ------
+    UserInputError
+        If no runner has that name.
+    """
+    target = RUNNERS.get(name, name if ":" in name else None)
+    if target is None:
+        raise UserInputError(
+            Problem(
+                f"unknown model {name!r}",
+                field="--model",
+                fix=f"use one of: {', '.join(sorted(RUNNERS))}",
+            )
+        )
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)()
+
+
+@cache
+def code_version(runner_name: str) -> str:
+    """``<twin version>+<digest>``: a hash of the source of the runner's packages.
+
+    Runs are reused only under the same code version, so changing a model's code makes a
+    rerun compute fresh results instead of mixing old and new.
+    """
+    import twin
+
+    runner = get_runner(runner_name)
+    digest = hashlib.sha256()
+    root = Path(twin.__file__).parent
+    for package in sorted(runner.code):
+        folder = root.joinpath(*package.split(".")[1:])
+        files = sorted(folder.rglob("*.py")) if folder.is_dir() else [folder.with_suffix(".py")]
+        for source in files:
+            digest.update(source.relative_to(root).as_posix().encode())
+            digest.update(source.read_bytes())
+    return f"{twin.__version__}+{digest.hexdigest()[:12]}"
+
+
+def station_outside_city(plan: Plan, city: CityPack) -> list[tuple[int, str]]:
+    """Stations (index, field) placed outside the city's map area (lon/lat bounds)."""
+    west, south, east, north = city.bbox_lonlat
+    outside = []
+    for i, station in enumerate(plan.stations):
+        if station.location is not None:
+            lon, lat = station.location
+            if not (west <= lon <= east and south <= lat <= north):
+                outside.append((i, "location"))
+    return outside
+
+
+@dataclass(frozen=True)
+class _ResponseSetup:
+    pack: Any
+    network: Any
+
+
+class ResponseRunner:
+    """The response model alone on free-flow roads (:mod:`twin.response`).
+
+    KPIs: response percentiles, share within target, unserved, late, hospital overflow,
+    mean utilisation, mean coverage (ambulances, else every unit type). Time series every
+    ``outputs.timeseries_interval``: calls so far, busy units, calls waiting.
+    """
+
+    name = "response"
+    kpis = (
+        "response_time_p50",
+        "response_time_p90",
+        "share_within_target",
+        "unserved_incidents",
+        "late_incidents",
+        "incidents",
+        "hospital_overflow",
+        "utilisation_mean",
+        "coverage_mean",
+    )
+    code = ("twin.response", "twin.scenario", "twin.experiment.runners")
+    preload = ("twin.response.build", "twin.response.kernels")
+
+    def prepare(self, city: CityPack) -> _ResponseSetup:
+        """The pack with its road network and population per node (built once)."""
+        from twin.response.build import CityNetwork
+
+        return _ResponseSetup(city, CityNetwork.from_pack(city))
+
+    def check(
+        self, scenario: Scenario, plan: Plan, plan_file: Path | None, prepared: _ResponseSetup
+    ) -> None:
+        """Refuse plans for another city and plans whose stations or closures do not fit.
+
+        Raises
+        ------
+        ScenarioError
+            Naming the plan file, line and field.
+        """
+        from twin.response.build import build_response
+        from twin.scenario._problems import field_path, line_of
+        from twin.scenario.loader import read_yaml
+
+        outside = station_outside_city(plan, prepared.pack)
+        if outside:
+            tree = read_yaml(plan_file) if plan_file is not None else None
+            west, south, east, north = prepared.pack.bbox_lonlat
+            problems = []
+            for i, name in outside:
+                keys: list[str | int] = ["stations", i, name]
+                lon, lat = plan.stations[i].location  # type: ignore[misc]
+                problems.append(
+                    Problem(
+                        f"station {plan.stations[i].name!r} at [{lon}, {lat}] is outside the "
+                        f"{prepared.pack.name} map ([{west:.4f}, {south:.4f}] to "
+                        f"[{east:.4f}, {north:.4f}]); is this a plan for another city?",
+                        plan_file,
+                        line_of(tree, keys) if tree is not None else None,
+                        field_path(keys),
+                        f"compare plans made for {scenario.city.name or prepared.pack.name}",
+                    )
+                )
+            raise ScenarioError(problems)
+        build_response(scenario, plan, prepared.pack, network=prepared.network, plan_file=plan_file)
+
+    def run(
+        self,
+        scenario: Scenario,
+        plan: Plan,
+        seed: int,
+        prepared: _ResponseSetup,
+        *,
+        series: bool = True,
+    ) -> RunOutput:
+        """One replication of the response model over the scenario's duration."""
+        from twin.response.build import build_response
+
+        model = build_response(scenario, plan, prepared.pack, seed=seed, network=prepared.network)
+        k = model.run(scenario.time.duration)
+        within = (k.served - k.late) / k.incidents if k.incidents else math.nan
+        coverage = k.coverage_mean.get("ambulance")
+        if coverage is None:
+            coverage = (
+                float(np.mean(list(k.coverage_mean.values()))) if k.coverage_mean else math.nan
+            )
+        kpis = {
+            "response_time_p50": k.response_p50,
+            "response_time_p90": k.response_p90,
+            "share_within_target": within,
+            "unserved_incidents": float(k.unserved),
+            "late_incidents": float(k.late),
+            "incidents": float(k.incidents),
+            "hospital_overflow": float(k.hospital_overflow),
+            "utilisation_mean": float(np.mean(k.utilisation)) if k.utilisation else math.nan,
+            "coverage_mean": float(coverage),
+        }
+        out = RunOutput({n: float(v) for n, v in kpis.items()})
+        if series:
+            out.series = response_series(
+                model.events,
+                len(model.units),
+                scenario.time.duration,
+                scenario.outputs.timeseries_interval,
+            )
+        return out
+
+
+def response_series(
+    events: list, n_units: int, duration: float, interval: float
+) -> dict[str, np.ndarray]:
+    """Calls so far, busy units and calls waiting, sampled every ``interval`` (s).
+
+    Parameters
+    ----------
+    events
+        The response model's event log (:class:`twin.response.kpis.LogEvent`).
+    n_units
+        Number of units.
+    duration, interval
+        Run length and sampling interval (s).
+    """
+    times = np.arange(0.0, duration + 1e-9, interval)
+    calls = np.zeros(len(times))
+    busy = np.zeros(len(times))
+    waiting = np.zeros(len(times))
+    idle_states = ("available", "out_of_service")
+    state_idle = np.ones(n_units, dtype=bool)
+    open_calls: set[int] = set()
+    n_calls = 0
+    k = 0
+    for ev in events:
+        while k < len(times) and times[k] < ev.time:
+            calls[k], busy[k], waiting[k] = n_calls, n_units - state_idle.sum(), len(open_calls)
+            k += 1
+        if ev.event == "call":
+            n_calls += 1
+            open_calls.add(ev.incident)
+        elif ev.event == "state":
+            state_idle[ev.unit] = ev.detail in idle_states
+            if ev.detail == "on_scene":
+                open_calls.discard(ev.incident)
+        elif ev.event in ("unserved", "aid_arrival"):
+            open_calls.discard(ev.incident)
+    calls[k:], busy[k:], waiting[k:] = n_calls, n_units - state_idle.sum(), len(open_calls)
+    return {"time": times, "calls": calls, "busy_units": busy, "waiting_calls": waiting}
