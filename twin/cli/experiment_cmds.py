@@ -330,8 +330,11 @@ def _print_sweep(summary: Any) -> None:
     from twin.experiment.report import label, sweep_rows, wins
 
     table = Table(title=f"Sweep: mean {label(summary.primary)} by variant", title_justify="left")
-    for h in ["variant", *summary.plans, "winner", "P(best)", "replications"]:
-        table.add_column(h, justify="left" if h in ("variant", "winner") else "right")
+    for h in ["variant", *summary.plans, "winner", "P(best)", "n"]:
+        # labels are long dotted keys without spaces: fold them rather than cut them
+        table.add_column(
+            h, justify="left" if h in ("variant", "winner") else "right", overflow="fold"
+        )
     for row in sweep_rows(summary):
         table.add_row(*row)
     console.print(table)
