@@ -8,7 +8,12 @@ run, ``--no-peer`` without JuPedSim). Prints:
    default 0.2 m the 1 m door jams for good), with clearance times, specific flows and the
    wall-time ratio; runs alternate and the medians are shown.
 2. Scale: pedestrian-steps per second for 10k, 100k and 1M walkers on Monaco and on a
-   synthetic grid city, and the wall time of 100k walkers for 1 simulated hour.
+   synthetic grid city (each case in a fresh interpreter on one core, with its peak
+   memory), and the Monaco target: 100k walkers for 1 simulated hour in under 60 s.
+
+Options: ``--repeats`` (bottleneck runs, default 3), ``--long-repeats`` (the 1,000-person
+case, default 1: JuPedSim takes ~5 min per run), ``--scale-repeats`` (scale cases up to
+100k walkers, default 1), ``--no-scale``.
 
 JuPedSim is a benchmark/test-only dependency; the engine never imports it.
 """
@@ -16,7 +21,12 @@ JuPedSim is a benchmark/test-only dependency; the engine never imports it.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -27,6 +37,8 @@ from twin.crowd.network import WalkNetwork
 
 RADIUS = 0.15
 """JuPedSim agent radius (m) for the door comparison."""
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+"""Thread-count variables set to 1 for the one-core scale runs."""
 
 
 def twin_room(people: int, door: float, seed: int = 0, dt: float = 0.1) -> dict[str, float]:
@@ -105,13 +117,20 @@ def jupedsim_room(people: int, door: float, seed: int = 0) -> dict[str, float]:
     }
 
 
-def bottleneck_table(cases: list[tuple[int, float]], repeats: int, peer: bool) -> None:
-    """Print twin vs JuPedSim on the room-and-door cases (medians of alternated runs)."""
-    print("\n## Bottleneck: room at 4 /m2 through a door (JuPedSim radius 0.15 m, dt 0.01 s)")
-    print(
-        f"{'people':>6} {'door m':>6} | {'twin clear s':>12} {'flow /(m s)':>11} {'wall s':>7} |"
-        f" {'JPS clear s':>11} {'flow /(m s)':>11} {'wall s':>7} | {'dT %':>6} {'wall x':>7}"
-    )
+def bottleneck_table(
+    cases: list[tuple[int, float]], repeats: int, peer: bool, *, header: bool = True
+) -> None:
+    """Print twin vs JuPedSim on the room-and-door cases (medians of alternated runs).
+
+    ``dT %`` is twin's clearance time relative to JuPedSim's (medians), ``wall x`` the median
+    over the alternated pairs of JuPedSim's wall time over twin's."""
+    if header:
+        print("\n## Bottleneck: room at 4 /m2 through a door (JuPedSim radius 0.15 m, dt 0.01 s)")
+        print(
+            f"{'people':>6} {'door m':>6} {'runs':>4} | {'twin clear s':>12} {'flow /(m s)':>11}"
+            f" {'wall s':>7} | {'JPS clear s':>11} {'flow /(m s)':>11} {'wall s':>7} |"
+            f" {'dT %':>6} {'wall x':>7}"
+        )
     for people, door in cases:
         tw, jp = [], []
         for r in range(repeats):
@@ -120,15 +139,44 @@ def bottleneck_table(cases: list[tuple[int, float]], repeats: int, peer: bool) -
                 jp.append(jupedsim_room(people, door, seed=r))
         t = {k: statistics.median(x[k] for x in tw) for k in ("clear", "flow", "wall")}
         line = (
-            f"{people:>6} {door:>6.1f} | {t['clear']:>12.1f} {t['flow']:>11.2f} {t['wall']:>7.2f} |"
+            f"{people:>6} {door:>6.1f} {repeats:>4} | {t['clear']:>12.1f} {t['flow']:>11.2f}"
+            f" {t['wall']:>7.2f} |"
         )
         if peer:
             j = {k: statistics.median(x[k] for x in jp) for k in ("clear", "flow", "wall")}
+            ratio = statistics.median(b["wall"] / a["wall"] for a, b in zip(tw, jp, strict=True))
+            d_clear = 100 * (t["clear"] / j["clear"] - 1)
             line += (
                 f" {j['clear']:>11.1f} {j['flow']:>11.2f} {j['wall']:>7.1f} |"
-                f" {100 * (t['clear'] / j['clear'] - 1):>+6.1f} {j['wall'] / t['wall']:>7.0f}"
+                f" {d_clear:>+6.1f} {ratio:>7.0f}"
             )
+            left = max(x["left"] for x in jp)
+            if left:
+                line += f"  (JuPedSim: {left} people still inside at 2,000 s)"
+            if people >= 1000:
+                ok = ratio >= 100 and abs(d_clear) <= 15
+                line += (
+                    f"\ntarget on {people} people: >= 100x less wall time, clearance within"
+                    f" 15 %: {'met' if ok else 'missed'}"
+                )
         print(line, flush=True)
+
+
+def scale_networks(name: str) -> tuple[WalkNetwork, np.ndarray]:
+    """The network and shelter nodes of a scale case: ``monaco`` (the walk graph's largest
+    component, 8 random shelters above 30 m) or ``grid100`` (a 100 x 100 grid of 4 m wide
+    streets 100 m apart, 25 shelters on a 2 km lattice)."""
+    if name == "monaco":
+        from twin.city import load_city
+
+        pack = load_city("monaco")
+        net = WalkNetwork.from_graph(pack.largest_component().walk, crs=pack.crs)
+        high = np.flatnonzero(net.z > 30)
+        return net, np.random.default_rng(0).choice(high, 8, replace=False)
+    if name == "grid100":
+        lattice = np.arange(10, 100, 20)
+        return grid_city(100, 100.0, 4.0), (lattice[:, None] * 100 + lattice[None, :]).ravel()
+    raise SystemExit(f"unknown network {name!r}")
 
 
 def scale_run(
@@ -140,60 +188,105 @@ def scale_run(
     dt: float = 1.0,
 ) -> dict[str, float]:
     """``walkers`` leaving random nodes over the first 30 min for the nearest of
-    ``shelters`` (no capacity limit); returns pedestrian-steps/s and wall time."""
+    ``shelters`` (no capacity limit); returns pedestrian-steps/s and wall time.
+
+    The wall time covers the model's construction and its run (``setup``: construction and
+    placing people; the first routes are computed in the first step).
+    """
     rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
     model = CrowdModel(net, rng, CrowdParams())
     model.add_destinations(shelters, group="shelters")
     sources = np.flatnonzero(np.isin(np.arange(net.n_nodes), net.tail))
     model.add_people(rng.choice(sources, walkers), rng.uniform(0, 1800, walkers), group="shelters")
-    t0 = time.perf_counter()
+    setup = time.perf_counter() - t0
     model.advance_to(sim_s, dt=dt)
     wall = time.perf_counter() - t0
     c = model.counts()
     return {
         "wall": wall,
+        "setup": setup,
+        "ped_steps": model.person_steps,
         "ped_steps_per_s": model.person_steps / wall,
         "arrived": c["arrived"] / walkers,
         "stuck": c["stuck"],
+        "walking": walkers - c["arrived"] - c["stuck"],
     }
 
 
-def scale_table(quick: bool) -> None:
+def scale_one(name: str, walkers: int, sim_s: float) -> dict[str, float]:
+    """One scale case in this process, pinned to one core; adds memory (MB): ``base_mb``
+    (max RSS with the network loaded) and ``peak_mb`` (max RSS at the end)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    net, shelters = scale_networks(name)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = scale_run(net, shelters, walkers, sim_s)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result | {"links": net.n_links, "base_mb": base, "peak_mb": peak}
+
+
+def scale_table(quick: bool, repeats: int) -> None:
     """Print pedestrian-steps/s on Monaco and a grid city for 10k, 100k and 1M walkers.
 
-    10k and 100k walkers run 1 simulated hour; 1M run 15 min (on Monaco, 1M walkers is 13
-    times its population on 6,274 links: the streets lock up, and the long queues, which
-    every step re-examines, make a simulated hour take many minutes).
+    Each case runs in a fresh interpreter on one core (threads capped at 1) so that its
+    memory is its own; with ``repeats`` > 1 the cases of 100k walkers or fewer repeat and
+    the medians are shown. 10k and 100k walkers run 1 simulated hour; 1M run 15 min (on
+    Monaco, 1M walkers is 26 times its population on its walk links: the streets lock up,
+    and the long queues, which every step re-examines, make a simulated hour take many
+    minutes). The line after the table checks the Monaco target: 100k walkers for one
+    simulated hour in under 60 s on one core.
     """
-    from twin.city import load_city
-
-    pack = load_city("monaco")
-    monaco = WalkNetwork.from_graph(pack.largest_component().walk, crs=pack.crs)
-    high = np.flatnonzero(monaco.z > 30)
-    monaco_shelters = np.random.default_rng(0).choice(high, 8, replace=False)
-    grid = grid_city(100, 100.0, 4.0)
-    lattice = np.arange(10, 100, 20)
-    grid_shelters = (lattice[:, None] * 100 + lattice[None, :]).ravel()  # 25 shelters
     runs = [(10_000, 3600.0), (100_000, 3600.0)]
     runs += [] if quick else [(1_000_000, 900.0)]
     if quick:
         runs = [(10_000, 600.0), (100_000, 600.0)]
-    print("\n## Scale: walkers leaving over 30 min for the nearest shelter, dt 1 s, one core")
     print(
-        f"{'network':>8} {'links':>6} {'walkers':>9} {'sim s':>6} | {'wall s':>7}"
-        f" {'ped-steps/s':>12} {'arrived':>8} {'stuck':>6}"
+        "\n## Scale: walkers leaving over 30 min for the nearest shelter, dt 1 s, one core"
+        "\n   (wall: model construction + run, setup: construction alone; base MB: max RSS"
+        " with the network loaded, peak MB: at the end)"
     )
-    for name, net, shelters in (
-        ("monaco", monaco, monaco_shelters),
-        ("grid100", grid, grid_shelters),
-    ):
+    print(
+        f"{'network':>8} {'links':>6} {'walkers':>9} {'sim s':>6} {'runs':>4} | {'setup s':>7}"
+        f" {'wall s':>7}"
+        f" {'ped-steps/s':>12} {'arrived':>8} {'walking':>8} {'stuck':>6} |"
+        f" {'base MB':>7} {'peak MB':>7}"
+    )
+    env = {**os.environ, **dict.fromkeys(_THREAD_VARS, "1")}
+    target = None
+    for name in ("monaco", "grid100"):
         for n, sim_s in runs:
-            r = scale_run(net, shelters, n, sim_s)
+            results = []
+            for _ in range(repeats if n <= 100_000 else 1):
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--one-scale", name, str(n), str(sim_s)],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    check=False,
+                )
+                if proc.returncode != 0:
+                    print(f"{name}/{n} failed: {proc.stderr[-800:]}", flush=True)
+                    break
+                results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            if not results:
+                continue
+            r = {k: statistics.median(x[k] for x in results) for k in results[0]}
             print(
-                f"{name:>8} {net.n_links:>6} {n:>9} {sim_s:>6.0f} | {r['wall']:>7.1f} "
-                f"{r['ped_steps_per_s']:>12.3g} {r['arrived']:>8.1%} {r['stuck']:>6}",
+                f"{name:>8} {r['links']:>6.0f} {n:>9} {sim_s:>6.0f} {len(results):>4} |"
+                f" {r['setup']:>7.1f} {r['wall']:>7.1f} {r['ped_steps_per_s']:>12.3g}"
+                f" {r['arrived']:>8.1%} {r['walking']:>8.0f} {r['stuck']:>6.0f} |"
+                f" {r['base_mb']:>7.0f} {r['peak_mb']:>7.0f}",
                 flush=True,
             )
+            if name == "monaco" and n == 100_000 and sim_s == 3600.0:
+                target = r["wall"]
+    if target is not None:
+        verdict = "met" if target < 60.0 else "missed"
+        print(
+            f"Monaco target, 100k walkers for 1 simulated hour on one core: {target:.1f} s"
+            f" (target < 60 s: {verdict})"
+        )
 
 
 def main() -> None:
@@ -201,12 +294,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small cases only")
     parser.add_argument("--no-peer", action="store_true", help="skip JuPedSim")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-scale", action="store_true", help="skip the scale table")
+    parser.add_argument("--repeats", type=int, default=3, help="bottleneck runs per case")
+    parser.add_argument(
+        "--long-repeats",
+        type=int,
+        default=1,
+        help="runs of the 1,000-person bottleneck (JuPedSim takes ~5 min each)",
+    )
+    parser.add_argument("--scale-repeats", type=int, default=1, help="runs of scale cases")
+    parser.add_argument("--one-scale", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    cases = [(100, 1.0), (100, 2.0)] if args.quick else [(400, 1.0), (400, 2.0), (1000, 2.0)]
-    repeats = 1 if args.quick else args.repeats
-    bottleneck_table(cases, repeats, peer=not args.no_peer)
-    scale_table(args.quick)
+    if args.one_scale:
+        name, n, sim_s = args.one_scale
+        print(json.dumps(scale_one(name, int(n), float(sim_s))))
+        return
+    if args.quick:
+        bottleneck_table([(100, 1.0), (100, 2.0)], 1, peer=not args.no_peer)
+    else:
+        bottleneck_table([(400, 1.0), (400, 2.0)], args.repeats, peer=not args.no_peer)
+        bottleneck_table([(1000, 2.0)], args.long_repeats, peer=not args.no_peer, header=False)
+    if not args.no_scale:
+        scale_table(args.quick, 1 if args.quick else args.scale_repeats)
 
 
 if __name__ == "__main__":

@@ -2,23 +2,29 @@
 
 Usage: python benchmarks/traffic.py [--cases grid11,monaco10k,monaco100k,grid1m]
                                     [--engines twin,uxsim-py5,uxsim-cpp5,uxsim-cpp1,sumo-meso]
-                                    [--repeats N]
+                                    [--repeats N] [--peer-repeats N] [--peer-timeout S]
 
 Engines: ``uxsim-py5`` UXsim's Python engine with platoons of 5, ``uxsim-cpp5``/``-cpp1``
 its C++ engine with platoons of 5 / every vehicle (vehicle log off in all three);
 ``sumo-meso`` SUMO's mesoscopic model with junction control, ``sumo-meso-nojc`` without.
 
 Every (case, engine) runs in a fresh interpreter so its peak memory (max RSS, imports
-included) is its own; wall time is that of the simulation alone (network and demand
-loaded). Prints one table: wall time, peak memory, vehicles per second, trips completed,
-mean and total travel time, and the ratio of each peer's wall time to twin's.
+included) is its own; for SUMO it is the sumo process's own. Wall time is that of the
+simulation alone (network and demand loaded; for SUMO the sumo process, which also reads
+the network and routes the trips; netconvert is not counted). Prints one table: wall time,
+peak memory, vehicles per second, trips completed, mean and total travel time, mean
+free-flow time and route length of the completed trips, and the ratio of each peer's wall
+time to twin's; a peer run longer than ``--peer-timeout`` is stopped and reported as such.
 
 Cases: ``grid11`` (../shared/benchmarks/grid11: the same CSV files feed every tool),
-``monaco10k``/``monaco100k`` (random trips over one hour on Monaco's drive graph; twin
-only: the peers are not wired to the OSM graph here), ``grid1m`` (one million local trips
-over two hours on a 51 x 51 grid of grid11 links, see :func:`million_trips`; twin only).
+``monaco10k``/``monaco100k`` (random trips over one hour on Monaco's drive graph, seed 0;
+twin and SUMO: see :mod:`sumo_peer` for how netconvert's network and the trip ends are
+matched), ``grid1m`` (one million local trips over two hours on a 51 x 51 grid of grid11
+links, see :func:`million_trips`; twin only).
 twin runs with routes shared per OD and 60 s slice and every vehicle rerouted every 60 s
-(UXsim's DUO re-chooses routes continually).
+(UXsim's DUO re-chooses routes continually); SUMO reroutes every vehicle every 300 s.
+Travel times count from the scheduled departure in every tool. The SUMO engines are
+skipped, with a note, when the ``eclipse-sumo`` wheel is not installed.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import csv
 import json
 import os
 import resource
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
@@ -88,6 +94,17 @@ def write_grid_case(folder: Path, size: int, flow: float, hours: float = 1.0) ->
 
 
 # ---------------------------------------------------------------------- engines
+def _sumo_peer():
+    """The SUMO helper module beside this file (``benchmarks`` is not a package, and tests
+    load this file by path)."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import sumo_peer
+
+    return sumo_peer
+
+
 def run_twin_csv(folder: Path, t_end: float, **settings) -> dict:
     """twin on a CSV case; returns wall time (s) and trip statistics."""
     from twin.traffic import RoadNetwork, flow_demand_csv
@@ -116,6 +133,7 @@ def _run_twin(net, trips, t_end: float, **settings) -> dict:
         "mean_tt_s": k["mean_travel_time_s"],
         "total_tt_h": k["total_travel_time_h"],
         "stranded": k["stranded"],
+        "mean_km": float(trips_out.distance[trips_out.arrived].mean()) / 1000.0,
     }
 
 
@@ -168,14 +186,11 @@ def run_uxsim_csv(folder: Path, t_end: float, *, deltan: int, cpp: bool) -> dict
 def run_sumo_csv(folder: Path, t_end: float, *, junction_control: bool = True) -> dict:
     """SUMO meso (rerouting every 300 s; junction control on or off) on a CSV case:
     netconvert from plain XML, trips between junctions (``--junction-taz``)."""
-    import numpy as np
-    import sumo
-
     from twin.traffic import RoadNetwork, flow_demand_csv
 
+    sumo_peer = _sumo_peer()
     net = RoadNetwork.from_csv(folder)
     trips = flow_demand_csv(folder / "demand.csv", net)
-    bin_dir = Path(sumo.SUMO_HOME) / "bin"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         with (tmp / "n.nod.xml").open("w") as fh:
@@ -194,7 +209,7 @@ def run_sumo_csv(folder: Path, t_end: float, *, junction_control: bool = True) -
             fh.write("</edges>\n")
         subprocess.run(
             [
-                str(bin_dir / "netconvert"),
+                sumo_peer.binary("netconvert"),
                 "-n",
                 str(tmp / "n.nod.xml"),
                 "-e",
@@ -207,53 +222,16 @@ def run_sumo_csv(folder: Path, t_end: float, *, junction_control: bool = True) -
             check=True,
             capture_output=True,
         )
-        with (tmp / "trips.xml").open("w") as fh:
-            fh.write("<routes>\n")
-            for k in np.argsort(trips.depart, kind="stable"):
-                fh.write(
-                    f'  <trip id="{k}" depart="{trips.depart[k]:.2f}" '
-                    f'fromJunction="{net.node_ids[trips.origin[k]]}" '
-                    f'toJunction="{net.node_ids[trips.destination[k]]}"/>\n'
-                )
-            fh.write("</routes>\n")
-        start = time.perf_counter()
-        subprocess.run(
-            [
-                str(bin_dir / "sumo"),
-                "-n",
-                str(tmp / "net.xml"),
-                "-r",
-                str(tmp / "trips.xml"),
-                "--junction-taz",
-                "--mesosim",
-                "--meso-junction-control",
-                str(junction_control).lower(),
-                "--device.rerouting.probability",
-                "1",
-                "--device.rerouting.period",
-                "300",
-                "--end",
-                str(t_end),
-                "--no-step-log",
-                "--no-warnings",
-                "--tripinfo-output",
-                str(tmp / "tripinfo.xml"),
-            ],
-            check=True,
-            capture_output=True,
+        sumo_peer.write_trips(
+            tmp / "trips.xml",
+            net.node_ids[trips.origin],
+            net.node_ids[trips.destination],
+            trips.depart,
         )
-        wall = time.perf_counter() - start
-        import xml.etree.ElementTree as ET
-
-        durations = [float(t.get("duration")) for t in ET.parse(tmp / "tripinfo.xml").getroot()]
-    return {
-        "wall_s": wall,
-        "vehicles": len(trips),
-        "completed": len(durations),
-        "mean_tt_s": statistics.fmean(durations) if durations else float("nan"),
-        "total_tt_h": sum(durations) / 3600.0,
-        "stranded": 0,
-    }
+        result = sumo_peer.run_meso(
+            tmp / "net.xml", tmp / "trips.xml", t_end, junction_control=junction_control
+        )
+    return result | {"vehicles": len(trips), "stranded": 0}
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -284,7 +262,13 @@ def million_trips(size: int = 51, n: int = 1_000_000, reach: int = 6, zone: int 
     return net, Trips(oi * size + oj, di * size + dj, depart)
 
 
-def _monaco(n: int) -> dict:
+MONACO_END_S = 4 * 3600.0
+"""Run length of the Monaco cases (s): trips depart over the first hour."""
+
+
+def monaco_trips(n: int):
+    """Monaco's drive network (largest component), ``n`` random trips departing over one
+    hour (seed 0) and the city pack; the same trips feed twin and SUMO."""
     import numpy as np
 
     from twin.city import load_city
@@ -293,37 +277,97 @@ def _monaco(n: int) -> dict:
     pack = load_city("monaco").largest_component()
     net = RoadNetwork.from_graph(pack.drive)
     trips = random_trips(net, n, 0.0, 3600.0, np.random.default_rng(0))
-    return _run_twin(net, trips, 4 * 3600.0)
+    return pack, net, trips
+
+
+def _monaco(n: int) -> dict:
+    _, net, trips = monaco_trips(n)
+    return _run_twin(net, trips, MONACO_END_S)
+
+
+def run_sumo_monaco(n: int, workdir: Path, *, junction_control: bool) -> dict:
+    """SUMO meso on Monaco with the trips of :func:`monaco_trips`: netconvert on the same
+    OSM extract, each trip end mapped to a junction (:func:`sumo_peer.map_nodes`)."""
+    import pyproj
+
+    from twin.city.catalogue import resolve_city
+
+    sumo_peer = _sumo_peer()
+    pack, net, trips = monaco_trips(n)
+    folder = workdir / "sumo-monaco"
+    folder.mkdir(parents=True, exist_ok=True)
+    net_file = folder / "net.xml"
+    if not net_file.exists():
+        net_file = sumo_peer.osm_network(resolve_city("monaco").osm, folder)
+    lon, lat = pyproj.Transformer.from_crs(pack.crs, "EPSG:4326", always_xy=True).transform(
+        net.x, net.y
+    )
+    where = sumo_peer.map_nodes(net_file, net.node_ids, lon, lat)
+    run_dir = Path(tempfile.mkdtemp(dir=folder))
+    sumo_peer.write_trips(
+        run_dir / "trips.xml",
+        where.junction[trips.origin],
+        where.junction[trips.destination],
+        trips.depart,
+    )
+    r = sumo_peer.run_meso(
+        net_file, run_dir / "trips.xml", MONACO_END_S, junction_control=junction_control
+    )
+    not_done = len(trips) - r["completed"]
+    r |= {
+        "vehicles": len(trips),
+        "stranded": 0,
+        "note": f"trip ends: {where.summary()}; {len(trips) - r['loaded']} trips with both ends "
+        f"on one junction skipped, {r['loaded'] - r['completed'] - r['unfinished']} without a "
+        f"route, {r['unfinished']} unfinished at {MONACO_END_S:.0f} s, {r['teleports']} "
+        f"teleports ({not_done} not completed in all)",
+    }
+    return r
 
 
 def run_one(case: str, engine: str, workdir: Path) -> dict:
-    """Run one (case, engine) in this process and add peak memory (MB) to its result."""
-    if case == "grid11":
-        folder, t_end = GRID11, 7200.0
-    elif case == "grid1m":
-        if engine != "twin":
-            raise SystemExit(f"{engine} is not wired for {case}")
+    """Run one (case, engine) in this process and add its peak memory (MB): this process's
+    max RSS, or for SUMO the sumo binary's own."""
+    sumo_engines = ("sumo-meso", "sumo-meso-nojc")
+    if case == "grid1m" and engine == "twin":
         result = _run_twin(*million_trips(), 3 * 3600.0)
-        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return result
-    elif case.startswith("monaco"):
-        if engine != "twin":
-            raise SystemExit(f"{engine} is not wired for {case}")
+    elif case.startswith("monaco") and engine == "twin":
         result = _monaco(int(case.removeprefix("monaco").replace("k", "000")))
-        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return result
+    elif case.startswith("monaco") and engine in sumo_engines:
+        n = int(case.removeprefix("monaco").replace("k", "000"))
+        result = run_sumo_monaco(n, workdir, junction_control=engine == "sumo-meso")
+    elif case == "grid11" and engine == "twin":
+        result = run_twin_csv(GRID11, 7200.0)
+    elif case == "grid11" and engine.startswith("uxsim"):
+        result = run_uxsim_csv(GRID11, 7200.0, deltan=int(engine[-1]), cpp="cpp" in engine)
+    elif case == "grid11" and engine in sumo_engines:
+        result = run_sumo_csv(GRID11, 7200.0, junction_control=engine == "sumo-meso")
     else:
-        raise SystemExit(f"unknown case {case}")
-    if engine == "twin":
-        result = run_twin_csv(folder, t_end)
-    elif engine.startswith("uxsim"):
-        result = run_uxsim_csv(folder, t_end, deltan=int(engine[-1]), cpp="cpp" in engine)
-    elif engine in ("sumo-meso", "sumo-meso-nojc"):
-        result = run_sumo_csv(folder, t_end, junction_control=engine == "sumo-meso")
-    else:
-        raise SystemExit(f"unknown engine {engine}")
-    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        raise SystemExit(f"{engine} is not wired for {case}")
+    result.setdefault("peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return result
+
+
+def wired(case: str, engine: str) -> bool:
+    """Whether ``engine`` runs on ``case`` (UXsim only on grid11, SUMO not on grid1m)."""
+    if engine == "twin" or case == "grid11":
+        return True
+    return case.startswith("monaco") and engine.startswith("sumo")
+
+
+def _run_limited(command: list[str], limit: float | None) -> tuple[int | None, str, str]:
+    """Run ``command`` in its own process group; after ``limit`` seconds kill the group (the
+    SUMO binaries included). Returns (exit code or None when stopped, stdout, stderr)."""
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        out, err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return None, "", ""
+    return proc.returncode, out, err
 
 
 def main() -> None:
@@ -333,6 +377,15 @@ def main() -> None:
         "--engines", default="twin,uxsim-py5,uxsim-cpp5,uxsim-cpp1,sumo-meso,sumo-meso-nojc"
     )
     parser.add_argument("--repeats", type=int, default=1, help="twin runs per case (median)")
+    parser.add_argument(
+        "--peer-repeats", type=int, default=1, help="runs per case of each peer (median)"
+    )
+    parser.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=300.0,
+        help="wall-time limit (s) of one peer run; a run that hits it is reported as such",
+    )
     parser.add_argument("--one", nargs=2, metavar=("CASE", "ENGINE"), help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -343,41 +396,60 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=160)
+    sumo_peer = _sumo_peer()
+    console = Console(width=170)
     engines = args.engines.split(",")
+    if any(e.startswith("sumo") for e in engines):
+        version = sumo_peer.available()
+        if version is None:
+            console.print(
+                "note: SUMO is not installed (pip install eclipse-sumo==1.28.0): "
+                "skipping the sumo engines"
+            )
+            engines = [e for e in engines if not e.startswith("sumo")]
+        else:
+            console.print(
+                f"SUMO {version} meso: sumo-meso with junction control, sumo-meso-nojc "
+                "without; every vehicle rerouted every 300 s"
+            )
+    notes = []
     with tempfile.TemporaryDirectory() as workdir:
         table = Table(title="traffic: wall time of the simulation, peak memory (max RSS)")
         for col in (
             "case",
             "engine",
+            "runs",
             "wall s",
             "peak MB",
             "veh/s",
             "completed",
             "mean tt s",
             "total tt h",
+            "free tt s",
+            "mean km",
             "peer/twin wall",
         ):
             table.add_column(col, justify="right" if col not in ("case", "engine") else "left")
         for case in args.cases.split(","):
             results = {}
             for engine in engines:
-                if case.startswith("monaco") and engine != "twin":
-                    continue
-                if case == "grid1m" and engine != "twin":
+                if not wired(case, engine):
                     continue
                 runs = []
-                for _ in range(args.repeats if engine == "twin" else 1):
-                    proc = subprocess.run(
+                for _ in range(args.repeats if engine == "twin" else args.peer_repeats):
+                    limit = None if engine == "twin" else args.peer_timeout
+                    rc, out, err = _run_limited(
                         [sys.executable, __file__, "--one", case, engine, "--workdir", workdir],
-                        capture_output=True,
-                        text=True,
-                        env={**os.environ},
+                        limit,
                     )
-                    if proc.returncode != 0:
-                        console.print(f"[red]{case}/{engine} failed:[/red] {proc.stderr[-800:]}")
+                    if rc is None:
+                        console.print(f"{case}/{engine}: stopped after {limit:.0f} s")
+                        table.add_row(case, engine, "0", f"> {limit:.0f}", *[""] * 8)
                         break
-                    runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+                    if rc != 0:
+                        console.print(f"[red]{case}/{engine} failed:[/red] {err[-800:]}")
+                        break
+                    runs.append(json.loads(out.strip().splitlines()[-1]))
                 if not runs:
                     continue
                 runs.sort(key=lambda r: r["wall_s"])
@@ -389,16 +461,23 @@ def main() -> None:
                 table.add_row(
                     case,
                     engine,
+                    str(len(runs)),
                     f"{r['wall_s']:.2f}",
                     f"{r['peak_mb']:.0f}",
                     f"{r['vehicles'] / r['wall_s']:,.0f}",
                     f"{r['completed']:,}/{r['vehicles']:,}",
                     f"{r['mean_tt_s']:,.0f}",
                     f"{r['total_tt_h']:,.0f}",
+                    f"{r['free_tt_s']:,.0f}" if "free_tt_s" in r else "",
+                    f"{r['mean_km']:.2f}" if "mean_km" in r else "",
                     ratio,
                 )
+                if "note" in r:
+                    notes.append(f"{case}/{engine}: {r.pop('note')}")
                 console.print(f"{case}/{engine}: {json.dumps(r)}")
         console.print(table)
+        for note in notes:
+            console.print(note)
 
 
 if __name__ == "__main__":
