@@ -109,6 +109,11 @@ class Rainfall:
         """Times (s) at which the intensity changes."""
         return self.times
 
+    def intensity(self, t: float) -> float:
+        """Intensity (m/s) at time ``t`` (s): that of the step holding ``t``, 0 before it rains."""
+        k = bisect.bisect_right(self.times, t) - 1
+        return self.intensities[k] if k >= 0 else 0.0
+
     def depth(self, t0: float, t1: float) -> float:
         """Rain depth (m) that falls between ``t0`` and ``t1`` (s): the integral of the steps."""
         total = 0.0

@@ -18,7 +18,7 @@ import numpy as np
 from twin.errors import Problem, UserInputError
 
 #: Bytes of model state per cell (see :func:`state_bytes`).
-BYTES_PER_CELL = 8 * 15 + 4
+BYTES_PER_CELL = 8 * 16 + 4
 
 
 @dataclass(frozen=True)
@@ -247,8 +247,8 @@ def state_bytes(shape: tuple[int, int]) -> int:
     """Memory (bytes) the model state needs for a grid of ``shape`` (estimate, +10 %).
 
     Float64: elevation, depth, two discharge buffers per direction, friction per face,
-    limiter ratio, maximum depth, time of first wetting, one snapshot of speed and work
-    space; uint8: cell and face kinds, rain zones.
+    limiter ratio, rain intensity, maximum depth, time of first wetting, one snapshot of
+    speed and work space; uint8: cell and face kinds, rain zones.
     """
     ny, nx = shape
     return int(1.1 * (ny + 1) * (nx + 1) * BYTES_PER_CELL)

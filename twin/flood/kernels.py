@@ -34,20 +34,26 @@ One sub-step of length ``dt`` is three passes:
 3. :func:`continuity`: every face's discharge is multiplied by the ratio of the cell it
    drains (its donor), which keeps depths >= 0 and conserves mass exactly; then::
 
-       h' = h + dt / dx (q_w - q_e + q_n - q_s) + rain_depth - min(h, sink_depth)
+       h' = h + dt / dx (q_w - q_e + q_n - q_s) + rain_rate dt - min(h, sink_depth)
 
    Sea cells are reset to ``max(level - z, 0)`` after counting what crossed into them.
+   The same pass keeps the running maximum depth and the time of first wetting and
+   returns the largest land depth, for the next time step.
 
 Every kernel is a pure function of its array arguments (it writes only into the arrays
 named as outputs) and runs its outer loop over rows in parallel.
 
-Cost (Monaco at 10 m, 2 cores, idle machine): ~0.72 ms per sub-step for 94,800 cells,
-115-130 M cell-updates/s. The face pass takes ~60 % (per face a cube root by Newton steps,
-two square roots and a division, in 4-wide vectors), the continuity pass ~30 % (it moves
-~110 bytes per cell), Python ~2 %. A fused one-pass variant (rows pipelined, chunk halos
-snapshotted) gave the same depths (to 1e-14 m) but no gain on one thread, so the passes stay
-apart. Each pass ends in a barrier: on a machine whose cores are busy with other work,
-set ``FloodConfig.threads = 1``.
+Cost (Monaco at 10 m, 94,800 cells, one core of a Xeon with AVX-512; LLVM uses 4-wide
+vectors): face pass ~0.63 ms (per face a cube root by Newton steps, two square roots and a
+division), limiter ~0.10 ms, continuity ~0.27 ms (it moves ~100 bytes per cell, from L2/L3:
+the state is ~10 MB, yet 30 m grids that fit in L2 cost the same per cell), Python and
+kernel launches ~0.02-0.04 ms; two cores take ~0.53 ms a sub-step (180 M cell-updates/s).
+The face and continuity loops must vectorise to get there: keep them free of indirect
+loads (the continuity pass once read rain by zone and ran 1.7x slower), of numba's float
+``max`` in reductions and of integer divisions. A fused one-pass variant (rows pipelined,
+chunk halos snapshotted) gave the same depths (to 1e-14 m) but no gain on one thread, so
+the passes stay apart. Each pass ends in a barrier: on a machine whose cores
+are busy with other work, set ``FloodConfig.threads = 1``.
 """
 
 from __future__ import annotations
@@ -57,7 +63,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numba as nb
-import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
@@ -120,10 +125,12 @@ def inv_cbrt(x):
     than libm's ``cbrt`` plus a division, which made up most of the scheme's cost. The
     friction factor ``y^7`` is then within 2e-9, far below the uncertainty of Manning's n.
     """
-    hi = np.int32(_float_bits(x) >> 32)
-    y = _bits_float(np.int64(_INV_CBRT_MAGIC_HI - hi // np.int32(3)) << 32)
+    hi = (_float_bits(x) >> 32) & 0x7FFFFFFF  # x > 0: the sign bit is 0
+    # hi // 3 as a multiply and shift (exact for hi < 2^32), which vectorises cheaply
+    y = _bits_float((_INV_CBRT_MAGIC_HI - ((hi * 0xAAAAAAAB) >> 33)) << 32)
+    x3 = x * (1.0 / 3.0)
     for _ in range(3):
-        y = y * (4.0 - x * y * y * y) * (1.0 / 3.0)
+        y = y * ((4.0 / 3.0) - x3 * (y * y * y))  # 4 operations a step (6 without x3)
     return y
 
 
@@ -249,14 +256,26 @@ def outflow_ratio(h, kind, qx, qy, dt, dx, ratio):
 NEVER = 1e300
 
 
-@nb.njit(inline="always", fastmath={"nnan", "ninf"})
+@nb.njit(fastmath={"nnan", "ninf"})
+def _new_depth(h0, c, qw, qe, q_n, q_s):
+    """Depth after the fluxes, ``h0 + c (q_w - q_e + q_n - q_s)``, evaluated in this order
+    (its own function so that the row loop's reassociation flags stay off it)."""
+    return h0 + c * (qw - qe + q_n - q_s)
+
+
+@nb.njit(fastmath={"nnan", "ninf", "reassoc", "nsz"})
 def _continuity_row(
-    h, z, kind, zone, rain, sink, sea_level, qx_raw, qn_raw, qs_raw, r_n, r_c, r_s, c,
-    t_new, wet_depth, qx, qn, max_depth, t_wet,
+    h, z, kind, rain_rate, rain_dt, sink, sea_level, qx_raw, qn_raw, qs_raw, r_n, r_c, r_s,
+    c, t_new, wet_depth, qx, qn, max_depth, t_wet,
 ):  # fmt: skip
     """:func:`continuity` on one row: views of the row's cells, its ``nx + 1`` x faces,
-    its north and south y faces and the padded ratio rows above, at and below it."""
-    h_max = 0.0
+    its north and south y faces and the padded ratio rows above, at and below it.
+
+    The loop vectorises: no indirect loads, the largest depth is kept as the bits of a
+    float (non-negative floats order like their bits, and an integer maximum vectorises
+    where numba's float ``max`` does not) and only the two sums may be reassociated.
+    """
+    h_max_bits = 0
     sunk = 0.0
     to_sea = 0.0
     for i in range(h.shape[0]):
@@ -274,8 +293,8 @@ def _continuity_row(
         k = kind[i]
         land = k == LAND
         h0 = h[i]
-        h1 = h0 + c * (qw - qe + q_n - q_s)
-        wet = h1 + rain[zone[i]]
+        h1 = _new_depth(h0, c, qw, qe, q_n, q_s)
+        wet = h1 + rain_rate[i] * rain_dt
         d = min(max(wet, 0.0), sink)
         h_land = max(wet - d, 0.0)  # max: round-off of the limiter (|h| ~ 1e-19 m)
         h_sea = max(sea_level - z[i], 0.0)
@@ -284,22 +303,23 @@ def _continuity_row(
         hn = h_land if land else (h_sea if k == SEA else 0.0)
         h[i] = hn
         m = max_depth[i]
+        # the first time a land cell reaches wet_depth is when its running maximum does
+        if land and hn >= wet_depth and m < wet_depth:
+            t_wet[i] = t_new
         max_depth[i] = hn if (land and hn > m) else m
-        t = t_wet[i]
-        t_wet[i] = t_new if (land and hn >= wet_depth and t == NEVER) else t
-        h_max = max(h_max, hn)
-    return h_max, sunk, to_sea
+        h_max_bits = max(h_max_bits, _float_bits(h_land if land else 0.0))
+    return _bits_float(h_max_bits), sunk, to_sea
 
 
 @nb.njit(parallel=True, cache=True, fastmath={"nnan", "ninf"})
 def continuity(
-    h, z, kind, zone, rain, sink, sea_level, qx_raw, qy_raw, ratio, dt, dx, t_new, wet_depth,
-    qx, qy, max_depth, t_wet,
+    h, z, kind, rain_rate, rain_dt, sink, sea_level, qx_raw, qy_raw, ratio, dt, dx, t_new,
+    wet_depth, qx, qy, max_depth, t_wet,
 ):  # fmt: skip
     """Limit the face discharges and update depths: pass 3 of a sub-step.
 
-    Compiled with ``fastmath`` no-NaN/no-inf so that its selects and its maximum
-    vectorise: every input must be finite (hence :data:`NEVER` instead of NaN).
+    Compiled with ``fastmath`` no-NaN/no-inf so that its selects vectorise: every input
+    must be finite (hence :data:`NEVER` instead of NaN).
 
     Parameters
     ----------
@@ -307,10 +327,13 @@ def continuity(
         Depth (m); updated in place.
     z : ndarray (ny, nx)
         Bed elevation (m).
-    kind, zone : ndarray (ny, nx) of uint8
-        Cell kinds; rain zone of each cell.
-    rain : ndarray (n_zones,) of float64
-        Rain depth (m) that falls on each zone during this step.
+    kind : ndarray (ny, nx) of uint8
+        Cell kinds.
+    rain_rate : ndarray (ny, nx) of float64
+        Rain intensity (m/s) on each cell during this step.
+    rain_dt : float
+        Length (s) of the step for the rain, ``t_new - t_old`` (the cell gets
+        ``rain_rate * rain_dt`` of rain).
     sink : float
         Depth (m) that drainage plus infiltration can remove from a land cell this step.
     sea_level : float
@@ -325,12 +348,14 @@ def continuity(
         Output: the limited discharges (m2/s), the state for the next step.
     max_depth, t_wet : ndarray (ny, nx)
         Running maximum depth (m) and time of first wetting (s, :data:`NEVER` until
-        wet); updated.
+        wet); updated. A land cell's ``t_wet`` is set when its ``max_depth`` first
+        reaches ``wet_depth``, so the two must start consistent.
 
     Returns
     -------
     h_max : float
-        Largest depth (m) on land and sea cells after the step.
+        Largest depth (m) on land cells after the step (the sea's part of the time step
+        is its level over the lowest coastal bed, see :meth:`FloodModel.stable_dt`).
     sunk : float
         Depth summed over cells (m) removed by the sink (multiply by dx^2 for m3).
     to_sea : float
@@ -346,7 +371,7 @@ def continuity(
     to_edges = 0.0
     for j in nb.prange(ny):
         row_max, row_sunk, row_sea = _continuity_row(
-            h[j], z[j], kind[j], zone[j], rain, sink, sea_level,
+            h[j], z[j], kind[j], rain_rate[j], rain_dt, sink, sea_level,
             qx_raw[j], qy_raw[j], qy_raw[j + 1], ratio[j], ratio[j + 1], ratio[j + 2], c,
             t_new, wet_depth, qx[j, :-1], qy[j], max_depth[j], t_wet[j],
         )  # fmt: skip

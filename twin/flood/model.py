@@ -154,6 +154,11 @@ class FloodModel:
         self.kx, self.ky = _face_kinds(kind, cfg.edge_modes())
         self.gn2x, self.gn2y = _face_friction(cfg.manning, shape)
         self._zone, self._zone_bits, self._zone_land = self._bind_rain()
+        # Rain now: the intensities of the hyetographs, the intensity on each cell (m/s)
+        # and its sum over land cells (m/s); updated when an intensity changes.
+        self._intensities: tuple[float, ...] = ()
+        self._rain_rate = np.zeros(shape)
+        self._land_rain_rate = 0.0
         self._inflows = self._bind_inflows()
         self._gauge_cells = self._bind_gauges()
 
@@ -274,6 +279,12 @@ class FloodModel:
 
         Does not record outputs; :meth:`advance_to` does.
         """
+        with kernels.threads(self.config.threads):
+            return self._substep(dt_limit)
+
+    def _substep(self, dt_limit: float) -> float:
+        """:meth:`substep` inside the caller's thread setting (switching it costs ~10 us,
+        as much as the kernels of a small grid)."""
         dt = min(self.stable_dt(), dt_limit)
         i = bisect.bisect_right(self._breaks, self.t)
         if i < len(self._breaks):
@@ -288,7 +299,7 @@ class FloodModel:
         return dt
 
     def _advance(self, dt: float) -> None:
-        cfg, f, dx = self.config, self.forcing, self.dx
+        f, dx = self.forcing, self.dx
         t0, t1 = self.t, self.t + dt
         area = dx * dx
         h_flat = self.h.reshape(-1)
@@ -297,12 +308,18 @@ class FloodModel:
             if volume > 0:
                 h_flat[cells] += volume * share / area
                 self._totals["inflow"] += volume
-        rain_depths = np.array([r.depth(t0, t1) for r in f.rainfall], dtype=np.float64)
-        rain = self._zone_bits.astype(np.float64) @ rain_depths
-        self._totals["rain"] += float(rain @ self._zone_land) * area
+        # A step never crosses a change of the (step) hyetographs: the intensities at its
+        # middle hold throughout it.
+        intensities = tuple(r.intensity(0.5 * (t0 + t1)) for r in f.rainfall)
+        if intensities != self._intensities:
+            self._intensities = intensities
+            zone_rate = self._zone_bits.astype(np.float64) @ np.array(intensities)
+            self._rain_rate = zone_rate[self._zone]
+            self._land_rain_rate = float(zone_rate @ self._zone_land)
+        rain_dt = t1 - t0
+        self._totals["rain"] += self._land_rain_rate * rain_dt * area
         sink_rate = f.drainage_rate + f.infiltration_rate
-        with kernels.threads(cfg.threads):
-            h_max, sunk, to_sea, to_edges = self._kernels(dt, t1, rain, sink_rate * dt)
+        h_max, sunk, to_sea, to_edges = self._kernels(dt, t1, rain_dt, sink_rate * dt)
         if sink_rate > 0:
             self._totals["drainage"] += sunk * area * f.drainage_rate / sink_rate
             self._totals["infiltration"] += sunk * area * f.infiltration_rate / sink_rate
@@ -312,7 +329,7 @@ class FloodModel:
         self.t = t1
         self.n_substeps += 1
 
-    def _kernels(self, dt: float, t1: float, rain: np.ndarray, sink: float):
+    def _kernels(self, dt: float, t1: float, rain_dt: float, sink: float):
         """The three passes of one sub-step (see :mod:`twin.flood.kernels`)."""
         cfg, dx = self.config, self.dx
         h_min, wet = float(cfg.depth_threshold), float(cfg.wet_depth)
@@ -323,7 +340,7 @@ class FloodModel:
         )  # fmt: skip
         kernels.outflow_ratio(self.h, self.kind, self._qx_raw, self._qy_raw, dt, dx, self._ratio)
         return kernels.continuity(
-            self.h, self.z, self.kind, self._zone, rain, sink, float(self.sea_level(t1)),
+            self.h, self.z, self.kind, self._rain_rate, rain_dt, sink, float(self.sea_level(t1)),
             self._qx_raw, self._qy_raw, self._ratio, dt, dx, t1, wet,
             self.qx, self.qy, self.max_depth, self._t_wet,
         )  # fmt: skip
@@ -343,8 +360,9 @@ class FloodModel:
             next_out = _next_multiple(self.t, out_dt)
             next_gauge = _next_multiple(self.t, gauge_dt) if self.config.gauges else math.inf
             stop = min(t_end, next_out, next_gauge)
-            while self.t < stop - eps:
-                self.substep(stop - self.t)
+            with kernels.threads(self.config.threads):
+                while self.t < stop - eps:
+                    self._substep(stop - self.t)
             self.t = stop  # remove round-off
             if abs(stop - next_gauge) <= eps:
                 self._record_gauges()
