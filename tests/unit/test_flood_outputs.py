@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 
 import numpy as np
 import pytest
@@ -19,22 +18,6 @@ from twin.flood.forcing import uniform_rain
 
 UTM32 = "EPSG:32632"
 X0, Y0 = 370000.0, 4846000.0
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_xdist_worker():
-    """Under ``pytest -n`` each worker runs the kernels on one thread: parallel workers with
-    parallel kernels oversubscribe the cores and run several times slower (see
-    ``FloodConfig.threads``). A candidate for tests/conftest.py."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        yield
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
 
 
 def small_terrain() -> TerrainGrid:

@@ -7,30 +7,12 @@ middle row is compared), so it runs in well under a second.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
 from twin.flood import FloodConfig, FloodModel, Forcing, Inflow, SeaLevel
 from twin.flood.analytic import hunter_wavefront, normal_depth, ritter
 from twin.flood.kernels import G
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_xdist_worker():
-    """Under ``pytest -n`` each worker runs the kernels on one thread: parallel workers with
-    parallel kernels oversubscribe the cores and run several times slower (see
-    ``FloodConfig.threads``). A candidate for tests/conftest.py."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        yield
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
 
 
 def run_hunter(u: float, n: float, dx: float, *, length: float = 5000.0, front: float = 3600.0):

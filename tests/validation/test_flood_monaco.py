@@ -7,8 +7,6 @@ sea cells (SRTM <= 0 m touching the edge) held at 0 m, open map edges. At 10 m t
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from pyproj import Transformer
@@ -20,22 +18,6 @@ from twin.flood.kernels import LAND, G
 #: Monaco's extent (lon/lat) and its UTM zone.
 MONACO_LONLAT = (7.405, 43.723, 7.440, 43.752)
 UTM32 = "EPSG:32632"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_xdist_worker():
-    """Under ``pytest -n`` each worker runs the kernels on one thread: parallel workers with
-    parallel kernels oversubscribe the cores and run several times slower (see
-    ``FloodConfig.threads``). A candidate for tests/conftest.py."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        yield
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
 
 
 def monaco_terrain(monaco_dir, resolution: float):

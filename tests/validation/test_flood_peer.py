@@ -30,22 +30,6 @@ RAIN = mm_per_hour(50.0)
 RAIN_END, T_END, DT_MAX, MANNING = 3600.0, 7200.0, 10.0, 0.03
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread_per_xdist_worker():
-    """Under ``pytest -n`` each worker runs the kernels on one thread: parallel workers with
-    parallel kernels oversubscribe the cores and run several times slower (see
-    ``FloodConfig.threads``). A candidate for tests/conftest.py."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        yield
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
-
-
 def monaco_terrain(monaco_dir, resolution: float):
     """Monaco's SRTM tile on a UTM 32N grid at ``resolution`` metres (as in
     test_flood_monaco.py)."""
