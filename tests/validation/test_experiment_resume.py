@@ -31,7 +31,7 @@ version: 1
 kind: scenario
 name: resume_test
 city: {name: monaco}
-time: {duration: 1 d}
+time: {duration: 7 d}  # runs long enough (~0.1 s) to interrupt half way
 seed: 9
 incidents:
   background: {medical: 0.5, traffic_accident: 0.1}
