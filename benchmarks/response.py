@@ -187,7 +187,7 @@ def main() -> None:
             for r in range(args.repeats)
         ]
         add_rows(table, LABELS[live], runs, args.days)
-    Console().print(table)
+    Console(width=120).print(table)
     if args.grid:
         table = Table(
             title=f"Synthetic {args.grid} x {args.grid} street grid ({args.grid**2:,} nodes): "
@@ -200,7 +200,7 @@ def main() -> None:
                 run_grid(args.grid, days=args.days, live=live, seed=r) for r in range(args.repeats)
             ]
             add_rows(table, LABELS[live], runs, args.days)
-        Console().print(table)
+        Console(width=120).print(table)
 
 
 if __name__ == "__main__":
