@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from twin.cli import app, console, err_console, user_errors
+from twin.cli.maps_cmds import MapsOption
 from twin.errors import Problem, UserInputError
 from twin.response.kpis import ResponseKpis, write_log
 
@@ -142,10 +143,11 @@ def respond(
             "--allow-unneeded-units", help="Accept units no incident of the scenario needs."
         ),
     ] = False,
+    maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run the emergency response model for a scenario and plan(s); print and write KPIs."""
-    from twin.cli.maps_cmds import load_with_progress
+    from twin.cli.maps_cmds import load_scenario_city
     from twin.response.build import CityNetwork, build_response
     from twin.scenario.loader import load_plan, load_scenario
 
@@ -156,12 +158,7 @@ def respond(
             Problem("no plan to run", scenario_file, field="plans", fix="pass --plan PLAN.yaml")
         )
     plans = [(path, load_plan(path)) for path in paths]
-    city = scenario.city
-    source = city.name or str(city.osm)
-    options = {"flat": city.flat, "resolution": city.resolution}
-    if city.dem:
-        options["dem"] = list(city.dem)
-    pack, _, _ = load_with_progress(source, **options)
+    pack = load_scenario_city(scenario, maps)
     net = CityNetwork.from_pack(pack)
     times = read_link_times(link_times, net.travel.edges) if link_times else None
     if times is not None:
