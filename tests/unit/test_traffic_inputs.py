@@ -144,11 +144,8 @@ def test_random_trips_never_start_where_they_end(net):
 def test_departure_curves_have_the_stated_mean(kind):
     """Delays drawn from each departure curve average the curve's mean (1 %)."""
     from twin.scenario.demand import DepartureCurve
-    from twin.traffic.demand import departure_delays
 
-    delays = departure_delays(
-        DepartureCurve(kind=kind, mean=600.0), 200_000, np.random.default_rng(0)
-    )
+    delays = DepartureCurve(kind=kind, mean=600.0).delays(200_000, np.random.default_rng(0))
     assert delays.min() >= 0.0
     assert delays.mean() == pytest.approx(600.0, rel=0.01)
 

@@ -21,7 +21,7 @@ from twin.errors import Problem, UserInputError
 if TYPE_CHECKING:
     from twin.city import CityPack
     from twin.crowd.network import WalkNetwork
-    from twin.scenario.demand import DepartureCurve, Evacuation
+    from twin.scenario.demand import Evacuation
     from twin.scenario.hazards import CrowdEvent
     from twin.scenario.plan import Shelter
 
@@ -63,19 +63,6 @@ def _polygon(pack: CityPack, lonlat, field: str) -> shapely.Polygon:
             )
         )
     return poly
-
-
-def departure_delays(curve: DepartureCurve, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Delays (s) between an order and each of ``n`` departures, drawn from ``curve``:
-    Rayleigh or exponential with its mean, uniform on [0, 2 mean], or all 0 (immediate)."""
-    if curve.kind == "immediate" or n == 0:
-        return np.zeros(n)
-    mean = float(curve.mean)
-    if curve.kind == "rayleigh":
-        return rng.rayleigh(mean / np.sqrt(np.pi / 2.0), n)
-    if curve.kind == "exponential":
-        return rng.exponential(mean, n)
-    return rng.uniform(0.0, 2.0 * mean, n)
 
 
 def _whole_people(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -132,7 +119,7 @@ def evacuees(
     pts = chosen.geometry.representative_point()
     node, _ = net.nearest_nodes(pts.x.to_numpy(), pts.y.to_numpy())
     nodes = np.repeat(node, heads)
-    depart = order.order_time + departure_delays(order.curve, nodes.size, rng)
+    depart = order.order_time + order.curve.delays(nodes.size, rng)
     return nodes, depart
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -73,6 +74,18 @@ class DepartureCurve(StrictModel):
                 {"subloc": ("mean",), "fix": "add e.g. `mean: 20 min`"},
             )
         return self
+
+    def delays(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Delays (s) between the order and each of ``n`` departures, drawn from this curve:
+        Rayleigh or exponential with its mean, uniform on [0, 2 mean], or all 0."""
+        if self.kind == "immediate" or n == 0:
+            return np.zeros(n)
+        mean = float(self.mean)
+        if self.kind == "rayleigh":
+            return rng.rayleigh(mean / np.sqrt(np.pi / 2.0), n)
+        if self.kind == "exponential":
+            return rng.exponential(mean, n)
+        return rng.uniform(0.0, 2.0 * mean, n)
 
 
 class Evacuation(StrictModel):

@@ -291,18 +291,6 @@ def random_trips(
     return Trips(o, d, np.sort(rng.uniform(start, end, n)))
 
 
-def departure_delays(curve, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Delays (s) after an evacuation order, drawn from the scenario's departure curve."""
-    if curve.kind == "immediate" or n == 0:
-        return np.zeros(n)
-    mean = float(curve.mean)
-    if curve.kind == "rayleigh":
-        return rng.rayleigh(mean / np.sqrt(np.pi / 2.0), n)
-    if curve.kind == "exponential":
-        return rng.exponential(mean, n)
-    return rng.uniform(0.0, 2.0 * mean, n)
-
-
 def evacuation_trips(
     evac: Evacuation,
     buildings,
@@ -365,6 +353,6 @@ def evacuation_trips(
     )
     origin = np.repeat(home, cars)
     dest = np.repeat(out_idx[near], cars)
-    depart = evac.order_time + departure_delays(evac.curve, int(cars.sum()), rng)
+    depart = evac.order_time + evac.curve.delays(int(cars.sum()), rng)
     keep = depart < end
     return Trips(origin[keep], dest[keep], depart[keep])
