@@ -355,6 +355,41 @@ def _finish(path: Path, study_id: str, html: Path | None) -> None:
     console.print(f"study {study_id} in {path}; summary {out}", highlight=False)
 
 
+def _study(
+    kind: str,
+    scenario_file: Path,
+    params: list,
+    plan_args: list[Path] | None,
+    plan_opts: list[Path] | None,
+    *,
+    model: str,
+    objective: str | None,
+    seed: int | None,
+    baseline: str | None,
+    crn: bool = True,
+):
+    """The study a compare or sweep command describes (variants x plans, objectives)."""
+    from twin.experiment.runners import get_runner
+    from twin.experiment.study import Study, scenario_variants
+
+    variants = scenario_variants(scenario_file, params)
+    scenario = variants[0].scenario
+    primary, weights = _objectives(scenario_file, scenario, get_runner(model), objective)
+    entries = _plans(plan_args, plan_opts, scenario)
+    return Study(
+        kind,
+        scenario_file,
+        variants,
+        entries,
+        runner=model,
+        base_seed=scenario.seed if seed is None else seed,
+        crn=crn,
+        baseline=_baseline(entries, baseline),
+        primary=primary,
+        weights=weights,
+    )
+
+
 @app.command("compare")
 @user_errors
 def compare(
@@ -385,26 +420,10 @@ def compare(
     progress: ProgressFlag = True,
 ) -> None:
     """Compare plans on one scenario over replications with common random numbers."""
-    from twin.experiment.runners import get_runner
-    from twin.experiment.study import Study, scenario_variants
-
-    variants = scenario_variants(scenario_file, [])
-    scenario = variants[0].scenario
-    runner = get_runner(model)
-    primary, weights = _objectives(scenario_file, scenario, runner, objective)
-    entries = _plans(plan_args, plan_opts, scenario)
-    study = Study(
-        "compare",
-        scenario_file,
-        variants,
-        entries,
-        runner=model,
-        base_seed=scenario.seed if seed is None else seed,
-        crn=crn,
-        baseline=_baseline(entries, baseline),
-        primary=primary,
-        weights=weights,
-    )
+    study = _study(
+        "compare", scenario_file, [], plan_args, plan_opts,
+        model=model, objective=objective, seed=seed, baseline=baseline, crn=crn,
+    )  # fmt: skip
     path, _ = _run(
         study,
         scenario_file,
@@ -450,8 +469,7 @@ def sweep(
     progress: ProgressFlag = True,
 ) -> None:
     """Run plans over a grid of scenario variants: which plan wins under which conditions."""
-    from twin.experiment.runners import get_runner
-    from twin.experiment.study import Study, parse_param, scenario_variants
+    from twin.experiment.study import parse_param
 
     if not params:
         raise UserInputError(
@@ -461,22 +479,10 @@ def sweep(
                 fix="give e.g. --param incidents.background.medical=0.5,1.0",
             )
         )
-    variants = scenario_variants(scenario_file, [parse_param(p) for p in params])
-    scenario = variants[0].scenario
-    runner = get_runner(model)
-    primary, weights = _objectives(scenario_file, scenario, runner, objective)
-    entries = _plans(plan_args, plan_opts, scenario)
-    study = Study(
-        "sweep",
-        scenario_file,
-        variants,
-        entries,
-        runner=model,
-        base_seed=scenario.seed if seed is None else seed,
-        baseline=_baseline(entries, baseline),
-        primary=primary,
-        weights=weights,
-    )
+    study = _study(
+        "sweep", scenario_file, [parse_param(p) for p in params], plan_args, plan_opts,
+        model=model, objective=objective, seed=seed, baseline=baseline,
+    )  # fmt: skip
     path, _ = _run(
         study,
         scenario_file,
