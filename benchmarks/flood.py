@@ -37,6 +37,7 @@ from twin.city.terrain import load_terrain
 from twin.flood import FloodConfig, FloodModel, Forcing, mm_per_hour
 from twin.flood.forcing import uniform_rain
 from twin.flood.grid import sea_mask
+from twin.flood.landlab_peer import run_landlab
 
 RAIN = mm_per_hour(50.0)
 RAIN_END, T_END, DT_MAX, MANNING = 3600.0, 7200.0, 10.0, 0.03
@@ -74,34 +75,10 @@ def run_twin(terrain, threads: int | None = None) -> dict:
     return {"wall": wall, "steps": model.n_substeps, "h_max": model.max_depth, "error": error}
 
 
-def run_landlab(z: np.ndarray, dx: float, sea: np.ndarray) -> dict:
-    from landlab import RasterModelGrid
-    from landlab.components import OverlandFlow
-    from landlab.grid.nodestatus import NodeStatus
-
-    ny, nx = z.shape
-    grid = RasterModelGrid((ny + 2, nx + 2), xy_spacing=dx)
-    grid.add_field("topographic__elevation", np.pad(z, 1, mode="edge")[::-1].ravel().copy())
-    depth = grid.add_zeros("surface_water__depth", at="node")
-    status = np.full((ny + 2, nx + 2), NodeStatus.FIXED_VALUE, dtype=np.uint8)
-    status[1:-1, 1:-1][~sea] = NodeStatus.CORE
-    grid.status_at_node[:] = status[::-1].ravel()
-    flow = OverlandFlow(grid, steep_slopes=True, mannings_n=MANNING, rainfall_intensity=RAIN)
-    h_max = np.zeros_like(depth)
-    t, steps = 0.0, 0
-    start = time.perf_counter()
-    while t < T_END:
-        flow.rainfall_intensity = RAIN if t < RAIN_END else 0.0
-        dt = min(flow.calc_time_step(), DT_MAX, T_END - t)
-        if t < RAIN_END:
-            dt = min(dt, RAIN_END - t)
-        flow.run_one_step(dt)
-        t += dt
-        steps += 1
-        np.maximum(h_max, depth, out=h_max)
-    wall = time.perf_counter() - start
-    h_max = h_max.reshape(ny + 2, nx + 2)[::-1][1:-1, 1:-1]
-    return {"wall": wall, "steps": steps, "h_max": h_max}
+def landlab(z: np.ndarray, dx: float, sea: np.ndarray) -> dict:
+    run = run_landlab(z, dx, sea, rain=RAIN, rain_end=RAIN_END, t_end=T_END, dt_max=DT_MAX,
+                      manning=MANNING)  # fmt: skip
+    return {"wall": run.wall, "steps": run.steps, "h_max": run.h_max}
 
 
 def agreement(ours: np.ndarray, theirs: np.ndarray, land: np.ndarray) -> tuple[float, float]:
@@ -144,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.repeat):
             ours.append(run_twin(terrain, args.threads))
             if not args.no_landlab:
-                theirs.append(run_landlab(z, res, sea))
+                theirs.append(landlab(z, res, sea))
         t_ours = statistics.median(r["wall"] for r in ours)
         o = ours[-1]
         row = f"{res:4g} {cells:7d} | {o['steps']:10d} {t_ours:6.2f} "

@@ -47,31 +47,12 @@ def run_landlab(z: np.ndarray, dx: float, sea: np.ndarray):
         # Landlab's kernels use OpenMP (its own libgomp, which reads this when loaded):
         # one thread per xdist worker, as for twin's kernels.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-    landlab = pytest.importorskip("landlab")
-    from landlab.components import OverlandFlow
-    from landlab.grid.nodestatus import NodeStatus
+    pytest.importorskip("landlab")
+    from twin.flood.landlab_peer import run_landlab as landlab_run
 
-    ny, nx = z.shape
-    grid = landlab.RasterModelGrid((ny + 2, nx + 2), xy_spacing=dx)
-    # Landlab's rows run south to north: flip; pad with a ring of open boundary nodes.
-    grid.add_field("topographic__elevation", np.pad(z, 1, mode="edge")[::-1].ravel().copy())
-    depth = grid.add_zeros("surface_water__depth", at="node")
-    status = np.full((ny + 2, nx + 2), NodeStatus.FIXED_VALUE, dtype=np.uint8)
-    status[1:-1, 1:-1][~sea] = NodeStatus.CORE
-    grid.status_at_node[:] = status[::-1].ravel()
-    flow = OverlandFlow(grid, steep_slopes=True, mannings_n=MANNING, rainfall_intensity=RAIN)
-    h_max = np.zeros_like(depth)
-    t, start = 0.0, time.perf_counter()
-    while t < T_END:
-        flow.rainfall_intensity = RAIN if t < RAIN_END else 0.0
-        dt = min(flow.calc_time_step(), DT_MAX, T_END - t)
-        if t < RAIN_END:
-            dt = min(dt, RAIN_END - t)
-        flow.run_one_step(dt)
-        t += dt
-        np.maximum(h_max, depth, out=h_max)
-    wall = time.perf_counter() - start
-    return h_max.reshape(ny + 2, nx + 2)[::-1][1:-1, 1:-1], wall
+    run = landlab_run(z, dx, sea, rain=RAIN, rain_end=RAIN_END, t_end=T_END, dt_max=DT_MAX,
+                      manning=MANNING)  # fmt: skip
+    return run.h_max, run.wall
 
 
 def run_twin(terrain):
