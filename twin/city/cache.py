@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from twin.atomic import write_bytes
 from twin.settings import cache_dir
 
 #: Bump when the contents or meaning of a pack change, so old caches are rebuilt.
@@ -43,7 +42,7 @@ def sha256_file(path: Path) -> str:
             digest.update(block)
     memo[key] = digest.hexdigest()
     with contextlib.suppress(OSError):  # a read-only cache folder only costs re-hashing
-        atomic_write_bytes(memo_path, json.dumps(memo, indent=0).encode())
+        write_bytes(memo_path, json.dumps(memo, indent=0).encode())
     return memo[key]
 
 
@@ -54,19 +53,6 @@ def pack_key(sources: dict[str, Any], options: dict[str, Any]) -> str:
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file under a temporary name and rename it, so readers never see half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def cache_path(name: str, key: str) -> Path:
@@ -84,4 +70,4 @@ def load_cached(path: Path):
 
 def store(path: Path, pack) -> None:
     """Store a pack atomically."""
-    atomic_write_bytes(path, pickle.dumps(pack, protocol=pickle.HIGHEST_PROTOCOL))
+    write_bytes(path, pickle.dumps(pack, protocol=pickle.HIGHEST_PROTOCOL))

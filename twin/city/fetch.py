@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from twin.city.cache import atomic_write_bytes
+from twin.atomic import write_bytes
 from twin.city.catalogue import FileEntry, load_catalogue
 from twin.errors import ChecksumError, MapDataError, Problem
 from twin.settings import data_dir
@@ -76,7 +76,7 @@ def fetch_file(entry: FileEntry, dest: Path, opener: Opener = _urlopen) -> Path:
                 "hand, or use the new file as an OSM file path (no checksum is then expected)",
             )
         )
-    atomic_write_bytes(target, data)
+    write_bytes(target, data)
     return target
 
 
@@ -137,5 +137,5 @@ def fetch_place(place: str, dest: Path | None = None, opener: Opener | None = No
         payload = response.read()
     slug = "".join(c if c.isalnum() else "-" for c in place.lower()).strip("-")
     target = (dest or data_dir()) / "places" / f"{slug}.osm"
-    atomic_write_bytes(target, payload)
+    write_bytes(target, payload)
     return target

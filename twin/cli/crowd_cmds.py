@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,6 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from twin.atomic import write_text
 from twin.cli import app, console, err_console, user_errors
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 
@@ -98,6 +98,4 @@ def crowd_command(
     kpis = run.model.kpis()
     print_kpis(kpis, time.perf_counter() - start)
     if json_out is not None:
-        tmp = json_out.with_name(json_out.name + ".part")
-        tmp.write_text(json.dumps(kpis.as_dict(), indent=2, default=float))
-        os.replace(tmp, json_out)
+        write_text(json_out, json.dumps(kpis.as_dict(), indent=2, default=float))

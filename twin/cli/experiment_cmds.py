@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from twin.atomic import atomic_path
 from twin.cli import app, console, err_console, user_errors
 from twin.cli.maps_cmds import MapsOption
 from twin.errors import Problem, UserInputError
@@ -561,7 +562,6 @@ def results_export(
     out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.")] = Path("runs.csv"),
 ) -> None:
     """Write every run of a study (seed, status, timings, one column per KPI)."""
-    import os
 
     from twin.experiment.store import Store
 
@@ -580,11 +580,9 @@ def results_export(
         frame = store.run_table(study_id)
     frame.insert(1, "plan_name", [spec["plans"][p]["name"] for p in frame["plan"]])
     frame.insert(1, "variant_label", [spec["variants"][v]["label"] for v in frame["variant"]])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    if out.suffix == ".csv":
-        frame.to_csv(tmp, index=False)
-    else:
-        frame.to_parquet(tmp, index=False)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        if out.suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
     console.print(f"wrote {len(frame)} runs of study {study_id} to {out}", highlight=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +19,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from twin.atomic import write_text
 from twin.cli import app, console, err_console, user_errors
 from twin.cli.maps_cmds import MapsOption
 from twin.errors import Problem, UserInputError
@@ -197,10 +197,7 @@ def respond(
         if scenario.outputs.events:
             written.append(write_log(model.events, folder / "events.csv"))
         if scenario.outputs.kpis:
-            tmp = folder / "kpis.json.part"
-            tmp.write_text(json.dumps(kpis.as_dict(), indent=2), encoding="utf-8")
-            os.replace(tmp, folder / "kpis.json")
-            written.append(folder / "kpis.json")
+            written.append(write_text(folder / "kpis.json", json.dumps(kpis.as_dict(), indent=2)))
         console.print(_kpi_table(plan.name, kpis))
         if plan.dispatch.policy == "tiered":
             counts = Counter(e.event for e in model.events)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from twin.atomic import write_text
 from twin.metrics.kpis import KPIS, Kpi, weighted_score
 from twin.metrics.stats import (
     Interval,
@@ -331,8 +331,4 @@ def write_html(summary: StudySummary, path: Path) -> Path:
         parts.append("<h2>Failed runs</h2>")
         parts.append(_table(["plan", "replication", "variant", "error"], rows))
     parts.append("</body></html>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text(path, "\n".join(parts))

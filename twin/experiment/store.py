@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from twin.atomic import atomic_path
 from twin.errors import Problem, UserInputError
 
 SCHEMA_VERSION = 1
@@ -296,12 +296,9 @@ class Store:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self.series_dir.mkdir(parents=True, exist_ok=True)
         final = self.series_dir / f"{run_id}.parquet"
-        tmp = final.with_name(final.name + ".part")
-        table = pa.table({k: np.asarray(v) for k, v in series.items()})
-        pq.write_table(table, tmp)
-        os.replace(tmp, final)
+        with atomic_path(final) as tmp:
+            pq.write_table(pa.table({k: np.asarray(v) for k, v in series.items()}), tmp)
         return f"{self.series_dir.name}/{final.name}"
 
     def _transaction(self):

@@ -8,13 +8,14 @@ and the two must agree: the log is complete.
 from __future__ import annotations
 
 import csv
-import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from twin.atomic import atomic_path
 
 EVENTS: dict[str, str] = {
     "call": "a call (incident, node; detail: type; value: priority)",
@@ -58,12 +59,10 @@ class LogEvent(NamedTuple):
 def write_log(events: list[LogEvent], path: Path | str) -> Path:
     """Write the log as CSV (to a temporary name, renamed when complete)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(LogEvent._fields)
         writer.writerows(events)
-    os.replace(tmp, path)
     return path
 
 

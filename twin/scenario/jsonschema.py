@@ -9,13 +9,12 @@ language server at them with a first line such as
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from twin.atomic import write_text
 from twin.scenario.plan import Plan
 from twin.scenario.schema import Scenario
 
@@ -69,17 +68,7 @@ def write_schemas(out_dir: Path | str = SCHEMA_DIR) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, model in SCHEMAS.items():
-        target = out / name
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(schema_text(model))
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; schemas are for everyone
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        written.append(target)
+        written.append(write_text(out / name, schema_text(model)))
     return written
 
 

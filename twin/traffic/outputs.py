@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from twin.atomic import atomic_path
 
 #: Trip status names by code (see :mod:`twin.traffic.kernels`).
 STATUS_NAMES = {0: "waiting", 1: "en_route", 2: "arrived", 3: "stranded"}
@@ -177,9 +178,8 @@ def write_outputs(
 
     def _commit(name: str, write) -> None:
         final = folder / name
-        tmp = folder / f".{name}.part"
-        write(tmp)
-        os.replace(tmp, final)
+        with atomic_path(final) as tmp:
+            write(tmp)
         written.append(final)
 
     def _trips(path: Path) -> None:
