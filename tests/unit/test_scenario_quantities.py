@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
 
 from twin.scenario.quantities import (
     DISCHARGE,
@@ -120,8 +121,9 @@ def test_rain_rate_serialises_with_its_unit() -> None:
 def _kind_value_unit(draw: st.DrawFn) -> tuple[QuantityKind, float, str]:
     kind = draw(st.sampled_from(KINDS))
     unit = draw(st.sampled_from(sorted(kind.units)))
-    low = -1e9 if kind.allow_negative else 0.0
-    value = draw(st.floats(min_value=low, max_value=1e9, allow_nan=False))
+    high = min(1e9, kind.maximum)  # values beyond the plausible range are refused (below)
+    low = -high if kind.allow_negative else 0.0
+    value = draw(st.floats(min_value=low, max_value=high, allow_nan=False))
     return kind, value, unit
 
 
@@ -131,6 +133,14 @@ def test_format_then_parse_gives_the_value_back(case: tuple[QuantityKind, float,
     kind, value, unit = case
     parsed = kind.parse(kind.format(value, unit))
     assert math.isclose(parsed, value, rel_tol=1e-12, abs_tol=1e-300)
+
+
+@given(st.sampled_from(KINDS), st.floats(min_value=1.000001, max_value=1e300))
+def test_values_beyond_the_plausible_range_are_refused(kind: QuantityKind, times: float) -> None:
+    """Any value above a kind's maximum (e.g. 1e300 s) is refused, saying the bound."""
+    value = kind.maximum * times / kind.units[kind.default_unit]
+    with pytest.raises(PydanticCustomError, match="beyond the plausible range"):
+        kind.parse(value)
 
 
 @given(st.integers(min_value=0, max_value=10**7))

@@ -225,6 +225,10 @@ def _describe(err: ErrorDetails, where: _Where) -> tuple[str, str]:
             f"{_show(value)} is not allowed here{hint}",
             f"use one of: {', '.join(allowed)}",
         )
+    if kind == "finite_number":
+        return f"must be a finite number, got {_show(value)}", (
+            "write an ordinary number (not .inf or .nan)"
+        )
     if kind in _COMPARE:
         bound = ctx.get(_CTX_KEY[kind])
         return f"must be {_COMPARE[kind]} {bound}, got {_show(value)}", (

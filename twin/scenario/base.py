@@ -28,9 +28,12 @@ LONLAT_FIX = "write places as [longitude, latitude] in degrees (WGS84), e.g. [7.
 
 
 class StrictModel(BaseModel):
-    """Base of every scenario and plan model: unknown keys are errors, values are frozen."""
+    """Base of every scenario and plan model: unknown keys are errors, values are frozen,
+    numbers are finite (``.inf`` and ``.nan`` are refused)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
 
 def _check_version(value: Any) -> int:
@@ -137,6 +140,10 @@ OutputPath = Annotated[
 
 NonNegativeInt = Annotated[int, Field(ge=0)]
 """A whole number of 0 or more."""
+UnitCount = Annotated[int, Field(ge=0, le=1000)]
+"""A number of response units of one kind at one station: 0 to 1000."""
+PeopleCount = Annotated[int, Field(ge=1, le=10_000_000)]
+"""A number of people: 1 to 10 million (more than any gathering a city model can hold)."""
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 """A share between 0 and 1."""
 

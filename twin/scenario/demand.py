@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -12,7 +12,6 @@ from twin.scenario.base import (
     Fraction,
     InputPath,
     LonLat,
-    NonNegativeInt,
     Polygon,
     StrictModel,
     require_one_of,
@@ -27,8 +26,8 @@ class OdFlow(StrictModel):
     """Where trips start [longitude, latitude]; snapped to the nearest road."""
     destination: LonLat
     """Where trips end [longitude, latitude]; snapped to the nearest road."""
-    vehicles: NonNegativeInt
-    """Number of vehicles departing over the slice, spread evenly."""
+    vehicles: int = Field(ge=0, le=1_000_000)
+    """Number of vehicles departing over the slice, spread evenly (at most a million)."""
 
 
 class OdSlice(StrictModel):
@@ -128,22 +127,30 @@ IncidentType = Literal[
 """Kinds of incident the response model knows."""
 
 
+MAX_RATE = 100.0
+"""Highest background rate of one incident type (calls / 1000 residents / day): one call a
+day per ten residents, some 300 times the usual rate of medical calls (about 0.3)."""
+
+Rate = Annotated[float, Field(ge=0, le=MAX_RATE)]
+"""A background incident rate (calls / 1000 residents / day), 0 to :data:`MAX_RATE`."""
+
+
 class BackgroundRates(StrictModel):
     """Everyday incident rates, in calls per 1000 residents per day, by type."""
 
-    medical: float = Field(default=0.0, ge=0)
+    medical: Rate = 0.0
     """Medical emergencies (calls / 1000 residents / day)."""
-    fire: float = Field(default=0.0, ge=0)
+    fire: Rate = 0.0
     """Fires (calls / 1000 residents / day)."""
-    traffic_accident: float = Field(default=0.0, ge=0)
+    traffic_accident: Rate = 0.0
     """Road crashes (calls / 1000 residents / day)."""
-    rescue: float = Field(default=0.0, ge=0)
+    rescue: Rate = 0.0
     """Technical rescues (calls / 1000 residents / day)."""
-    water_rescue: float = Field(default=0.0, ge=0)
+    water_rescue: Rate = 0.0
     """Water rescues (calls / 1000 residents / day)."""
-    hazmat: float = Field(default=0.0, ge=0)
+    hazmat: Rate = 0.0
     """Hazardous materials (calls / 1000 residents / day)."""
-    police: float = Field(default=0.0, ge=0)
+    police: Rate = 0.0
     """Police calls (calls / 1000 residents / day)."""
 
 

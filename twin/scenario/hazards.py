@@ -12,7 +12,14 @@ from typing import Annotated, Literal, Protocol
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from twin.scenario.base import LonLat, Polygon, Polyline, StrictModel, require_one_of
+from twin.scenario.base import (
+    LonLat,
+    PeopleCount,
+    Polygon,
+    Polyline,
+    StrictModel,
+    require_one_of,
+)
 from twin.scenario.quantities import (
     Discharge,
     Duration,
@@ -190,8 +197,8 @@ class CrowdEvent(StrictModel):
     """Name shown in results (e.g. 'Stade Louis II match')."""
     venue: Polygon
     """Outline of the venue ([longitude, latitude] corners)."""
-    people: int = Field(ge=1)
-    """Number of people leaving."""
+    people: PeopleCount
+    """Number of people leaving (at most 10 million)."""
     start: Duration
     """When they start leaving, since the scenario start (s)."""
     duration: PositiveDuration

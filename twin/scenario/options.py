@@ -169,12 +169,17 @@ class ResponseTargets(StrictModel):
     """Incidents that can wait (s; default 30 min)."""
 
 
+Weight = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+"""A KPI's weight in the combined score: a finite number from 0 to 1e6."""
+
+
 class Objectives(StrictModel):
     """How plans are scored: a primary KPI, and weights for a combined score."""
 
     primary: KpiName = "response_time_p90"
     """The KPI plans are ranked by."""
-    weights: dict[KpiName, float] = Field(default_factory=dict)
-    """Weights of KPIs in the combined score (lower score is better); empty: primary only."""
+    weights: dict[KpiName, Weight] = Field(default_factory=dict)
+    """Weights of KPIs in the combined score (lower score is better), each 0 to 1e6;
+    empty: primary only."""
     targets: ResponseTargets = ResponseTargets()
     """Response-time targets by priority."""

@@ -14,10 +14,11 @@ from pydantic_core import PydanticCustomError
 
 from twin.scenario.base import (
     LonLat,
-    NonNegativeInt,
+    PeopleCount,
     Polygon,
     Polyline,
     StrictModel,
+    UnitCount,
     Version,
     require_one_of,
 )
@@ -35,13 +36,13 @@ UnitType = Literal["ambulance", "fire_engine", "police", "rescue_boat"]
 class UnitCounts(StrictModel):
     """How many units of each kind a station holds."""
 
-    ambulance: NonNegativeInt = 0
+    ambulance: UnitCount = 0
     """Ambulances."""
-    fire_engine: NonNegativeInt = 0
+    fire_engine: UnitCount = 0
     """Fire engines."""
-    police: NonNegativeInt = 0
+    police: UnitCount = 0
     """Police cars."""
-    rescue_boat: NonNegativeInt = 0
+    rescue_boat: UnitCount = 0
     """Rescue boats (move on flooded roads)."""
 
     @property
@@ -217,7 +218,7 @@ class Shelter(StrictModel):
     """Where [longitude, latitude]; give this or `facility`."""
     facility: str | None = None
     """OSM id of a facility of the city; or `location`."""
-    capacity: int = Field(ge=1)
+    capacity: PeopleCount
     """Number of people it holds."""
 
     @model_validator(mode="after")

@@ -51,6 +51,13 @@ class QuantityKind:
     compound
         Whether several parts may be summed (``"1 h 30 min"``) and ISO 8601 durations
         (``"PT1H30M"``) are accepted.
+    maximum
+        Largest magnitude accepted, in ``si_unit``: a physically plausible bound, so that a
+        value such as ``1e300`` is refused instead of hanging a run.
+    maximum_reason
+        Why that bound, in words (shown in the error).
+    maximum_unit
+        Unit the bound is shown in (default: ``default_unit``).
     """
 
     name: str
@@ -60,6 +67,9 @@ class QuantityKind:
     example: str
     allow_negative: bool = True
     compound: bool = False
+    maximum: float = math.inf
+    maximum_reason: str = ""
+    maximum_unit: str = ""
     _display_units: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -101,6 +111,15 @@ class QuantityKind:
                 f"a {self.name} cannot be negative, got {value!r}",
                 {"fix": f"write a value of 0 or more, e.g. {self.example!r}"},
             )
+        if abs(result) > self.maximum:
+            limit = self.bound()
+            span = f"between -{limit} and {limit}" if self.allow_negative else f"at most {limit}"
+            why = f"; {self.maximum_reason}" if self.maximum_reason else ""
+            raise PydanticCustomError(
+                "implausible_quantity",
+                f"a {self.name} of {value!r} is beyond the plausible range ({span}{why})",
+                {"fix": f"write a value {span}, e.g. {self.example!r}"},
+            )
         return result
 
     def format(self, value: float, unit: str | None = None) -> str:
@@ -115,6 +134,11 @@ class QuantityKind:
         """
         unit = unit or self.si_unit
         return f"{value / self.units[unit]!r} {unit}"
+
+    def bound(self, unit: str | None = None) -> str:
+        """The largest accepted magnitude written in ``unit`` (default ``maximum_unit``)."""
+        unit = unit or self.maximum_unit or self.default_unit
+        return f"{self.maximum / self.units[unit]:g} {unit}"
 
     def _parse_text(self, text: str) -> float:
         stripped = text.strip()
@@ -175,6 +199,10 @@ class QuantityKind:
             number_schema["exclusiveMinimum"] = 0
         elif not self.allow_negative:
             number_schema["minimum"] = 0
+        elif math.isfinite(self.maximum):
+            number_schema["minimum"] = -self.maximum / self.units[self.default_unit]
+        if math.isfinite(self.maximum):
+            number_schema["maximum"] = self.maximum / self.units[self.default_unit]
         return {
             "anyOf": [number_schema, {"type": "string", "pattern": pattern}],
             "description": (
@@ -212,6 +240,9 @@ DURATION = QuantityKind(
     example="15 min",
     allow_negative=False,
     compound=True,
+    maximum=366 * 86400.0,
+    maximum_reason="a scenario spans at most a year",
+    maximum_unit="d",
     _display_units=("s", "min", "h", "d"),
 )
 """Durations: seconds inside; ``"90 s"``, ``"15 min"``, ``"1.5 h"``, ``"1h30m"``, ``"PT1H"``."""
@@ -232,6 +263,9 @@ RAIN_RATE = QuantityKind(
     },
     example="50 mm/h",
     allow_negative=False,
+    maximum=2000 * _MM_PER_H,
+    maximum_reason="the heaviest rain measured, 31.2 mm in one minute (Unionville, "
+    "Maryland, 1956), is about 1,900 mm/h",
 )
 """Rain, drainage and infiltration rates: m/s inside; a bare number means mm/h."""
 
@@ -241,6 +275,8 @@ LENGTH = QuantityKind(
     default_unit="m",
     units={"m": 1.0, "km": 1000.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048},
     example="20 m",
+    maximum=100_000.0,
+    maximum_reason="100 km is larger than any city map, and than any height or depth on Earth",
 )
 """Lengths, heights and levels: metres inside."""
 
@@ -251,6 +287,8 @@ SPEED = QuantityKind(
     units={"m/s": 1.0, "km/h": 1 / 3.6, "kph": 1 / 3.6, "mph": 0.44704, "kn": 1852 / 3600},
     example="50 km/h",
     allow_negative=False,
+    maximum=150.0,
+    maximum_reason="540 km/h is faster than any road or water vehicle in a city",
 )
 """Speeds: m/s inside; a bare number means m/s."""
 
@@ -261,6 +299,8 @@ DISCHARGE = QuantityKind(
     units={"m3/s": 1.0, "m³/s": 1.0, "m3/h": 1 / 3600.0, "l/s": 1e-3, "L/s": 1e-3},
     example="5 m3/s",
     allow_negative=False,
+    maximum=300_000.0,
+    maximum_reason="the Amazon's highest flows are about 300,000 m3/s",
 )
 """Discharges (river and burst-main inflows): m3/s inside."""
 

@@ -82,10 +82,14 @@ class Scenario(StrictModel):
     """The city: a catalogue `name`, or an `osm` file with optional `dem` files."""
     time: TimeWindow = Field(examples=[{"duration": "6 h"}])
     """Start (optional clock time) and `duration` (required)."""
-    seed: int = Field(default=0, ge=0)
-    """Seed of all random draws of a run (0 or more)."""
-    replications: int | None = Field(default=None, ge=1)
-    """Default number of replications when comparing plans (1 or more)."""
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    """Seed of all random draws of a run (0 to 2^63 - 1)."""
+    replications: int | None = Field(default=None, ge=1, le=100_000)
+    """Default number of replications when comparing plans (1 to 100,000)."""
+    population: int | None = Field(default=None, ge=1, le=50_000_000, examples=[38_000])
+    """Residents of the mapped area; background incident rates scale with it instead of
+    the estimate from mapped buildings (which undercounts where buildings are poorly
+    mapped). Their spread over the map still follows the buildings."""
     hazards: list[Hazard] = Field(default_factory=list)
     """Hazards, each with a `kind`: rainfall, inflow, sea_level, drainage, infiltration,
     ground_collapse, crowd_event."""
