@@ -87,31 +87,66 @@ def landcover_class(tags) -> str | None:
     return None
 
 
-def facility_kind(tags: dict[str, str]) -> str | None:
+#: ``shelter_type`` values of ``amenity=shelter`` that are not emergency shelters: shelters
+#: from weather at stops, picnic sites and on trails (OSM wiki, Tag:amenity=shelter).
+NOT_EMERGENCY_SHELTER_TYPES = frozenset({
+    "public_transport", "picnic_shelter", "weather_shelter", "basic_hut", "lean_to",
+    "rock_shelter", "sun_shelter", "field_shelter", "wildlife_hide", "gazebo", "pavilion",
+    "changing_rooms", "smoking_shelter", "parking", "bicycle_parking", "hut",
+})  # fmt: skip
+#: Lifecycle prefixes (OSM wiki, Lifecycle prefix): ``disused:amenity=hospital`` and the like
+#: describe something that is no longer (or not yet) in service.
+LIFECYCLE_PREFIXES = ("disused", "abandoned", "was", "demolished", "razed", "removed",
+                      "destroyed", "ruins", "construction", "proposed", "planned")  # fmt: skip
+#: Keys whose lifecycle-prefixed form marks a facility as out of service.
+_FACILITY_KEYS = ("amenity", "healthcare", "emergency", "social_facility", "building")
+
+
+def out_of_service(tags) -> bool:
+    """Whether tags describe a facility that is not in service: a lifecycle-prefixed
+    facility key (``disused:amenity``, ``was:healthcare``, ...), a lifecycle flag
+    (``disused=yes``, ``abandoned=yes``, ...), ``building=ruins``, or any ``historic`` tag."""
+    if tags.get("historic", "no") != "no" or tags.get("building") == "ruins":
+        return True
+    for prefix in LIFECYCLE_PREFIXES:
+        if tags.get(prefix, "no") != "no":
+            return True
+        if any(f"{prefix}:{key}" in tags for key in _FACILITY_KEYS):
+            return True
+    return False
+
+
+def facility_kind(tags) -> str | None:
     """Which emergency-relevant facility an object is, from its tags, or None.
 
-    Kinds: ``hospital``, ``fire_station``, ``police``, ``assembly_point``, ``shelter``
-    (emergency or social shelters; bus and picnic shelters are not), and candidate
-    shelters that cities open in emergencies: ``school``, ``community_centre``.
+    Kinds: ``hospital``, ``fire_station``, ``police``, designated emergency places
+    (``assembly_point`` for ``emergency=assembly_point``; ``shelter`` for
+    ``social_facility=shelter``, ``amenity=refugee_site``, ``emergency=shelter`` or
+    ``amenity=shelter`` with ``emergency=yes|designated`` or a ``shelter_type`` that is not in
+    :data:`NOT_EMERGENCY_SHELTER_TYPES`; an untyped ``amenity=shelter`` is a weather shelter,
+    OSM's default), and candidate shelters that a plan may open: ``school``,
+    ``community_centre``. Objects out of service (:func:`out_of_service`) are None.
     """
+    if out_of_service(tags):
+        return None
     amenity = tags.get("amenity")
+    emergency = tags.get("emergency", "no")
     if amenity == "hospital" or tags.get("healthcare") == "hospital":
         return "hospital"
     if amenity in ("fire_station", "police", "school", "community_centre"):
         return amenity
-    if tags.get("emergency") == "assembly_point":
+    if emergency == "assembly_point":
         return "assembly_point"
     if tags.get("social_facility") == "shelter" or amenity == "refugee_site":
         return "shelter"
-    if amenity == "shelter" and tags.get("shelter_type") not in (
-        "public_transport",
-        "picnic_shelter",
-        "weather_shelter",
-        "lean_to",
-        "sun_shelter",
-        "field_shelter",
-    ):
+    if emergency == "shelter":
         return "shelter"
+    if amenity == "shelter":
+        shelter_type = tags.get("shelter_type")
+        if emergency in ("yes", "designated"):
+            return "shelter"
+        if shelter_type is not None and shelter_type not in NOT_EMERGENCY_SHELTER_TYPES:
+            return "shelter"
     return None
 
 
