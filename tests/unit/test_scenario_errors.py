@@ -295,3 +295,43 @@ def test_undecidable_kind(tmp_path: Path) -> None:
     path = _write(tmp_path, "version: 1\nname: x\n")
     with pytest.raises(ScenarioError, match="kind: scenario"):
         validate_file(path)
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    """A "billion laughs" file (9^9 values through nested aliases) is refused, not expanded."""
+    lines = ["version: 1", "kind: scenario", "name: bomb", 'a0: &a0 ["lol", "lol", "lol"]']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]")
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    problem = _only(_problems(path))
+    assert problem.file == path
+    assert "more than 500,000 values" in problem.message
+    assert "aliases" in problem.message
+
+
+def test_tree_holding_itself_is_refused() -> None:
+    """A tree that holds itself (ruamel reads `&d [1, *d]` as [1, None], but a tree built
+    in code may) is refused by `plain` instead of recursing forever."""
+    from twin.scenario.loader import TooManyValues, plain
+
+    loop: list = [1]
+    loop.append(loop)
+    with pytest.raises(TooManyValues, match="inside themselves"):
+        plain({"a": loop})
+
+
+def test_plain_aliases_still_work(tmp_path: Path) -> None:
+    """Ordinary anchors and aliases (a place reused) are expanded as before."""
+    text = GOOD + "incidents:\n  scripted:\n"
+    text += "    - {at: 0, type: fire, priority: 1, location: &p [7.42, 43.73]}\n"
+    text += "    - {at: 60, type: fire, priority: 2, location: *p}\n"
+    scenario = load_scenario(_write(tmp_path, text))
+    assert scenario.incidents.scripted[1].location == (7.42, 43.73)
+
+
+def test_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    """A file over 1 MiB is refused before it is parsed, saying the limit."""
+    path = _write(tmp_path, GOOD + "# padding\n" * 120_000)
+    problem = _only(_problems(path))
+    assert "larger than 1024 KiB" in problem.message
+    assert "CSV" in (problem.fix or "")

@@ -31,6 +31,12 @@ _SCENARIO_KEYS = frozenset(
     {"city", "time", "hazards", "flood", "demand", "incidents", "plans", "outputs", "objectives"}
 )
 
+MAX_FILE_BYTES = 1 << 20
+"""Largest scenario or plan file read (1 MiB; the examples are under 10 KiB)."""
+MAX_VALUES = 500_000
+"""Most values (mappings, lists and scalars) a file may hold once YAML aliases are expanded:
+a 1 MiB file of plain entries holds fewer; an alias bomb ("billion laughs") holds 10^9."""
+
 
 def read_yaml(path: Path | str) -> Any:
     """Read a YAML file as a ruamel.yaml round-trip tree (which knows each key's line).
@@ -47,7 +53,18 @@ def read_yaml(path: Path | str) -> Any:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ScenarioError(
+                Problem(
+                    f"the file is larger than {MAX_FILE_BYTES // 1024} KiB; scenario and plan "
+                    "files hold settings, not data",
+                    path,
+                    fix="put long series (trips) in a CSV file the scenario names, or split it",
+                )
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError(
             Problem("file not found", path, fix="check the path (relative to the current folder)")
@@ -130,12 +147,53 @@ def detect_kind(tree: dict[str, Any], path: Path | str = "<data>") -> FileKind:
     )
 
 
-def plain(node: Any) -> Any:
-    """Convert a ruamel.yaml tree to plain dicts, lists, str, int, float and datetime."""
-    if isinstance(node, dict):
-        return {plain(k): plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [plain(v) for v in node]
+class TooManyValues(ScenarioError):
+    """A tree expands to more than :data:`MAX_VALUES` values (see :func:`plain`)."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        super().__init__(
+            Problem(
+                f"the file expands to more than {MAX_VALUES:,} values: YAML aliases (`*name`) "
+                "repeat anchored blocks (`&name`) too many times, or inside themselves",
+                path,
+                fix="write the repeated parts out, or use fewer nested aliases",
+            )
+        )
+
+
+def plain(node: Any, *, limit: int = MAX_VALUES) -> Any:
+    """Convert a ruamel.yaml tree to plain dicts, lists, str, int, float and datetime.
+
+    Parameters
+    ----------
+    node
+        The tree (an alias makes a branch appear several times; each is expanded).
+    limit
+        Most values the expanded tree may hold.
+
+    Raises
+    ------
+    TooManyValues
+        If the expanded tree holds more than ``limit`` values, or a branch contains itself.
+    """
+    left = [limit]
+    return _plain(node, left, set())
+
+
+def _plain(node: Any, left: list[int], above: set[int]) -> Any:
+    left[0] -= 1
+    if left[0] < 0:
+        raise TooManyValues
+    if isinstance(node, dict | list):
+        if id(node) in above:
+            raise TooManyValues  # an alias inside its own anchor: endless
+        above.add(id(node))
+        try:
+            if isinstance(node, dict):
+                return {_plain(k, left, above): _plain(v, left, above) for k, v in node.items()}
+            return [_plain(v, left, above) for v in node]
+        finally:
+            above.discard(id(node))
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):
@@ -154,7 +212,11 @@ def plain(node: Any) -> Any:
 def _validate(model: type[M], tree: Any, path: Path, *, check_paths: bool) -> M:
     context = {"base_dir": path.resolve().parent, "check_paths": check_paths}
     try:
-        return model.model_validate(plain(tree), context=context)
+        data = plain(tree)
+    except TooManyValues:
+        raise TooManyValues(path) from None
+    try:
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise ScenarioError(problems_from(exc, model, tree, path)) from None
 
