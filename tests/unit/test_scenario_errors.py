@@ -312,11 +312,11 @@ def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
 def test_tree_holding_itself_is_refused() -> None:
     """A tree that holds itself (ruamel reads `&d [1, *d]` as [1, None], but a tree built
     in code may) is refused by `plain` instead of recursing forever."""
-    from twin.scenario.loader import TooManyValues, plain
+    from twin.scenario.loader import TooManyValuesError, plain
 
     loop: list = [1]
     loop.append(loop)
-    with pytest.raises(TooManyValues, match="inside themselves"):
+    with pytest.raises(TooManyValuesError, match="inside themselves"):
         plain({"a": loop})
 
 

@@ -147,7 +147,7 @@ def detect_kind(tree: dict[str, Any], path: Path | str = "<data>") -> FileKind:
     )
 
 
-class TooManyValues(ScenarioError):
+class TooManyValuesError(ScenarioError):
     """A tree expands to more than :data:`MAX_VALUES` values (see :func:`plain`)."""
 
     def __init__(self, path: Path | str | None = None) -> None:
@@ -173,7 +173,7 @@ def plain(node: Any, *, limit: int = MAX_VALUES) -> Any:
 
     Raises
     ------
-    TooManyValues
+    TooManyValuesError
         If the expanded tree holds more than ``limit`` values, or a branch contains itself.
     """
     left = [limit]
@@ -183,10 +183,10 @@ def plain(node: Any, *, limit: int = MAX_VALUES) -> Any:
 def _plain(node: Any, left: list[int], above: set[int]) -> Any:
     left[0] -= 1
     if left[0] < 0:
-        raise TooManyValues
+        raise TooManyValuesError
     if isinstance(node, dict | list):
         if id(node) in above:
-            raise TooManyValues  # an alias inside its own anchor: endless
+            raise TooManyValuesError  # an alias inside its own anchor: endless
         above.add(id(node))
         try:
             if isinstance(node, dict):
@@ -213,8 +213,8 @@ def _validate(model: type[M], tree: Any, path: Path, *, check_paths: bool) -> M:
     context = {"base_dir": path.resolve().parent, "check_paths": check_paths}
     try:
         data = plain(tree)
-    except TooManyValues:
-        raise TooManyValues(path) from None
+    except TooManyValuesError:
+        raise TooManyValuesError(path) from None
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
