@@ -27,3 +27,18 @@ class FlakyRunner(ResponseRunner):
                 marker.touch()
                 raise RuntimeError("planned first-attempt failure")
         return super().run(scenario, plan, seed, prepared, series=series)
+
+
+class ThreadsRunner(ResponseRunner):
+    """Reports, as its one KPI, the numba threads its worker uses; registered by tests as
+    ``threads``."""
+
+    name = "threads"
+    kpis = ("numba_threads",)
+
+    def run(self, scenario, plan, seed, prepared, *, series=True):
+        import numba
+
+        from twin.experiment.runners import RunOutput
+
+        return RunOutput({"numba_threads": float(numba.get_num_threads())})

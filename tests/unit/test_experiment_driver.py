@@ -8,6 +8,7 @@ import pytest
 
 from twin.experiment.driver import check_study, run_study
 from twin.experiment.executors import LocalExecutor
+from twin.experiment.runners import RUNNERS, get_runner
 from twin.experiment.store import Store
 from twin.experiment.study import PlanEntry, Study, Variant
 from twin.metrics.stats import SequentialRule, paired_t
@@ -47,7 +48,8 @@ def _study(runner: str = "response", plans=None) -> Study:
 def test_failed_run_is_retried_once_then_recorded(tmp_path, monkeypatch, monaco_pack):
     """A run failing once succeeds on its retry; a run failing twice is stored as failed
     with its error; the others finish; a rerun reuses the finished ones only."""
-    study = _study("experiment_helpers:FlakyRunner", [_plan("one", 1)])
+    monkeypatch.setitem(RUNNERS, "flaky", "experiment_helpers:FlakyRunner")
+    study = _study("flaky", [_plan("one", 1)])
     monkeypatch.setenv("FLAKY_ONCE", str(study.seed(1, 0)))
     monkeypatch.setenv("FLAKY_ALWAYS", str(study.seed(2, 0)))
     monkeypatch.setenv("FLAKY_DIR", str(tmp_path))
@@ -92,3 +94,17 @@ def test_plan_for_another_city_is_refused(monaco_pack):
     )  # fmt: skip
     with pytest.raises(ScenarioError, match="another city"):
         check_study(_study(plans=[_plan("one", 1), helsinki]), monaco_pack)
+
+
+def test_only_registered_runners_can_be_named(monkeypatch):
+    """An import path is no runner name: ``os:getcwd`` is refused (nothing imported or
+    called) with the registered names listed; a name registered in-process is allowed."""
+    from twin.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="unknown model 'os:getcwd'") as info:
+        get_runner("os:getcwd")
+    assert "use one of: response" in str(info.value)
+    monkeypatch.setitem(RUNNERS, "flaky", "experiment_helpers:FlakyRunner")
+    get_runner.cache_clear()
+    assert get_runner("flaky").name == "flaky"
+    get_runner.cache_clear()

@@ -12,6 +12,11 @@ ships that to the workers; nothing is rebuilt per task or per worker:
 
 A task never raises: a model error comes back as a failed :class:`Outcome`; a worker that
 dies shows up as an exception of the future, which the caller treats as a failed attempt.
+
+Workers build runners only from the registry the parent sends (name -> import path of a
+registered runner, :func:`~twin.experiment.runners.registered`), and each worker limits its
+numba (and BLAS/OpenMP) threads to its share of the cores (:mod:`twin.threads`), so several
+replications side by side do not oversubscribe the machine.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from twin.errors import Problem, UserInputError
-from twin.experiment.runners import code_version, get_runner
+from twin.experiment.runners import RUNNERS, code_version, get_runner, registered
 from twin.experiment.study import RunTask
+from twin.threads import limit_threads, thread_count, thread_env, usable_cores, worker_share
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a Dask scheduler (and its first worker) before giving up."""
@@ -77,13 +83,26 @@ class Outcome:
     code_version: str = ""
 
 
-def _init_worker(key: str, prepared: Any) -> None:
-    """Local worker start-up: keep the prepared state; leave Ctrl-C to the parent."""
+def _use_runners(runners: dict[str, str] | None) -> None:
+    """Make the parent's runner registry this worker's."""
+    if runners and any(RUNNERS.get(k) != v for k, v in runners.items()):
+        RUNNERS.update(runners)
+        get_runner.cache_clear()
+        code_version.cache_clear()
+
+
+def _init_worker(key: str, prepared: Any, runners: dict[str, str], threads: int) -> None:
+    """Local worker start-up: keep the prepared state and the parent's runner registry,
+    use ``threads`` numba threads; leave Ctrl-C to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _PREPARED[key] = prepared
+    _use_runners(runners)
+    limit_threads(threads)
 
 
-def execute(task: RunTask, key: str, prepared: Any = None) -> Outcome:
+def execute(
+    task: RunTask, key: str, prepared: Any = None, runners: dict[str, str] | None = None
+) -> Outcome:
     """Run one task on this worker (the function local and Dask workers call).
 
     Parameters
@@ -94,10 +113,13 @@ def execute(task: RunTask, key: str, prepared: Any = None) -> Outcome:
         Key of the runner's prepared state (runner and city).
     prepared
         That state (Dask passes the scattered copy); default the one given at start-up.
+    runners
+        The parent's registry (name -> import path), if not given at start-up.
     """
     started = datetime.now(UTC).replace(tzinfo=None)
     where = f"{socket.gethostname()}:{os.getpid()}"
     try:
+        _use_runners(runners)
         runner = get_runner(task.runner)
         state = prepared if prepared is not None else _PREPARED[key]
         t0, c0 = time.perf_counter(), time.process_time()
@@ -125,6 +147,19 @@ def execute(task: RunTask, key: str, prepared: Any = None) -> Outcome:
         )
 
 
+def execute_on_dask(task: RunTask, key: str, prepared: Any, runners: dict[str, str]) -> Outcome:
+    """:func:`execute` on a Dask worker, its numba threads limited to the worker
+    process's share of the cores (cores / the worker's task threads)."""
+    from distributed import get_worker
+
+    try:
+        slots = get_worker().state.nthreads
+    except (ValueError, AttributeError):  # not inside a worker (tests call it directly)
+        slots = 1
+    limit_threads(worker_share(usable_cores(), slots))
+    return execute(task, key, prepared, runners)
+
+
 PRELOAD = ["twin.experiment.executors", "twin.city.pack", "geopandas", "networkx", "simpy"]
 """Modules the fork server imports once, so each worker starts in milliseconds."""
 
@@ -140,34 +175,63 @@ def _context(preload: tuple[str, ...] = ()):
     return ctx
 
 
+def _start_forkserver(threads: int) -> None:
+    """Start the fork server (if not yet running) with BLAS/OpenMP pools capped at
+    ``threads``: its preloads import numpy, whose pools are sized then, and every worker
+    inherits them. The parent's own environment is left as it was."""
+    from multiprocessing import forkserver
+
+    saved = {name: os.environ.get(name) for name in thread_env(threads)}
+    os.environ.update(thread_env(threads))
+    try:
+        forkserver.ensure_running()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class LocalExecutor:
     """A pool of local worker processes, forked from a clean server (no parent state).
 
     Parameters
     ----------
     workers
-        Number of processes (default: every core).
+        Number of processes (default: one per core of ``threads``).
     preload
         Modules the runner needs, imported once in the fork server (``Runner.preload``).
+    threads
+        Cores the workers may use together (default :func:`twin.threads.thread_count`);
+        each worker's numba and BLAS threads are capped at its share.
     """
 
-    def __init__(self, workers: int | None = None, *, preload: tuple[str, ...] = ()) -> None:
-        from multiprocessing import forkserver
-
-        self.workers = max(1, workers or os.cpu_count() or 1)
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        preload: tuple[str, ...] = (),
+        threads: int | None = None,
+    ) -> None:
+        total = thread_count(threads)
+        self.workers = max(1, workers or total)
+        self.threads = worker_share(total, self.workers)
         self._pool: ProcessPoolExecutor | None = None
-        self._args: tuple[str, Any] | None = None
+        self._args: tuple[str, Any, dict[str, str], int] | None = None
         self._preload = tuple(preload)
         _context(self._preload)
-        forkserver.ensure_running()  # imports PRELOAD now, while the parent loads the city
+        # imports PRELOAD now, while the parent loads the city
+        _start_forkserver(self.threads)
 
     def describe(self) -> str:
         """For messages."""
-        return f"{self.workers} local worker{'s' if self.workers > 1 else ''}"
+        workers = f"{self.workers} local worker{'s' if self.workers > 1 else ''}"
+        return f"{workers} ({self.threads} thread{'s' if self.threads > 1 else ''} each)"
 
     def start(self, key: str, prepared: Any) -> None:
         """Start the workers, each holding the runner's prepared state."""
-        self._args = (key, prepared)
+        self._args = (key, prepared, registered(), self.threads)
         self._pool = ProcessPoolExecutor(
             self.workers,
             mp_context=_context(self._preload),
@@ -297,7 +361,10 @@ class DaskExecutor:
 
     def submit(self, task: RunTask):
         """Submit a task (a fresh key per call, so a retry is a new task)."""
-        future = self.client.submit(execute, task, self._key, self._prepared, pure=False)
+        runners = {task.runner: registered()[task.runner]}
+        future = self.client.submit(
+            execute_on_dask, task, self._key, self._prepared, runners, pure=False
+        )
         self._futures = [f for f in self._futures if not f.done()] + [future]
         return future
 
@@ -336,9 +403,11 @@ def make_executor(
     *,
     timeout: float = CONNECT_TIMEOUT,
     preload: tuple[str, ...] = (),
+    threads: int | None = None,
 ):
     """A :class:`DaskExecutor` when a scheduler address is given (``timeout``: seconds to
-    wait for it), else local processes (``preload``: modules to import in the fork server)."""
+    wait for it), else local processes (``preload``: modules to import in the fork server;
+    ``threads``: cores they may use together)."""
     if scheduler:
         return DaskExecutor(scheduler, timeout=timeout)
-    return LocalExecutor(workers, preload=preload)
+    return LocalExecutor(workers, preload=preload, threads=threads)

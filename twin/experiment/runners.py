@@ -10,9 +10,12 @@ runner by name and calls its three verbs. A runner is any object with
 * ``run(scenario, plan, seed, prepared, series=...)``: one replication, returning a
   :class:`RunOutput`; byte-identical for the same inputs.
 
-Runners are registered by import path (``"package.module:Class"``), so a Dask worker that
-has the package installed can build the same runner. Today: ``response`` (the response
-model on free-flow roads). The coupled twin plugs in with ``register("twin", "...")``.
+Runners are registered by name: the built-ins (today ``response``, the response model on
+free-flow roads), packages that declare an entry point in the ``twin.runners`` group
+(``name = "package.module:Class"``), and :func:`register` calls in this process. Only a
+registered name can be asked for: ``--model os:getcwd`` is refused, so no command line can
+make twin import and call an arbitrary ``module:attr``. The parent sends the name's import
+path with each task (:func:`registered`), so a worker builds the same runner.
 """
 
 from __future__ import annotations
@@ -80,31 +83,45 @@ class Runner(Protocol):
 
 
 RUNNERS: dict[str, str] = {"response": "twin.experiment.runners:ResponseRunner"}
-"""Runner names and the import path of their class."""
+"""Built-in runners and those registered in this process: name -> import path."""
+
+ENTRY_POINT_GROUP = "twin.runners"
+"""Entry-point group through which installed packages add runners."""
 
 
 def register(name: str, target: str) -> None:
     """Register a runner class by import path, ``"package.module:Class"``."""
     RUNNERS[name] = target
+    get_runner.cache_clear()
+
+
+def registered() -> dict[str, str]:
+    """Every runner that may be named: entry points of the ``twin.runners`` group, then the
+    built-ins and :func:`register` calls (which win on a clash)."""
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return {**found, **RUNNERS}
 
 
 @cache
 def get_runner(name: str) -> Runner:
-    """The runner registered as ``name``, or at import path ``name`` (``"pkg.mod:Class"``);
-    one instance per process.
+    """The runner registered as ``name`` (see :func:`registered`); one instance per process.
 
     Raises
     ------
     UserInputError
-        If no runner has that name.
+        If no runner has that name (an import path such as ``os:getcwd`` is no name).
     """
-    target = RUNNERS.get(name, name if ":" in name else None)
+    known = registered()
+    target = known.get(name)
     if target is None:
         raise UserInputError(
             Problem(
                 f"unknown model {name!r}",
                 field="--model",
-                fix=f"use one of: {', '.join(sorted(RUNNERS))}",
+                fix=f"use one of: {', '.join(sorted(known))} (packages add models through "
+                f"the {ENTRY_POINT_GROUP!r} entry-point group)",
             )
         )
     module, _, attr = target.partition(":")
