@@ -103,3 +103,32 @@ def test_respond_tiered_example_reports_escalations(files):
     assert "Response KPIs: tiered" in result.output
     assert "tiered dispatch:" in result.output
     assert (files / "out" / "tiered" / "kpis.json").exists()
+
+
+def test_respond_plan_name_with_markup_is_printed_and_kept_in_the_folder(files):
+    """A plan named `depot [temporary]` is printed as written (not eaten as rich markup)
+    and writes under --out in a folder with a safe name."""
+    (files / "depot.yaml").write_text(PLAN.replace("name: two", 'name: "depot [temporary]"'))
+    out = files / "out"
+    result = CliRunner().invoke(
+        app,
+        ["respond", str(files / "scenario.yaml"), "--plan", str(files / "depot.yaml"),
+         "--out", str(out), "--no-progress"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Response KPIs: depot [temporary]" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["depot_temporary"]
+    assert (out / "depot_temporary" / "kpis.json").exists()
+
+
+def test_respond_default_folder_outside_the_tree_needs_out(files, tmp_path_factory):
+    """`outputs.folder` pointing outside the scenario's folder and the current folder is
+    refused before the run, naming --out."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (files / "far.yaml").write_text(SCENARIO + f"outputs: {{folder: {elsewhere}}}\n")
+    result = CliRunner().invoke(
+        app, ["respond", str(files / "far.yaml"), "--plan", str(files / "plan.yaml")]
+    )
+    assert result.exit_code == 2
+    assert "--out" in result.output
+    assert list(elsewhere.iterdir()) == []

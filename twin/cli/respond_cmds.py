@@ -1,8 +1,9 @@
 """``twin respond``: run the response model alone (free-flow or given link times).
 
 Writes ``kpis.json`` and ``events.csv`` (as the scenario's ``outputs.kpis`` and
-``outputs.events`` say) per plan to ``<outputs.folder>/response/<plan>`` (or ``--out``),
-each under a temporary name renamed when complete.
+``outputs.events`` say) per plan to ``<outputs.folder>/response/<plan>`` (or
+``--out/<plan>``), each under a temporary name renamed when complete. ``<plan>`` is a safe
+file name made of the plan's name, so outputs stay under the chosen folder.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -80,7 +82,7 @@ def read_link_times(path: Path, edges: list[tuple[int, int, int]]) -> np.ndarray
 
 
 def _kpi_table(name: str, kpis: ResponseKpis) -> Table:
-    table = Table(title=f"Response KPIs: {name}", show_header=False, title_justify="left")
+    table = Table(title=f"Response KPIs: {escape(name)}", show_header=False, title_justify="left")
     table.add_column("KPI", style="bold")
     table.add_column("value")
     fmt = lambda s: "-" if math.isnan(s) else f"{s / 60:.1f} min"  # noqa: E731
@@ -149,7 +151,8 @@ def respond(
     """Run the emergency response model for a scenario and plan(s); print and write KPIs."""
     from twin.cli.maps_cmds import load_scenario_city
     from twin.response.build import CityNetwork, build_response
-    from twin.scenario.loader import load_plan, load_scenario
+    from twin.scenario.base import file_name
+    from twin.scenario.loader import load_plan, load_scenario, results_folder
 
     scenario = load_scenario(scenario_file)
     paths = list(plan_files or scenario.plans)
@@ -158,13 +161,26 @@ def respond(
             Problem("no plan to run", scenario_file, field="plans", fix="pass --plan PLAN.yaml")
         )
     plans = [(path, load_plan(path)) for path in paths]
+    folders: dict[str, Path] = {}
+    for path, plan in plans:
+        other = folders.setdefault(file_name(plan.name), path)
+        if other != path:
+            raise UserInputError(
+                Problem(
+                    f"plans {other} and {path} would write to the same folder "
+                    f"{file_name(plan.name)!r} (their names differ only in punctuation)",
+                    path,
+                    field="name",
+                    fix="give the plans names that differ in letters or digits",
+                )
+            )
+    base = out if out is not None else results_folder(scenario, scenario_file) / "response"
     pack = load_scenario_city(scenario, maps)
     net = CityNetwork.from_pack(pack)
     times = read_link_times(link_times, net.travel.edges) if link_times else None
     if times is not None:
         times = np.where(np.isnan(times), net.travel.free_flow, times)
     duration = scenario.time.duration
-    base = out or (scenario.outputs.folder or Path("results") / scenario.name) / "response"
     for path, plan in plans:
         model = build_response(
             scenario,
@@ -178,7 +194,7 @@ def respond(
         if times is not None:
             model.update_roads(link_times=times)
         with Progress(
-            TextColumn(f"[bold blue]respond {plan.name}"),
+            TextColumn(f"[bold blue]respond {escape(plan.name)}"),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(),
@@ -191,7 +207,7 @@ def respond(
                 model.advance(duration * k / PROGRESS_STEPS)
                 bar.update(task, completed=k)
         kpis = model.finish()
-        folder = Path(base) / plan.name
+        folder = Path(base) / file_name(plan.name)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         if scenario.outputs.events:
@@ -206,4 +222,4 @@ def respond(
                 f"{counts['mutual_aid']} units from outside the plan"
             )
         if written:
-            console.print("wrote " + " and ".join(str(p) for p in written))
+            console.print(escape("wrote " + " and ".join(str(p) for p in written)), soft_wrap=True)

@@ -7,6 +7,8 @@ context (``base_dir``) and asks for existence checks (``check_paths``).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -137,6 +139,69 @@ OutputPath = Annotated[
     Field(description="Path of a folder to write to, relative to this file's folder."),
 ]
 """A folder the run writes; relative to the naming file's folder; created when needed."""
+
+
+def _check_name(value: str) -> str:
+    bad = [c for c in value if c in "/\\" or unicodedata.category(c).startswith("C")]
+    if bad or value.strip() in (".", "..") or not value.strip():
+        what = f"{bad[0]!r}" if bad else "a name of dots or blanks only"
+        raise PydanticCustomError(
+            "not_a_name",
+            f"a name is not a path: {value!r} holds {what}",
+            {
+                "fix": "write a plain name without / or \\ (e.g. 'baseline'); choose where "
+                "results go with `outputs.folder` or --out"
+            },
+        )
+    return value
+
+
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=100, examples=["baseline"]),
+    AfterValidator(_check_name),
+]
+"""A scenario's or plan's name: free text shown in reports, without path separators or
+control characters; files and folders use :func:`file_name` of it."""
+
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def file_name(name: str) -> str:
+    """A safe file or folder name for a scenario or plan name: runs of characters other than
+    letters, digits, ``.``, ``-`` and ``_`` become ``_``; no leading dot; never empty.
+
+    >>> file_name("depot [temporary]")
+    'depot_temporary'
+    >>> file_name("../../etc")
+    'etc'
+    """
+    slug = _UNSAFE.sub("_", name).strip("._-")
+    return slug or "unnamed"
+
+
+def _inside_tree(value: list[Path], info: ValidationInfo) -> list[Path]:
+    base = (info.context or {}).get("base_dir")
+    if base is None:
+        return value
+    root = Path(base).resolve()
+    for i, path in enumerate(value):
+        if not path.resolve().is_relative_to(root):
+            raise PydanticCustomError(
+                "outside_tree",
+                f"{path} is outside this file's folder ({root}); a scenario may only name "
+                "plan files in its own folder tree",
+                {
+                    "subloc": (i,),
+                    "fix": "copy the plan beside the scenario (or below it), or pass it on the "
+                    "command line with --plan",
+                },
+            )
+    return value
+
+
+PlanPaths = Annotated[list[InputPath], AfterValidator(_inside_tree)]
+"""Plan files a scenario names: existing files inside the scenario's folder tree."""
 
 NonNegativeInt = Annotated[int, Field(ge=0)]
 """A whole number of 0 or more."""

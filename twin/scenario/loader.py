@@ -19,6 +19,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from twin.errors import Problem, ScenarioError
 from twin.scenario._problems import problems_from
+from twin.scenario.base import file_name
 from twin.scenario.plan import Plan
 from twin.scenario.schema import Scenario
 
@@ -306,3 +307,50 @@ def load_plans(scenario: Scenario) -> list[Plan]:
     if problems:
         raise ScenarioError(problems)
     return plans
+
+
+def results_folder(scenario: Scenario, scenario_file: Path | str, out: Path | None = None) -> Path:
+    """Where a run writes: ``out`` (given on the command line) or the scenario's
+    ``outputs.folder``, which must lie inside the scenario's folder tree or the current
+    folder unless ``out`` is given.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario (its ``outputs.folder`` is resolved against its file).
+    scenario_file
+        The scenario's file, for the check and the message.
+    out
+        A folder given on the command line; taken as it is.
+
+    Raises
+    ------
+    ScenarioError
+        If ``outputs.folder`` points outside both trees, naming the line and ``--out``.
+    """
+    from twin.scenario._problems import line_of
+
+    if out is not None:
+        return Path(out)
+    scenario_file = Path(scenario_file)
+    base = scenario_file.resolve().parent
+    folder = scenario.outputs.folder
+    if folder is None:
+        return base / "results" / file_name(scenario.name)
+    resolved = Path(folder).resolve()
+    if resolved.is_relative_to(base) or resolved.is_relative_to(Path.cwd().resolve()):
+        return Path(folder)
+    try:
+        line = line_of(read_yaml(scenario_file), ["outputs", "folder"])
+    except ScenarioError:
+        line = None
+    raise ScenarioError(
+        Problem(
+            f"outputs.folder {folder} is outside the scenario's folder ({base}) and the current "
+            "folder; a scenario file may not choose to write elsewhere",
+            scenario_file,
+            line,
+            "outputs.folder",
+            f"pass the folder on the command line: --out {folder}",
+        )
+    )

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from twin.scenario.base import (
     LonLat,
+    Name,
     PeopleCount,
     Polygon,
     Polyline,
@@ -274,8 +275,9 @@ class Plan(StrictModel):
     """File kind; optional (a file with `stations` is a plan)."""
     version: Version = Field(examples=[1])
     """File format version. Required; write `version: 1`."""
-    name: str = Field(min_length=1, examples=["baseline"])
-    """Short name, used in comparisons and reports."""
+    name: Name = Field(examples=["baseline"])
+    """Short name, used in comparisons and reports (output folders use a safe file name
+    made of it)."""
     description: str = ""
     """What the plan changes, in words."""
     stations: list[Station] = Field(min_length=1)

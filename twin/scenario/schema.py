@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from twin.scenario.base import InputPath, StrictModel, Version
+from twin.scenario.base import InputPath, Name, PlanPaths, StrictModel, Version, file_name
 from twin.scenario.demand import Demand, Incidents
 from twin.scenario.hazards import Hazard, hazard_times
 from twin.scenario.options import FloodSettings, Objectives, Outputs
@@ -74,8 +74,8 @@ class Scenario(StrictModel):
     """File kind; optional (a file with `city` and `time` is a scenario)."""
     version: Version = Field(examples=[1])
     """File format version. Required; write `version: 1`."""
-    name: str = Field(min_length=1, examples=["my_scenario"])
-    """Short name, used for result folders and reports."""
+    name: Name = Field(examples=["my_scenario"])
+    """Short name shown in reports; result folders use a safe file name made of it."""
     description: str = ""
     """What the scenario is about, in words."""
     city: City = Field(examples=[{"name": "monaco"}])
@@ -99,8 +99,8 @@ class Scenario(StrictModel):
     """Traffic demand and evacuation orders."""
     incidents: Incidents = Incidents()
     """Background incident rates and scripted incidents."""
-    plans: list[InputPath] = Field(default_factory=list)
-    """Response plan files to run, relative to this file."""
+    plans: PlanPaths = Field(default_factory=list)
+    """Response plan files to run, relative to this file and inside its folder tree."""
     outputs: Outputs = Outputs()
     """What to write, and where."""
     objectives: Objectives = Objectives()
@@ -116,7 +116,8 @@ class Scenario(StrictModel):
         if (info.context or {}).get("base_dir") is None or not isinstance(outputs, dict):
             return data
         if outputs.get("folder") is None:
-            data = {**data, "outputs": {**outputs, "folder": f"results/{data['name']}"}}
+            folder = f"results/{file_name(data['name'])}"
+            data = {**data, "outputs": {**outputs, "folder": folder}}
         return data
 
     @model_validator(mode="after")
