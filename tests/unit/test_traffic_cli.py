@@ -79,7 +79,9 @@ def test_trip_off_the_map_is_a_clear_error(scenario, tmp_path):
     (tmp_path / "trips.csv").write_text(TRIPS + "0,7.5,43.8,7.4246,43.7384\n")
     result = _invoke(["traffic", str(scenario), "--out", str(tmp_path / "o"), "--no-progress"])
     assert result.exit_code == 2
-    assert "trips.csv:4: origin: origin is" in result.output.replace("\n", "")
+    text = result.output.replace("\n", "")
+    assert "trips.csv:4: origin: origin [7.50000, 43.80000] is" in text
+    assert "--set max_snap=" in text
 
 
 def test_settings_are_checked():
@@ -87,5 +89,9 @@ def test_settings_are_checked():
     assert parse_settings(["dt=2", "reroute_every=none"]) == {"dt": 2.0, "reroute_every": None}
     with pytest.raises(UserInputError, match="unknown setting 'speed=3'"):
         parse_settings(["speed=3"])
-    with pytest.raises(UserInputError, match="dt must be a number"):
+    with pytest.raises(UserInputError, match="dt must be a finite number, not 'fast'"):
         parse_settings(["dt=fast"])
+    with pytest.raises(UserInputError, match=r"dt must be a finite number, not 'nan'.*--set dt=1"):
+        parse_settings(["dt=nan"])
+    with pytest.raises(UserInputError, match="max_snap must be a finite number > 0"):
+        parse_settings(["max_snap=-5"])

@@ -83,13 +83,23 @@ def test_trip_list_unknown_node_names_the_row(tmp_path, net):
 
 
 def test_trip_list_snaps_points_within_the_limit(tmp_path, net):
-    """Points in metres snap to the nearest node; one too far is an error naming its line."""
+    """Points in metres snap to the nearest road: (3, 4) to the x = 0 street 4 m from its
+    corner, (198, 201) to the street y = 200 (1 m away) two metres from its corner; one too
+    far is an error naming its line, the point and the setting to change."""
     text = "departure,origin_x,origin_y,destination_x,destination_y\n0,3,4,198,201\n"
     trips = trips_csv(_write(tmp_path / "ok.csv", text), net, max_snap=10.0)
-    assert trips.origin.tolist() == [net.node_index("n0_0")]
-    assert trips.destination.tolist() == [net.node_index("n2_2")]
+    a, b = int(trips.origin_link[0]), int(trips.destination_link[0])
+    assert net.x[net.link_from[a]] == net.x[net.link_to[a]] == 0.0
+    assert trips.origin_at[0] * 100.0 == pytest.approx(abs(4.0 - net.y[net.link_from[a]]))
+    assert net.y[net.link_from[b]] == net.y[net.link_to[b]] == 200.0
+    assert trips.destination_at[0] * 100.0 == pytest.approx(abs(198.0 - net.x[net.link_from[b]]))
+    assert trips.origin[0] == net.link_from[a] and trips.destination[0] == net.link_to[b]
     far = text + "0,3,4,900,900\n"
-    with pytest.raises(UserInputError, match=r"far.csv:3: destination: destination is 9\d\d m"):
+    with pytest.raises(
+        UserInputError,
+        match=r"far.csv:3: destination: destination \(900 m, 900 m\) is 990 m from the "
+        r"nearest drivable road \(the limit is 10 m\).*--set max_snap=1000",
+    ):
         trips_csv(_write(tmp_path / "far.csv", far), net, max_snap=10.0)
 
 
@@ -111,7 +121,7 @@ def test_trip_list_lonlat_needs_degrees_to_metres(tmp_path):
         tmp_path / "t.csv",
         "departure,origin_lon,origin_lat,destination_lon,destination_lat\n0,9,43.7,9,43.7\n",
     )
-    with pytest.raises(UserInputError, match="from the nearest drivable node"):
+    with pytest.raises(UserInputError, match=r"origin \[9.00000, 43.70000\] is \d+ m from the"):
         trips_csv(path, net, crs="EPSG:32632", max_snap=50.0)
 
 

@@ -41,10 +41,16 @@ def run():
 
 
 def test_no_vehicle_created_or_lost_at_any_step(run):
-    """Every step, waiting + on links + arrived equals the vehicles added, and all finish."""
-    _, _, _, counts, n = run
-    assert all(c["total"] == n and c["stranded"] == 0 for c in counts)
-    assert counts[-1]["arrived"] == n
+    """Every step the vehicles counted out of their origin queue equal those counted out of
+    the network plus those on links (link entry and exit counters), and the vehicles added
+    equal those departed plus those still queued (check_conservation raises otherwise);
+    all finish, and the arrivals counted by the kernel equal the exits of the last link."""
+    model, _, _, counts, n = run
+    assert all(c["added"] == n and c["stranded"] == 0 for c in counts)
+    departed = np.array([c["departed"] for c in counts])
+    assert np.all(np.diff(departed) >= 0) and departed[0] < n
+    assert counts[-1]["departed"] == counts[-1]["arrived"] == n
+    assert model.n_out[-1] == n
 
 
 def test_bottleneck_discharges_at_its_capacity(run):

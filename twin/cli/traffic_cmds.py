@@ -48,7 +48,7 @@ def traffic_command(
     settings = parse_settings(set_ or [])
     sc = load_scenario(scenario)
     pack = load_scenario_city(sc, maps)
-    run = traffic_from_scenario(sc, pack, settings)
+    run = traffic_from_scenario(sc, pack, settings, path=scenario)
     end = sc.time.duration if until is None else until
     folder = out if out is not None else Path(sc.outputs.folder or f"results/{sc.name}") / "traffic"
     start = time.perf_counter()
@@ -73,11 +73,14 @@ def traffic_command(
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key, value in k.items():
-        text = (
-            f"{value:,}"
-            if isinstance(value, int)
-            else ("-" if not math.isfinite(value) else f"{value:,.1f}")
-        )
+        if not math.isfinite(value):
+            text = f"- ({trips.UNDEFINED.get(key, 'undefined')})"
+        elif isinstance(value, int):
+            text = f"{value:,}"
+        elif key.endswith("_share"):
+            text = f"{100 * value:.1f} %"
+        else:
+            text = f"{value:,.1f}"
         table.add_row(key.replace("_", " "), text)
     for when, links, name in run.closures:
         table.add_row(f"closed at {when / 60:.0f} min: {name}", f"{links.size} links")

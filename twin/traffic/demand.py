@@ -2,8 +2,10 @@
 
 Every reader returns :class:`Trips` (node indices and departure times) ready for
 :meth:`twin.traffic.TrafficModel.add_vehicles`. Places given as coordinates snap to the
-nearest network node within ``max_snap`` metres, else the reader raises a
-:class:`~twin.errors.UserInputError` naming the file, row and field.
+nearest point on a link (a trip then starts or ends inside that link and drives only the
+part of it it needs, as osmnx's ``nearest_edges`` picks a street rather than a junction)
+within ``max_snap`` metres, else the reader raises a :class:`~twin.errors.UserInputError`
+naming the file, row, field, the place (lon/lat) and the option that allows more.
 """
 
 from __future__ import annotations
@@ -30,11 +32,24 @@ PERSONS_PER_CAR = 1.5
 
 @dataclass
 class Trips:
-    """Trips as arrays (length M): ``origin``/``destination`` node indices, ``depart`` (s)."""
+    """Trips as arrays (length M): ``origin``/``destination`` node indices, ``depart`` (s),
+    and for trips that start or end inside a link, that link (-1: at the node) and where on
+    it (share of its length from its upstream end; see :func:`snap_to_links`)."""
 
     origin: np.ndarray
     destination: np.ndarray
     depart: np.ndarray
+    origin_link: np.ndarray | None = None
+    origin_at: np.ndarray | None = None
+    destination_link: np.ndarray | None = None
+    destination_at: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        m = len(self.depart)
+        for name, fill, dtype in _LINK_FIELDS:
+            value = getattr(self, name)
+            value = np.full(m, fill, dtype) if value is None else np.asarray(value, dtype)
+            setattr(self, name, value)
 
     def __len__(self) -> int:
         return len(self.depart)
@@ -45,41 +60,130 @@ class Trips:
         if not parts:
             return Trips(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
         return Trips(
-            *(
-                np.concatenate([getattr(p, f) for p in parts])
-                for f in ("origin", "destination", "depart")
-            )
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS)  # type: ignore[arg-type]
         )
 
+    def link_ends(self) -> dict[str, np.ndarray]:
+        """Keyword arguments of :meth:`TrafficModel.add_vehicles` for the link ends."""
+        return {
+            "origin_links": self.origin_link,
+            "origin_at": self.origin_at,
+            "destination_links": self.destination_link,
+            "destination_at": self.destination_at,
+        }
 
-def snap(
+
+_LINK_FIELDS = (
+    ("origin_link", -1, np.int64),
+    ("origin_at", 0.0, np.float64),
+    ("destination_link", -1, np.int64),
+    ("destination_at", 1.0, np.float64),
+)
+_FIELDS = ("origin", "destination", "depart", *(f for f, _, _ in _LINK_FIELDS))
+
+
+@dataclass
+class Snapped:
+    """Points snapped to links (arrays of length K).
+
+    Attributes
+    ----------
+    link
+        Index of the nearest link.
+    at
+        Where on it, as a share of its length from its upstream end (0-1).
+    distance
+        Distance from the point to the link (m).
+    """
+
+    link: np.ndarray
+    at: np.ndarray
+    distance: np.ndarray
+
+
+def snap_to_links(net: RoadNetwork, x: np.ndarray, y: np.ndarray) -> Snapped:
+    """The nearest point on any link of each point ``(x, y)`` (m), by an R-tree of the
+    links' drawn shapes (shapely ``STRtree.query_nearest``); of two links at the same
+    distance (the two directions of a street) the one with the lower index."""
+    import shapely
+
+    lines = net.link_lines()
+    tree = getattr(net, "_link_tree", None)
+    if tree is None:
+        tree = net._link_tree = shapely.STRtree(lines)
+    pts = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    (which, link), dist = tree.query_nearest(pts, return_distance=True, all_matches=True)
+    # keep the lowest link index per point (ties: both directions of a street)
+    order = np.lexsort((link, which))
+    which, link, dist = which[order], link[order], dist[order]
+    first = np.ones(which.size, dtype=bool)
+    first[1:] = which[1:] != which[:-1]
+    link, dist = link[first].astype(np.int64), dist[first]
+    at = shapely.line_locate_point(lines[link], pts, normalized=True)
+    return Snapped(link, np.clip(np.nan_to_num(at), 0.0, 1.0), dist)
+
+
+def far_problems(
+    distance: np.ndarray,
+    max_snap: float,
+    describe,
+    *,
+    file: Path | str | None = None,
+    lines: np.ndarray | None = None,
+    field: str = "origin",
+    limit: int = 10,
+) -> list[Problem]:
+    """Problems for the points farther than ``max_snap`` (m) from every road.
+
+    ``describe(i)`` names point ``i`` for the message (what it is and its lon/lat, as the
+    user wrote it); ``lines`` gives each point's line in ``file``.
+    """
+    far = np.flatnonzero(~(distance <= max_snap))
+    problems = []
+    for i in far[:limit]:
+        need = 50.0 * np.ceil(distance[i] / 50.0)
+        problems.append(
+            Problem(
+                f"{describe(i)} is {distance[i]:.0f} m from the nearest drivable road "
+                f"(the limit is {max_snap:.0f} m)",
+                file,
+                int(lines[i]) if lines is not None else None,
+                field,
+                "move it next to a road, or allow it with "
+                f"`twin traffic --set max_snap={need:.0f}`",
+            )
+        )
+    if far.size > limit:
+        problems.append(
+            Problem(f"... and {far.size - limit} more as far from a road", file, None, field)
+        )
+    return problems
+
+
+def snap_or_refuse(
     net: RoadNetwork,
     x: np.ndarray,
     y: np.ndarray,
+    describe,
     *,
     max_snap: float = MAX_SNAP_M,
     file: Path | str | None = None,
     lines: np.ndarray | None = None,
     field: str = "origin",
-) -> np.ndarray:
-    """Nearest node index of each point (m), or an error naming every point too far away."""
-    dist, idx = cKDTree(np.column_stack([net.x, net.y])).query(np.column_stack([x, y]))
-    far = np.flatnonzero(dist > max_snap)
-    if far.size:
-        raise UserInputError(
-            [
-                Problem(
-                    f"{field} is {dist[i]:.0f} m from the nearest drivable node "
-                    f"(the limit is {max_snap:.0f} m)",
-                    file,
-                    int(lines[i]) if lines is not None else None,
-                    field,
-                    "move it onto the road network, or raise max_snap",
-                )
-                for i in far[:10]
-            ]
-        )
-    return idx.astype(np.int64)
+) -> Snapped:
+    """:func:`snap_to_links`, or an error naming every point farther than ``max_snap`` (m)
+    from all roads (see :func:`far_problems` for ``describe``, ``file`` and ``lines``)."""
+    snapped = snap_to_links(net, x, y)
+    problems = far_problems(
+        snapped.distance, max_snap, describe, file=file, lines=lines, field=field
+    )
+    if problems:
+        raise UserInputError(problems)
+    return snapped
+
+
+def _lonlat_text(lon: float, lat: float) -> str:
+    return f"[{lon:.5f}, {lat:.5f}]"
 
 
 def _to_metres(crs: str | None, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -88,6 +192,12 @@ def _to_metres(crs: str | None, lon: np.ndarray, lat: np.ndarray) -> tuple[np.nd
     from pyproj import Transformer
 
     return Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+
+
+def _to_lonlat(crs: str, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    from pyproj import Transformer
+
+    return Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
 
 
 def _check_window(depart, start, end, file, lines, field="departure") -> None:
@@ -137,8 +247,10 @@ def trips_csv(
             Problem(f"not a number: {exc}", path, int(lines[bad]), "departure")
         ) from None
     _check_window(depart, start, end, path, lines)
-    ends = []
+    ends: list[np.ndarray] = []
+    places: list[Snapped | None] = []
     for side in ("origin", "destination"):
+        snapped = None
         if side in cols:
             idx = net.node_indices([_node_id(r[side], net) for r in rows])
             bad = np.flatnonzero(idx < 0)
@@ -156,14 +268,32 @@ def trips_csv(
                     ]
                 )
         elif {f"{side}_lon", f"{side}_lat"} <= cols:
-            lon = np.array([float(r[f"{side}_lon"]) for r in rows])
-            lat = np.array([float(r[f"{side}_lat"]) for r in rows])
+            lon = _column(rows, f"{side}_lon", path, lines)
+            lat = _column(rows, f"{side}_lat", path, lines)
             x, y = _to_metres(crs, lon, lat)
-            idx = snap(net, x, y, max_snap=max_snap, file=path, lines=lines, field=side)
+            snapped = snap_or_refuse(
+                net,
+                x,
+                y,
+                lambda i, s=side, lo=lon, la=lat: f"{s} {_lonlat_text(lo[i], la[i])}",
+                max_snap=max_snap,
+                file=path,
+                lines=lines,
+                field=side,
+            )
         elif {f"{side}_x", f"{side}_y"} <= cols:
-            x = np.array([float(r[f"{side}_x"]) for r in rows])
-            y = np.array([float(r[f"{side}_y"]) for r in rows])
-            idx = snap(net, x, y, max_snap=max_snap, file=path, lines=lines, field=side)
+            x = _column(rows, f"{side}_x", path, lines)
+            y = _column(rows, f"{side}_y", path, lines)
+            snapped = snap_or_refuse(
+                net,
+                x,
+                y,
+                lambda i, s=side, xs=x, ys=y: f"{s} ({xs[i]:.0f} m, {ys[i]:.0f} m)",
+                max_snap=max_snap,
+                file=path,
+                lines=lines,
+                field=side,
+            )
         else:
             raise UserInputError(
                 Problem(
@@ -174,14 +304,53 @@ def trips_csv(
                     f"add `{side}` (node id) or `{side}_lon`/`{side}_lat`",
                 )
             )
-        ends.append(idx)
-    return Trips(ends[0], ends[1], depart)
+        if snapped is not None:
+            idx = (net.link_from if side == "origin" else net.link_to)[snapped.link]
+        ends.append(np.asarray(idx, dtype=np.int64))
+        places.append(snapped)
+    return _trips_between(ends[0], ends[1], depart, places[0], places[1])
 
 
-def _is_float(text: str) -> bool:
+def _trips_between(
+    origin: np.ndarray,
+    destination: np.ndarray,
+    depart: np.ndarray,
+    start: Snapped | None,
+    stop: Snapped | None,
+) -> Trips:
+    """Trips between nodes, or from/to the snapped points inside links where given."""
+    return Trips(
+        origin,
+        destination,
+        depart,
+        origin_link=start.link if start is not None else None,
+        origin_at=start.at if start is not None else None,
+        destination_link=stop.link if stop is not None else None,
+        destination_at=stop.at if stop is not None else None,
+    )
+
+
+def _column(rows: list[dict], name: str, path: Path, lines: np.ndarray) -> np.ndarray:
+    """A CSV column as floats, or an error naming the first row that is not a number."""
+    values = [r[name] for r in rows]
+    bad = [i for i, text in enumerate(values) if not _is_float(text)]
+    if bad:
+        raise UserInputError(
+            Problem(
+                f"not a number: {values[bad[0]]!r}",
+                path,
+                int(lines[bad[0]]),
+                name,
+                "write a number",
+            )
+        )
+    return np.array([float(v) for v in values])
+
+
+def _is_float(text: str | None) -> bool:
     try:
-        float(text)
-    except ValueError:
+        float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         return False
     return True
 
@@ -221,26 +390,40 @@ def od_slice_trips(
     slices: list[OdSlice], net: RoadNetwork, crs: str, *, max_snap: float = MAX_SNAP_M
 ) -> Trips:
     """Trips of the scenario's OD slices (``demand.od``): each flow's vehicles depart evenly
-    over its slice, between the nodes nearest its origin and destination."""
+    over its slice, between the points of the roads nearest its origin and destination."""
+    flows = [(i, j, flow) for i, sl in enumerate(slices) for j, flow in enumerate(sl.flows)]
+    snapped: dict[str, Snapped] = {}
+    problems: list[Problem] = []
+    for side in ("origin", "destination"):
+        lon, lat = np.array([getattr(f, side) for *_, f in flows], dtype=float).reshape(-1, 2).T
+        x, y = _to_metres(crs, lon, lat)
+        snapped[side] = snap_to_links(net, x, y)
+        for k, (i, j, _) in enumerate(flows):
+            problems += far_problems(
+                snapped[side].distance[k : k + 1],
+                max_snap,
+                lambda _, s=side, lo=lon[k], la=lat[k]: f"{s} {_lonlat_text(lo, la)}",
+                field=f"demand.od.{i}.flows.{j}.{side}",
+            )
+    if problems:
+        raise UserInputError(problems)
     parts = []
-    for i, sl in enumerate(slices):
-        for j, flow in enumerate(sl.flows):
-            ends = []
-            for side in ("origin", "destination"):
-                lon, lat = getattr(flow, side)
-                x, y = _to_metres(crs, np.array([lon]), np.array([lat]))
-                ends.append(
-                    snap(
-                        net,
-                        np.asarray(x),
-                        np.asarray(y),
-                        max_snap=max_snap,
-                        field=f"demand.od.{i}.flows.{j}.{side}",
-                    )[0]
-                )
-            n = flow.vehicles
-            t = sl.start + (np.arange(n) + 0.5) * (sl.end - sl.start) / max(n, 1)
-            parts.append(Trips(np.full(n, ends[0]), np.full(n, ends[1]), t))
+    for k, (i, _, flow) in enumerate(flows):
+        sl = slices[i]
+        n = flow.vehicles
+        t = sl.start + (np.arange(n) + 0.5) * (sl.end - sl.start) / max(n, 1)
+        a, b = snapped["origin"].link[k], snapped["destination"].link[k]
+        parts.append(
+            Trips(
+                np.full(n, net.link_from[a], np.int64),
+                np.full(n, net.link_to[b], np.int64),
+                t,
+                origin_link=np.full(n, a),
+                origin_at=np.full(n, snapped["origin"].at[k]),
+                destination_link=np.full(n, b),
+                destination_at=np.full(n, snapped["destination"].at[k]),
+            )
+        )
     return Trips.concat(parts)
 
 
@@ -333,8 +516,22 @@ def evacuation_trips(
     cars_f = chosen["occupants"].to_numpy() * evac.compliance * evac.car_share / PERSONS_PER_CAR
     cars = np.floor(cars_f + rng.random(len(cars_f))).astype(np.int64)
     pts = chosen.geometry.representative_point()
-    home = snap(
-        net, pts.x.to_numpy(), pts.y.to_numpy(), max_snap=max_snap, field="demand.evacuation"
+    px, py = pts.x.to_numpy(), pts.y.to_numpy()
+    lon, lat = _to_lonlat(crs, px, py)
+    osm = chosen["osm_id"].astype(str).to_numpy() if "osm_id" in chosen else None
+    rows = np.flatnonzero(inside) if evac.zone is not None else np.arange(len(chosen))
+
+    def building(i: int) -> str:
+        name = f"building {osm[i]}" if osm is not None else f"building row {rows[i]}"
+        return f"{name} at {_lonlat_text(lon[i], lat[i])}"
+
+    home = snap_or_refuse(
+        net,
+        px,
+        py,
+        building,
+        max_snap=max_snap,
+        field="demand.evacuation." + ("zone" if evac.zone is not None else "buildings"),
     )
     outside = np.ones(net.n_nodes, dtype=bool)
     if zone is not None:
@@ -351,8 +548,15 @@ def evacuation_trips(
     _, near = cKDTree(np.column_stack([net.x[out_idx], net.y[out_idx]])).query(
         np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
     )
-    origin = np.repeat(home, cars)
+    origin_link = np.repeat(home.link, cars)
+    origin_at = np.repeat(home.at, cars)
     dest = np.repeat(out_idx[near], cars)
     depart = evac.order_time + evac.curve.delays(int(cars.sum()), rng)
     keep = depart < end
-    return Trips(origin[keep], dest[keep], depart[keep])
+    return Trips(
+        net.link_from[origin_link[keep]].astype(np.int64),
+        dest[keep],
+        depart[keep],
+        origin_link=origin_link[keep],
+        origin_at=origin_at[keep],
+    )

@@ -55,9 +55,16 @@ I_STATUS, I_LINK, I_PATH, I_POS, I_QNEXT, I_PRIO, I_JUMPS = range(7)
 """Columns of ``vi`` (int64): status, current link (-1: none), path id, index in the path
 of the next link, next vehicle in the same origin queue (-1: none), priority flag, number
 of gridlock jumps."""
-F_READY, F_DEPART, F_ARRIVE, F_DIST, F_FREE = range(5)
+F_READY, F_DEPART, F_ARRIVE, F_DIST, F_FREE, F_FROM, F_TO, F_SHARE = range(8)
 """Columns of ``vf`` (float64): time it reaches its link's end (s), departure (s), arrival
-or stranding (s), distance driven (m), free-flow time of the links driven (s)."""
+or stranding (s), distance driven (m), free-flow time of the links driven (s), where on
+its first link it starts and where on its last link it stops (shares of the link's
+length from its upstream end: 0 and 1 for trips between nodes), share of its current link
+it drives."""
+
+#: Slots of the ``counters`` array of :func:`run_steps`: vehicles that arrived, gridlock
+#: jumps, vehicles that left their origin queue, stranded vehicles that left the network.
+C_ARRIVED, C_JUMPS, C_DEPARTED, C_LEFT_STRANDED = range(4)
 
 
 @numba.njit(cache=True, inline="always")
@@ -140,6 +147,16 @@ def _move_time(
 
 
 @numba.njit(cache=True, inline="always")
+def _share(v, k, p0, p1, from_origin, vf):
+    """Share of the link at index ``k`` of ``v``'s path (``path_links[p0:p1]``) that ``v``
+    drives: from its start point if it enters from its origin queue, to its end point if
+    the link is the last of its path, else all of it."""
+    start = vf[v, F_FROM] if from_origin else 0.0
+    end = vf[v, F_TO] if k == p1 - 1 else 1.0
+    return end - start
+
+
+@numba.njit(cache=True, inline="always")
 def _jump_target(v, vi, path_ptr, path_links, n_in, n_out, store, closed):
     """Index in ``v``'s path of the first link after the next one with room (the path's
     length: none, go to the destination); -1 if a closed link comes first."""
@@ -194,8 +211,12 @@ def run_steps(
 
     Moves vehicles between links, out of origin queues and out of the network at their
     destination under the constraints of the module docstring; updates every array in
-    place, and adds to ``counters`` the vehicles that arrived ([0]) and the gridlock
-    jumps ([1]).
+    place, and adds to ``counters`` (slots ``C_*``) the vehicles that arrived, the gridlock
+    jumps, the vehicles released from their origin queue and the stranded vehicles that
+    left the network, each counted where it happens (for an independent conservation check).
+
+    A vehicle drives only part of a link when its trip starts or ends inside it: its time
+    and distance there are the link's times the share (``F_FROM``, ``F_TO``) it drives.
 
     Shapes: ``L`` links, ``N`` nodes, ``V`` vehicles.
 
@@ -212,7 +233,7 @@ def run_steps(
     - ``orig_head`` (N): first vehicle of each node's origin queue (-1: empty);
       ``orig_last`` (N, s): its latest release; ``orig_headway`` (N, s): its tie-break
       headway.
-    - ``vi`` (V, 7), ``vf`` (V, 5): packed vehicle arrays (columns ``I_*``, ``F_*``); path
+    - ``vi`` (V, 7), ``vf`` (V, 8): packed vehicle arrays (columns ``I_*``, ``F_*``); path
       ``p`` is ``path_links[path_ptr[p]:path_ptr[p+1]]``.
     - ``stuck_time`` (s): a head waiting longer behind a full link jumps past it.
     """
@@ -276,18 +297,20 @@ def run_steps(
                 if best_slot == -2 or best_t >= t_end:
                     break
                 # move the chosen head
-                if best_slot < lo:
+                from_origin = best_slot < lo
+                if from_origin:
                     v = orig_head[node]
                     orig_head[node] = vi[v, I_QNEXT]
                     orig_last[node] = best_t
+                    counters[C_DEPARTED] += 1
                 else:
                     a = node_in_links[best_slot]
                     v = ring[ring_ptr[a] + n_out[a] % ring_cap[a]]
                     exit_hist[hist_ptr[a] + n_out[a] % store[a]] = best_t
                     n_out[a] += 1
                     last_out[a] = best_t
-                    vf[v, F_DIST] += length[a]
-                    vf[v, F_FREE] += base_free_time[a]
+                    vf[v, F_DIST] += length[a] * vf[v, F_SHARE]
+                    vf[v, F_FREE] += base_free_time[a] * vf[v, F_SHARE]
                     _set_head(
                         a,
                         ring,
@@ -302,26 +325,33 @@ def run_steps(
                         head_ready,
                         head_next,
                     )
+                p0 = path_ptr[max(vi[v, I_PATH], 0)]
+                p1 = path_ptr[max(vi[v, I_PATH], 0) + 1]
                 if best_jump >= 0:  # gridlock relief: skip the full links ahead
-                    p0 = path_ptr[vi[v, I_PATH]]
                     for k in range(p0 + vi[v, I_POS], p0 + best_jump):
-                        vf[v, F_DIST] += length[path_links[k]]
-                        vf[v, F_FREE] += base_free_time[path_links[k]]
+                        share = _share(v, k, p0, p1, from_origin and k == p0, vf)
+                        vf[v, F_DIST] += length[path_links[k]] * share
+                        vf[v, F_FREE] += base_free_time[path_links[k]] * share
+                    from_origin = False  # its start point was on a skipped link
                     vi[v, I_POS] = best_jump
                     vi[v, I_JUMPS] += 1
-                    counters[1] += 1
+                    counters[C_JUMPS] += 1
                 b = _next_link(v, vi, path_ptr, path_links)
                 if b < 0:
                     if vi[v, I_STATUS] != STRANDED:
                         vi[v, I_STATUS] = ARRIVED
-                        counters[0] += 1
+                        counters[C_ARRIVED] += 1
+                    else:
+                        counters[C_LEFT_STRANDED] += 1
                     vi[v, I_LINK] = -1
                     vf[v, F_ARRIVE] = best_t
                     continue
+                share = _share(v, p0 + vi[v, I_POS], p0, p1, from_origin, vf)
                 vi[v, I_POS] += 1
                 vi[v, I_STATUS] = ON_LINK
                 vi[v, I_LINK] = b
-                vf[v, F_READY] = best_t + free_time[b]
+                vf[v, F_SHARE] = share
+                vf[v, F_READY] = best_t + free_time[b] * share
                 last_in[b] = best_t
                 s = ring_cap[b]
                 base = ring_ptr[b]
@@ -368,6 +398,18 @@ def queue_counts(t_now, ring, ring_ptr, ring_cap, n_in, n_out, vf):
             if vf[ring[ring_ptr[a] + i % s], F_READY] < t_now:
                 out[a] += 1
     return out
+
+
+@numba.njit(cache=True)
+def count_queued(orig_head, vi):
+    """Vehicles (int) in the origin queues (N heads, chained by ``vi[:, I_QNEXT]``)."""
+    total = 0
+    for node in range(orig_head.shape[0]):
+        v = orig_head[node]
+        while v >= 0:
+            total += 1
+            v = vi[v, I_QNEXT]
+    return total
 
 
 @numba.njit(cache=True)

@@ -16,6 +16,7 @@ next step, and vehicles whose remaining path uses a newly closed link are rerout
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from twin.errors import Problem, UserInputError
 from twin.traffic import kernels as kern
+from twin.traffic.budget import check_vehicles
 from twin.traffic.network import RoadNetwork
 from twin.traffic.outputs import LinkSeries, TripRecords
 from twin.traffic.routing import paths_for_pairs
@@ -50,6 +52,9 @@ class TrafficModel:
         A vehicle that has waited this long (s) at a link's end behind a full link jumps
         along its path to the first link with room (gridlock relief, as SUMO's
         time-to-teleport; counted in :attr:`jumps`); None: never.
+    max_memory_bytes
+        Refuse to add vehicles whose state would need more memory (estimated before
+        allocating, see :mod:`twin.traffic.budget`); None: half of the memory available.
     """
 
     def __init__(
@@ -62,9 +67,16 @@ class TrafficModel:
         record_every: float = 60.0,
         priority_share: float = 0.2,
         stuck_time: float | None = 300.0,
+        max_memory_bytes: int | None = None,
     ) -> None:
-        if dt <= 0 or route_slice <= 0 or record_every <= 0:
-            raise UserInputError("dt, route_slice and record_every must be positive (s)")
+        _check_settings(
+            dt=dt,
+            route_slice=route_slice,
+            reroute_every=reroute_every,
+            record_every=record_every,
+            priority_share=priority_share,
+            stuck_time=stuck_time,
+        )
         self.net = network
         self.dt = float(dt)
         self.route_slice = float(route_slice)
@@ -72,6 +84,7 @@ class TrafficModel:
         self.record_every = float(record_every)
         self.priority_share = float(priority_share)
         self.stuck_time = np.inf if stuck_time is None else float(stuck_time)
+        self.max_memory_bytes = max_memory_bytes
         self.time = 0.0
         self._steps = 0
         n_l, n_n = network.n_links, network.n_nodes
@@ -110,7 +123,9 @@ class TrafficModel:
         # vehicles (grown on demand)
         self.n_vehicles = 0
         self._v = _VehicleArrays(0)
-        self._counters = np.zeros(2, dtype=np.int64)
+        self._counters = np.zeros(4, dtype=np.int64)  # slots kern.C_*, counted in the kernel
+        self._added = 0  # vehicles given to add_vehicles
+        self._stranded_unreleased = 0  # stranded before leaving their origin queue
         # paths
         self._path_ptr = np.zeros(1, dtype=np.int64)
         self._path_links = np.zeros(0, dtype=np.int32)
@@ -127,17 +142,32 @@ class TrafficModel:
         destinations,
         departures,
         priority=False,
+        *,
+        origin_links=None,
+        origin_at=None,
+        destination_links=None,
+        destination_at=None,
     ) -> np.ndarray:
-        """Add vehicles that depart from node ``origins`` to node ``destinations``.
+        """Add vehicles that depart from node ``origins`` to node ``destinations``, or from
+        and to points inside links.
 
         Parameters
         ----------
         origins, destinations
-            (M,) node indices (see :meth:`RoadNetwork.node_index`).
+            (M,) node indices (see :meth:`RoadNetwork.node_index`); where a trip starts
+            (ends) inside a link, the link's upstream (downstream) node.
         departures
             (M,) departure times (s), not before the model's current time.
         priority
             Bool or (M,) bools: emergency vehicles that pass queues (see ``priority_share``).
+        origin_links, origin_at
+            (M,) link each trip starts on (-1: at its origin node) and where on it, as a
+            share of its length from its upstream end (0-1): the trip enters that link
+            from its upstream node and drives the rest of it (see
+            :func:`twin.traffic.demand.snap_to_links`).
+        destination_links, destination_at
+            (M,) link each trip ends on (-1: at its destination node) and where on it
+            (0-1): the trip's last link, driven up to that point.
 
         Returns
         -------
@@ -165,11 +195,29 @@ class TrafficModel:
                     fix="inject vehicles at or after the current time",
                 )
             )
+        bad_time = np.flatnonzero(~np.isfinite(t))
+        if bad_time.size:
+            raise UserInputError(
+                Problem(
+                    f"trip {int(bad_time[0])} departs at {t[bad_time[0]]} s",
+                    field="departure",
+                    fix="give finite departure times",
+                )
+            )
         m = len(o)
+        ends = self._trip_ends(m, origin_links, origin_at, destination_links, destination_at)
+        check_vehicles(self.n_vehicles + m, self.max_memory_bytes, field="vehicles")
         ids = np.arange(self.n_vehicles, self.n_vehicles + m)
         self._v.grow(self.n_vehicles + m)
         v = self._v
         v.origin[ids], v.dest[ids], v.t_depart[ids], v.t_ready[ids] = o, d, t, t
+        first, start_at, last, end_at = ends
+        net = self.net
+        v.first_link[ids], v.start_at[ids] = first, np.where(first >= 0, start_at, 0.0)
+        v.last_link[ids], v.end_at[ids] = last, np.where(last >= 0, end_at, 1.0)
+        v.origin[ids[first >= 0]] = net.link_from[first[first >= 0]]
+        v.dest[ids[last >= 0]] = net.link_to[last[last >= 0]]
+        self._added += m
         v.priority[ids] = np.broadcast_to(np.asarray(priority, dtype=np.bool_), (m,))
         v.status[ids], v.veh_link[ids], v.path_id[ids] = kern.WAITING, -1, -1
         self.n_vehicles += m
@@ -177,6 +225,28 @@ class TrafficModel:
         if np.isfinite(self._routed_until):
             self._plan(until=self._routed_until, reroute=None)
         return ids
+
+    def _trip_ends(self, m, first, start_at, last, end_at) -> tuple[np.ndarray, ...]:
+        """Checked (M,) arrays of the links trips start and end on and where (see
+        :meth:`add_vehicles`); -1 and 0 or 1 for trips between nodes."""
+        out = []
+        for links, at, fill in ((first, start_at, 0.0), (last, end_at, 1.0)):
+            links = np.full(m, -1, np.int64) if links is None else np.asarray(links, np.int64)
+            at = np.full(m, fill) if at is None else np.asarray(at, np.float64)
+            links, at = np.broadcast_to(links, (m,)).copy(), np.broadcast_to(at, (m,)).copy()
+            bad = np.flatnonzero(
+                (links >= self.net.n_links) | ((links >= 0) & ~((at >= 0.0) & (at <= 1.0)))
+            )
+            if bad.size:
+                raise UserInputError(
+                    Problem(
+                        f"trip {int(bad[0])}: link {int(links[bad[0]])} or point on it "
+                        f"{at[bad[0]]} out of range",
+                        fix="snap first (twin.traffic.demand.snap_to_links)",
+                    )
+                )
+            out += [links, at]
+        return tuple(out)
 
     def _rebuild_origin_queues(self) -> None:
         v, n = self._v, self.n_vehicles
@@ -200,31 +270,48 @@ class TrafficModel:
 
     def _assign(self, vehicles: np.ndarray, starts: np.ndarray, reason: np.ndarray) -> None:
         """Give ``vehicles`` the current shortest path from node ``starts`` to their
-        destination; those with none left are stranded with ``reason``."""
+        destination; those with none left are stranded with ``reason``.
+
+        A trip that starts inside a link and has not left its origin yet takes that link
+        first (the search starts at its end); one that ends inside a link takes that link
+        last (the search ends at its start); one that starts and ends on the same link,
+        its end ahead of its start, drives only that link.
+        """
         if vehicles.size == 0:
             return
         v = self._v
         net = self.net
+        first, last = v.first_link[vehicles], v.last_link[vehicles]
+        pre = (v.veh_link[vehicles] < 0) & (first >= 0)
+        same = pre & (last == first) & (v.end_at[vehicles] >= v.start_at[vehicles])
+        post = (last >= 0) & ~same
+        targets = np.where(last >= 0, net.link_from[np.maximum(last, 0)], v.dest[vehicles])
+        starts = np.where(pre, net.link_to[np.maximum(first, 0)], starts)
         ptr, links, found, which = paths_for_pairs(
             net.n_nodes,
             net.link_from,
             net.link_to,
             self.travel_times(),
-            starts,
-            v.dest[vehicles],
+            np.where(same, targets, starts),
+            targets,
         )
+        head, tail = np.where(pre, first, -1), np.where(post, last, -1)
+        ok = found[which] & ~self.closed[np.maximum(head, 0)] & ~self.closed[np.maximum(tail, 0)]
+        if (head >= 0).any() or (tail >= 0).any():
+            ptr, links, which = _wrap_paths(ptr, links, which, head, tail)
         if len(self._path_links) + len(links) > 4 * self._compacted_size:
             self._compact_paths()
         base = len(self._path_ptr) - 1
         self._path_ptr = np.concatenate([self._path_ptr, self._path_ptr[-1] + ptr[1:]])
         self._path_links = np.concatenate([self._path_links, links])
-        ok = found[which]
         v.path_id[vehicles[ok]] = base + which[ok]
         v.pos[vehicles[ok]] = 0
         lost = vehicles[~ok]
         v.status[lost] = kern.STRANDED
         v.reason[lost] = reason[~ok]
-        v.t_arrive[lost[v.veh_link[lost] < 0]] = self.time
+        unreleased = lost[v.veh_link[lost] < 0]
+        v.t_arrive[unreleased] = self.time
+        self._stranded_unreleased += unreleased.size
         self._refresh_heads()
 
     def _refresh_heads(self) -> None:
@@ -274,6 +361,10 @@ class TrafficModel:
         again = np.zeros(n, dtype=bool)
         if reroute is not None and len(self._path_ptr) > 1:
             again = has_path & ((status == kern.WAITING) | (status == kern.ON_LINK))
+            # on the last link of its path: nothing left to choose (and the last link of a
+            # trip ending inside a link must stay its last)
+            left = np.diff(self._path_ptr)[np.maximum(v.path_id[:n], 0)] - v.pos[:n]
+            again &= ~((status == kern.ON_LINK) & (left <= 0))
             if reroute == "closed":
                 last = kern.last_flagged(self._path_ptr, self._path_links, self.closed)
                 again &= last[np.maximum(v.path_id[:n], 0)] >= v.pos[:n]
@@ -430,39 +521,60 @@ class TrafficModel:
 
     # ------------------------------------------------------------------ checks and results
     def check_conservation(self) -> dict[str, int]:
-        """Count vehicles by state and check none was created or lost.
+        """Count vehicles in and out by separate paths and check none was created or lost.
+
+        Counted where they happen: vehicles given to :meth:`add_vehicles` (``added``),
+        released from their origin queue (``departed``, in the kernel), arrived and
+        stranded ones leaving the network (``arrived``, ``left_stranded``, in the kernel),
+        stranded before leaving their origin (``stranded_at_origin``, by the router). The
+        vehicles on links come from the links' entry and exit counters (``on_links``), those
+        still waiting from walking the origin queues (``waiting``). Then
+        ``departed == arrived + left_stranded + on_links`` and ``added == departed +
+        waiting + stranded_at_origin``, and the per-vehicle status array must agree.
 
         Returns
         -------
         dict
-            Vehicles ``waiting``, ``on_links``, ``arrived``, ``stranded`` and ``total``.
+            The counts above and ``stranded`` (stranded and off the network).
 
         Raises
         ------
         RuntimeError
             If the counts disagree (a bug, never a user error).
         """
-        v, n = self._v, self.n_vehicles
-        status = v.status[:n]
-        on_links = int((v.veh_link[:n] >= 0).sum())
+        v, n, c = self._v, self.n_vehicles, self._counters
         counts = {
+            "added": self._added,
+            "departed": int(c[kern.C_DEPARTED]),
+            "waiting": kern.count_queued(self._orig_head, self._v.vi),
+            "on_links": int((self.n_in - self.n_out).sum()),
+            "arrived": int(c[kern.C_ARRIVED]),
+            "left_stranded": int(c[kern.C_LEFT_STRANDED]),
+            "stranded_at_origin": self._stranded_unreleased,
+        }
+        counts["stranded"] = counts["left_stranded"] + counts["stranded_at_origin"]
+        problems = []
+        out = counts["arrived"] + counts["left_stranded"] + counts["on_links"]
+        if counts["departed"] != out:
+            problems.append(f"departures {counts['departed']} != arrivals + exits + on links")
+        if counts["added"] != counts["departed"] + counts["waiting"] + counts["stranded_at_origin"]:
+            problems.append("vehicles added != departed + waiting + stranded at their origin")
+        status = v.status[:n]
+        by_status = {
             "waiting": int((status == kern.WAITING).sum()),
-            "on_links": on_links,
+            "on_links": int((v.veh_link[:n] >= 0).sum()),
             "arrived": int((status == kern.ARRIVED).sum()),
             "stranded": int(((status == kern.STRANDED) & (v.veh_link[:n] < 0)).sum()),
-            "total": n,
         }
-        problems = []
-        if counts["waiting"] + on_links + counts["arrived"] + counts["stranded"] != n:
-            problems.append(f"states do not add up: {counts}")
-        if int((self.n_in - self.n_out).sum()) != on_links:
-            problems.append("link counters disagree with vehicle positions")
-        if counts["arrived"] != self.arrived:
-            problems.append("arrivals counted twice or missed")
+        for key, value in by_status.items():
+            if value != counts[key]:
+                problems.append(f"{key}: {counts[key]} counted, {value} by vehicle status")
+        if counts["added"] != n:
+            problems.append(f"{counts['added']} vehicles added, {n} stored")
         if np.any(self.n_in - self.n_out > self._store) or np.any(self.n_out > self.n_in):
             problems.append("a link holds more than its storage or fewer than none")
         if problems:
-            raise RuntimeError("; ".join(problems))
+            raise RuntimeError(f"traffic conservation: {'; '.join(problems)} ({counts})")
         return counts
 
     def trips(self) -> TripRecords:
@@ -483,12 +595,82 @@ class TrafficModel:
         )
 
 
+def _check_settings(**values: float | None) -> None:
+    """Refuse settings that are not finite, not positive, or (``priority_share``) not a share;
+    ``reroute_every`` and ``stuck_time`` may be None (off)."""
+    problems = []
+    for name, value in values.items():
+        if value is None and name in ("reroute_every", "stuck_time"):
+            continue
+        ok = value is not None and math.isfinite(value)
+        if name == "priority_share":
+            ok = ok and 0.0 <= value <= 1.0
+            want = "a share between 0 and 1"
+        elif name == "stuck_time":
+            ok = ok and value >= 0.0
+            want = "a finite time >= 0 s (or none: never jump)"
+        else:
+            ok = ok and value > 0.0
+            want = "a finite time > 0 s" + (" (or none: off)" if name == "reroute_every" else "")
+        if not ok:
+            problems.append(
+                Problem(
+                    f"{name} must be {want}, not {value!r}",
+                    field=name,
+                    fix=f"give e.g. `--set {name}={SETTING_EXAMPLES[name]}`",
+                )
+            )
+    if problems:
+        raise UserInputError(problems)
+
+
+#: A sensible value of each setting, for error messages.
+SETTING_EXAMPLES = {
+    "dt": 1,
+    "route_slice": 300,
+    "reroute_every": 60,
+    "record_every": 60,
+    "priority_share": 0.2,
+    "stuck_time": 300,
+}
+
+
+def _wrap_paths(
+    ptr: np.ndarray, links: np.ndarray, which: np.ndarray, head: np.ndarray, tail: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paths ``head + route + tail``: each vehicle's route (``links[ptr[w]:ptr[w+1]]`` with
+    ``w = which[i]``) with link ``head[i]`` before it and ``tail[i]`` after it (-1: none),
+    each distinct combination stored once.
+
+    Returns
+    -------
+    ptr, links, which
+        The new paths in CSR form and each vehicle's index among them.
+    """
+    combos, which = np.unique(np.column_stack([which, head, tail]), axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    route, h, t = combos.T
+    n_route = np.diff(ptr)[route]
+    has_h, has_t = h >= 0, t >= 0
+    new_ptr = np.zeros(len(combos) + 1, dtype=np.int64)
+    new_ptr[1:] = np.cumsum(has_h + n_route + has_t)
+    out = np.empty(new_ptr[-1], dtype=np.int32)
+    out[new_ptr[:-1][has_h]] = h[has_h]
+    out[new_ptr[1:][has_t] - 1] = t[has_t]
+    within = np.arange(n_route.sum()) - np.repeat(np.cumsum(n_route) - n_route, n_route)
+    out[np.repeat(new_ptr[:-1] + has_h, n_route) + within] = links[
+        np.repeat(ptr[:-1][route], n_route) + within
+    ]
+    return new_ptr, out, which
+
+
 class _VehicleArrays:
     """Per-vehicle state, grown by doubling (indices are vehicle ids).
 
     Hot fields live packed in ``vi`` (int64) and ``vf`` (float64), one row per vehicle (see
     :mod:`twin.traffic.kernels` for the columns); attributes such as ``status`` are column
-    views of them. ``origin``, ``dest`` and ``reason`` are separate arrays.
+    views of them. ``origin``, ``dest``, ``first_link``, ``last_link`` (the links a trip
+    starts and ends inside, -1: none) and ``reason`` are separate arrays.
     """
 
     INT_COLS: ClassVar[dict[str, int]] = {
@@ -507,16 +689,26 @@ class _VehicleArrays:
         "t_arrive": kern.F_ARRIVE,
         "dist": kern.F_DIST,
         "free_sum": kern.F_FREE,
+        "start_at": kern.F_FROM,
+        "end_at": kern.F_TO,
+        "share": kern.F_SHARE,
     }
-    FLOAT_FILL = (0.0, 0.0, np.nan, 0.0, 0.0)
+    FLOAT_FILL = (0.0, 0.0, np.nan, 0.0, 0.0, 0.0, 1.0, 1.0)
+    #: Separate arrays and their fill values.
+    EXTRA: ClassVar[dict[str, tuple[type, int]]] = {
+        "origin": (np.int64, 0),
+        "dest": (np.int64, 0),
+        "first_link": (np.int64, -1),
+        "last_link": (np.int64, -1),
+        "reason": (np.int8, 0),
+    }
 
     def __init__(self, size: int) -> None:
         self.size = 0
         self.vi = np.zeros((0, len(self.INT_COLS)), dtype=np.int64)
-        self.vf = np.zeros((0, 5))
-        self.origin = np.zeros(0, dtype=np.int64)
-        self.dest = np.zeros(0, dtype=np.int64)
-        self.reason = np.zeros(0, dtype=np.int8)
+        self.vf = np.zeros((0, len(self.FLOAT_COLS)))
+        for name, (dtype, _) in self.EXTRA.items():
+            setattr(self, name, np.zeros(0, dtype=dtype))
         self._views()
         self.grow(size)
 
@@ -533,14 +725,13 @@ class _VehicleArrays:
         vi = np.empty((new, len(self.INT_COLS)), dtype=np.int64)
         vi[:] = self.INT_FILL
         vi[: self.size] = self.vi
-        vf = np.empty((new, 5))
+        vf = np.empty((new, len(self.FLOAT_COLS)))
         vf[:] = self.FLOAT_FILL
         vf[: self.size] = self.vf
         self.vi, self.vf = vi, vf
-        for name in ("origin", "dest", "reason"):
-            old = getattr(self, name)
-            arr = np.zeros(new, dtype=old.dtype)
-            arr[: self.size] = old
+        for name, (dtype, fill) in self.EXTRA.items():
+            arr = np.full(new, fill, dtype=dtype)
+            arr[: self.size] = getattr(self, name)
             setattr(self, name, arr)
         self.size = new
         self._views()

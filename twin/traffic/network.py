@@ -41,6 +41,9 @@ class RoadNetwork:
         (L,) jam density over all lanes (veh/m).
     link_ids
         (L,) original link identifiers (``"u-v-key"`` or CSV names).
+    geometry
+        (L,) drawn shape of each link (shapely LineStrings in metres, any direction), or
+        None (or a None entry): the straight segment between its nodes.
     """
 
     node_ids: np.ndarray
@@ -53,6 +56,7 @@ class RoadNetwork:
     capacity: np.ndarray
     jam_density: np.ndarray
     link_ids: np.ndarray
+    geometry: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.link_from = np.asarray(self.link_from, dtype=np.int32)
@@ -88,6 +92,34 @@ class RoadNetwork:
         """(L,) vehicles a jammed link holds, ``k_j L`` rounded down, at least 1 (veh)."""
         return np.maximum(1, np.floor(self.jam_density * self.length + 1e-9)).astype(np.int64)
 
+    def link_lines(self) -> np.ndarray:
+        """(L,) shapely LineStrings of the links (m), each drawn from its upstream node to
+        its downstream one; computed once."""
+        if getattr(self, "_lines", None) is None:
+            import shapely
+
+            straight = shapely.linestrings(
+                np.stack(
+                    [
+                        np.column_stack([self.x[self.link_from], self.y[self.link_from]]),
+                        np.column_stack([self.x[self.link_to], self.y[self.link_to]]),
+                    ],
+                    axis=1,
+                )
+            )
+            lines = straight
+            if self.geometry is not None:
+                drawn = np.array([g is not None for g in self.geometry])
+                lines = np.where(drawn, self.geometry, straight)
+                # orient each drawn line from its upstream node
+                starts = shapely.get_point(lines, 0)
+                ends = shapely.get_point(lines, -1)
+                up = shapely.points(self.x[self.link_from], self.y[self.link_from])
+                flip = shapely.distance(ends, up) < shapely.distance(starts, up)
+                lines[flip] = shapely.reverse(lines[flip])
+            self._lines = lines
+        return self._lines
+
     def node_index(self, node_id) -> int:
         """Index of a node given its original id; raises ``KeyError`` when unknown."""
         return self._index[node_id]
@@ -119,6 +151,7 @@ class RoadNetwork:
             capacity=np.array([float(d["capacity"]) / 3600.0 for *_, d in rows]),
             jam_density=np.minimum(storage / length, lanes / JAM_SPACING_M),
             link_ids=np.array([f"{u}-{v}-{k}" for u, v, k, _ in rows]),
+            geometry=_objects([d.get("geometry") for *_, d in rows]),
         )
 
     @classmethod
@@ -206,6 +239,13 @@ def grid_network(
         jam_density=np.full(n, jam_density),
         link_ids=np.array([f"{ids[a]}__{ids[b]}" for a, b in zip(frm, to, strict=True)]),
     )
+
+
+def _objects(items: list) -> np.ndarray:
+    """A 1-D object array of ``items`` (never split into their parts)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def _read_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:

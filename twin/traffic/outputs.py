@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-from twin.atomic import atomic_path
+from twin.atomic import atomic_path, write_json
 
 #: Trip status names by code (see :mod:`twin.traffic.kernels`).
 STATUS_NAMES = {0: "waiting", 1: "en_route", 2: "arrived", 3: "stranded"}
@@ -70,12 +70,15 @@ class TripRecords:
 
     def kpis(self) -> dict[str, float]:
         """Completed trips, mean and p95 travel time (s), vehicle-hours of delay (arrived
-        trips, plus time so far beyond free flow for those still travelling), stranded."""
+        trips, plus time so far beyond free flow for those still travelling), stranded, and
+        gridlock relief: jumps, and the trips (and share of completed trips) that arrived
+        having jumped at least once. Undefined values are NaN (see :attr:`UNDEFINED`)."""
         done = self.arrived
         tt = self.travel_time[done]
         started = (self.status == 1) | done
         elapsed = np.where(done, self.arrive, self.now) - self.depart
         delay = np.clip(elapsed - self.free_time, 0.0, None)[started]
+        by_jump = int((done & (self.jumps > 0)).sum())
         return {
             "vehicles": int(self.status.size),
             "completed": int(done.sum()),
@@ -88,7 +91,16 @@ class TripRecords:
             "vehicle_hours_delay": float(delay.sum() / 3600.0),
             "gridlock_jumps": int(self.jumps.sum()),
             "vehicles_that_jumped": int((self.jumps > 0).sum()),
+            "completed_by_jump": int(by_jump),
+            "completed_by_jump_share": float(by_jump / done.sum()) if done.any() else float("nan"),
         }
+
+    #: Why a KPI may be undefined (written beside it as ``null`` in ``kpis.json``).
+    UNDEFINED: ClassVar[dict[str, str]] = {
+        "mean_travel_time_s": "no trip completed",
+        "p95_travel_time_s": "no trip completed",
+        "completed_by_jump_share": "no trip completed",
+    }
 
 
 @dataclass
@@ -213,11 +225,8 @@ def write_outputs(
             fmt="%.4f",
         )
 
-    def _kpis(path: Path) -> None:
-        path.write_text(json.dumps(trips.kpis(), indent=2) + "\n")
-
     _commit("trips.csv", _trips)
     _commit("link_series.npz", _series)
     _commit("mfd.csv", _mfd)
-    _commit("kpis.json", _kpis)
+    written.append(write_json(folder / "kpis.json", trips.kpis(), reasons=trips.UNDEFINED))
     return written

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from twin.errors import Problem, UserInputError
+from twin.traffic.budget import check_vehicles
 from twin.traffic.demand import (
     MAX_SNAP_M,
+    PERSONS_PER_CAR,
     Trips,
     evacuation_trips,
     od_slice_trips,
     trips_csv,
 )
-from twin.traffic.model import TrafficModel
+from twin.traffic.model import SETTING_EXAMPLES, TrafficModel
 from twin.traffic.network import RoadNetwork
 
 if TYPE_CHECKING:
@@ -33,6 +38,9 @@ SETTINGS: dict[str, type] = {
     "stuck_time": float,
     "max_snap": float,
 }
+
+#: A sensible value of each setting, for error messages.
+_EXAMPLES = {**SETTING_EXAMPLES, "max_snap": 500}
 
 
 @dataclass
@@ -83,21 +91,95 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
             out[key] = None
             continue
         try:
-            out[key] = SETTINGS[key](value)
+            number = SETTINGS[key](value)
         except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or (key == "max_snap" and number <= 0):
             raise UserInputError(
-                Problem(f"{key} must be a number, not {value!r}", field="--set")
-            ) from None
+                Problem(
+                    f"{key} must be a finite number{' > 0' if key == 'max_snap' else ''}, "
+                    f"not {value!r}",
+                    field="--set",
+                    fix=f"give e.g. `--set {key}={_EXAMPLES[key]}`",
+                )
+            )
+        out[key] = number
     return out
 
 
 def traffic_from_scenario(
-    sc: Scenario, pack: CityPack, settings: dict[str, Any] | None = None
+    sc: Scenario,
+    pack: CityPack,
+    settings: dict[str, Any] | None = None,
+    *,
+    path: Path | str | None = None,
 ) -> TrafficRun:
     """The traffic of scenario ``sc`` on city ``pack`` (its drive graph's largest strongly
     connected component): trips CSV, OD slices and the evacuation order as demand, ground
-    collapses as closures of the links whose straight segment passes within their radius."""
-    settings = dict(settings or {})
+    collapses as closures of the links whose drawn shape passes within their radius.
+
+    Parameters
+    ----------
+    sc, pack
+        The scenario and its city.
+    settings
+        Model settings (see :data:`SETTINGS`; ``max_snap`` in m).
+    path
+        The scenario's file: problems with its fields then name the file and line.
+
+    Raises
+    ------
+    twin.errors.UserInputError
+        If the scenario has no vehicles, a place is too far from every road, or the
+        vehicles would not fit in memory.
+    """
+    try:
+        return _traffic(sc, pack, dict(settings or {}))
+    except UserInputError as exc:
+        if path is None:
+            raise
+        raise locate_in_scenario(exc, path) from None
+
+
+def locate_in_scenario(exc: UserInputError, path: Path | str) -> UserInputError:
+    """The same problems, those naming a scenario field (``demand.od.0.flows.1.origin``)
+    given the scenario file and the line of the deepest key found in it."""
+    from twin.scenario._problems import line_of
+    from twin.scenario.loader import read_yaml
+
+    try:
+        tree = read_yaml(path)
+    except UserInputError:
+        return exc
+    problems = []
+    for problem in exc.problems:
+        field = problem.field or ""
+        if problem.file is None and field.split(".")[0] in ("demand", "hazards", "time"):
+            keys = [int(k) if k.isdigit() else k for k in re.split(r"[.\[\]]+", field) if k]
+            problem = replace(problem, file=path, line=line_of(tree, keys))
+        problems.append(problem)
+    return type(exc)(problems)
+
+
+def _planned_vehicles(sc: Scenario, pack: CityPack) -> tuple[float, str]:
+    """Vehicles the scenario's OD slices and evacuation will add, and the field with the
+    most, before any is drawn; for the evacuation an upper bound (the expected cars if every
+    building of the city were ordered to leave)."""
+    counts = {
+        f"demand.od.{i}.flows.{j}.vehicles": float(flow.vehicles)
+        for i, sl in enumerate(sc.demand.od)
+        for j, flow in enumerate(sl.flows)
+    }
+    evac = sc.demand.evacuation
+    if evac is not None:
+        people = float(np.nansum(pack.buildings["occupants"].to_numpy(dtype=float)))
+        counts["demand.evacuation"] = people * evac.compliance * evac.car_share / PERSONS_PER_CAR
+    if not counts:
+        return 0.0, "demand"
+    return sum(counts.values()), max(counts, key=counts.__getitem__)
+
+
+def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any]) -> TrafficRun:
     max_snap = settings.pop("max_snap", None) or MAX_SNAP_M
     pack = pack.largest_component()
     net = RoadNetwork.from_graph(pack.drive)
@@ -106,6 +188,8 @@ def traffic_from_scenario(
         net, **{k: v for k, v in settings.items() if v is not None or k in nullable}
     )
     end = sc.time.duration
+    planned, biggest = _planned_vehicles(sc, pack)
+    check_vehicles(planned, model.max_memory_bytes, field=biggest)
     rng = np.random.default_rng([sc.seed, 4])  # the traffic demand's own stream
     parts: list[Trips] = []
     demand = sc.demand
@@ -120,6 +204,15 @@ def traffic_from_scenario(
             )
         )
     trips = Trips.concat(parts)
+    if len(trips) == 0:
+        raise UserInputError(
+            Problem(
+                "the scenario sends no vehicle: it has no trip file, no OD flow with "
+                "vehicles and no evacuation order with cars",
+                field="demand",
+                fix="add `demand.trips`, `demand.od` or `demand.evacuation` (car_share > 0)",
+            )
+        )
     late = np.flatnonzero(trips.depart >= end)
     if late.size:
         raise UserInputError(
@@ -129,7 +222,7 @@ def traffic_from_scenario(
                 fix="make them earlier, or lengthen `time.duration`",
             )
         )
-    model.add_vehicles(trips.origin, trips.destination, trips.depart)
+    model.add_vehicles(trips.origin, trips.destination, trips.depart, **trips.link_ends())
     return TrafficRun(model, _closures(sc, pack, net), end)
 
 
@@ -144,22 +237,13 @@ def _closures(
     collapses = [(i, h) for i, h in enumerate(sc.hazards) if h.kind == "ground_collapse"]
     if not collapses:
         return []
-    lines = [
-        d.get("geometry")
-        or shapely.LineString(
-            [
-                (net.x[net.link_from[k]], net.y[net.link_from[k]]),
-                (net.x[net.link_to[k]], net.y[net.link_to[k]]),
-            ]
-        )
-        for k, (*_, d) in enumerate(pack.drive.edges(keys=True, data=True))
-    ]
+    lines = net.link_lines()
     to_m = Transformer.from_crs("EPSG:4326", pack.crs, always_xy=True)
     out = []
     for i, hazard in collapses:
         centre = shapely.Point(*to_m.transform(*hazard.location))
         links = np.flatnonzero(
-            shapely.distance(np.asarray(lines, dtype=object), centre) <= hazard.radius
+            shapely.distance(lines, centre) <= hazard.radius
         )
         out.append((float(hazard.at), links, hazard.name or f"hazards.{i}"))
     return sorted(out, key=lambda c: c[0])
