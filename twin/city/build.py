@@ -134,7 +134,7 @@ def build_city_pack(
     from twin.city import streets
     from twin.city.buildings import buildings_frame
     from twin.city.facilities import facilities_frame
-    from twin.city.geometry import landcover_frame
+    from twin.city.geometry import landcover_frame, places_frame
     from twin.city.osm_read import read_osm
     from twin.city.terrain import flat_terrain, load_terrain
     from twin.errors import MapDataError, Problem
@@ -212,6 +212,7 @@ def build_city_pack(
         terrain=terrain,
         landcover=landcover_frame(osm.landcover, to_crs, crs),
         bbox_lonlat=osm.bbox,
+        places=places_frame(osm.places, to_crs, crs),
         sources={**(sources or {}), "options": options.as_dict()},
         build_seconds=time.perf_counter() - start,
     )

@@ -65,6 +65,12 @@ BUILDING_TAGS = (
 )
 
 
+#: Tags that say what a named node is (first match names it in ``twin maps where``).
+PLACE_KEYS = (
+    "place", "amenity", "tourism", "historic", "leisure", "shop", "office",
+    "public_transport", "railway", "highway", "natural", "man_made", "building",
+)  # fmt: skip
+
 #: Land-cover classes (flood roughness) by tag value; first match wins.
 LANDCOVER_BY_TAG: dict[str, dict[str, str]] = {
     "natural": {"water": "water", "wood": "forest", "scrub": "forest", "grassland": "parks",
@@ -168,6 +174,9 @@ class OsmData:
     landcover
         ``(osm_id, wkb_polygon_lonlat, class)`` for parks, woods and water areas
         (see :func:`landcover_class`).
+    places
+        ``(osm_id, lon, lat, name, what)`` for named nodes that are not facilities (squares,
+        stops, shops, landmarks), ``what`` being their main tag (``amenity=townhall``).
     bbox
         ``(west, south, east, north)`` in degrees: the file header's box if it has one,
         else the extent of the streets read.
@@ -181,6 +190,7 @@ class OsmData:
         default_factory=list
     )
     landcover: list[tuple[int, bytes, str]] = field(default_factory=list)
+    places: list[tuple[int, float, float, str, str]] = field(default_factory=list)
     bbox: tuple[float, float, float, float] | None = None
 
 
@@ -283,11 +293,14 @@ def read_osm(path: Path) -> OsmData:
                     data.landcover.append((obj.orig_id(), geom, cover))
             elif obj.is_node() and len(tags) > 0:
                 kind = facility_kind(tags)
+                loc = obj.location
                 if kind is not None:
-                    loc = obj.location
                     data.facilities.append(
                         ("node", obj.id, kind, loc.lon, loc.lat, None, dict(tags))
                     )
+                elif "name" in tags and loc.valid():
+                    what = next((f"{k}={tags[k]}" for k in PLACE_KEYS if k in tags), "named")
+                    data.places.append((obj.id, loc.lon, loc.lat, tags["name"], what))
     except RuntimeError as exc:
         raise MapDataError(
             Problem(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,7 +52,12 @@ class CityPack:
         Parks, woods and water areas: GeoDataFrame with ``cover`` in ``parks``, ``forest``,
         ``water`` (used for flood roughness).
     bbox_lonlat
-        ``(west, south, east, north)`` of the source data, degrees.
+        ``(west, south, east, north)`` of the source file (its header's box if it has one),
+        degrees; :meth:`extent_lonlat` is the extent of the data itself.
+    places
+        Named points that are not facilities (squares, stops, shops, landmarks):
+        GeoDataFrame with ``osm_id``, ``name``, ``what`` (main tag) and point geometry
+        (searched by ``twin maps where``); None for packs built without them.
     sources
         Input files with their SHA-256 and the build options: the provenance of the pack.
     build_seconds
@@ -67,6 +73,7 @@ class CityPack:
     terrain: TerrainGrid
     landcover: gpd.GeoDataFrame
     bbox_lonlat: tuple[float, float, float, float]
+    places: gpd.GeoDataFrame | None = None
     sources: dict[str, Any] = field(default_factory=dict)
     build_seconds: float = float("nan")
     attribution: str = OSM_ATTRIBUTION
@@ -83,6 +90,28 @@ class CityPack:
         facilities["walk_node"] = nearest_nodes(walk, facilities)
         return dataclasses.replace(self, drive=drive, walk=walk, facilities=facilities)
 
+    def extent_lonlat(self) -> tuple[float, float, float, float]:
+        """``(west, south, east, north)`` in degrees of the data itself: every node of the
+        drive and walk graphs and every building (not the file header's box)."""
+        return self._extent
+
+    @cached_property
+    def _extent(self) -> tuple[float, float, float, float]:
+        from twin.city.geometry import to_lonlat
+
+        xs, ys = [], []
+        for graph in (self.drive, self.walk):
+            xs += [d["x"] for _, d in graph.nodes(data=True)]
+            ys += [d["y"] for _, d in graph.nodes(data=True)]
+        if len(self.buildings):
+            xmin, ymin, xmax, ymax = self.buildings.total_bounds
+            xs += [xmin, xmax, xmin, xmax]
+            ys += [ymin, ymin, ymax, ymax]
+        if not xs:
+            return tuple(float(v) for v in self.bbox_lonlat)
+        lon, lat = to_lonlat(self.crs, xs, ys)
+        return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+
     def summary(self) -> dict[str, Any]:
         """Counts and extents for people: the numbers ``twin maps info`` prints."""
         km_by_class: dict[str, float] = {}
@@ -91,6 +120,7 @@ class CityPack:
             cls = cls[0] if isinstance(cls, list) else cls
             km_by_class[cls] = km_by_class.get(cls, 0.0) + data["length"] / 1000.0
         scc = largest_component(self.drive, strongly=True)
+        walk_cc = largest_component(self.walk, strongly=False)
         elev = self.terrain.elevation
         heights = self.buildings["height_source"].value_counts().to_dict()
         return {
@@ -104,6 +134,7 @@ class CityPack:
             "walk_nodes": self.walk.number_of_nodes(),
             "walk_edges": self.walk.number_of_edges(),
             "walk_km": sum(d for _, _, d in self.walk.edges(data="length")) / 1000.0,
+            "walk_largest_component_nodes": walk_cc.number_of_nodes(),
             "buildings": len(self.buildings),
             "buildings_height_from": {str(k): int(v) for k, v in heights.items()},
             "occupants": float(self.buildings["occupants"].sum()),
@@ -118,8 +149,10 @@ class CityPack:
             "terrain_min_m": float(np.min(elev)),
             "terrain_max_m": float(np.max(elev)),
             "terrain_datum": self.terrain.datum,
+            "terrain_flat": self.terrain.is_flat,
             "terrain_voids_filled": int(self.terrain.voids_filled),
             "bbox_lonlat": tuple(float(v) for v in self.bbox_lonlat),
+            "extent_lonlat": self.extent_lonlat(),
             "build_seconds": float(self.build_seconds),
             "attribution": self.attribution,
         }

@@ -1,4 +1,4 @@
-"""``twin maps list|info|fetch`` and ``twin demo``: the city catalogue and city packs."""
+"""``twin maps list|info|facilities|where|fetch``: the city catalogue and city packs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -66,6 +67,36 @@ def load_scenario_city(scenario, maps: list[Path] | None = None):
     return pack
 
 
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f} %" if whole else "-"
+
+
+def _terrain_text(summary: dict) -> str:
+    cells = (
+        f"{summary['terrain_shape'][1]} x {summary['terrain_shape'][0]} cells at "
+        f"{summary['terrain_resolution_m']:g} m"
+    )
+    if summary["terrain_flat"]:
+        return (
+            f"flat: every cell at {summary['terrain_min_m']:g} m ({summary['terrain_datum']}); "
+            f"{cells}; no slopes, so water and walkers see no hills"
+        )
+    return (
+        f"{cells}, {summary['terrain_min_m']:.1f} to {summary['terrain_max_m']:.1f} m "
+        f"({summary['terrain_datum']}); {summary['terrain_voids_filled']} void cells filled"
+    )
+
+
+def _extent_text(summary: dict) -> str:
+    """The data's extent (west, south, east, north), and the file header's box when the two
+    differ by more than about 100 m (0.001 degree)."""
+    extent, header = summary["extent_lonlat"], summary["bbox_lonlat"]
+    text = f"{', '.join(f'{v:.5f}' for v in extent)} (west, south, east, north; from the data)"
+    if max(abs(a - b) for a, b in zip(extent, header, strict=True)) > 1e-3:
+        text += f"; the file's header says {', '.join(f'{v:.5f}' for v in header)}"
+    return text
+
+
 def print_summary(summary: dict, elapsed: float, built: bool) -> None:
     """Print a pack summary as rich tables."""
     table = Table(title=f"City pack: {summary['name']}", show_header=False, title_justify="left")
@@ -78,12 +109,14 @@ def print_summary(summary: dict, elapsed: float, built: bool) -> None:
             f"{summary['drive_nodes']:,} nodes, {summary['drive_edges']:,} directed edges, "
             f"{summary['drive_km']:.1f} km; largest strongly connected component "
             f"{summary['drive_largest_scc_nodes']:,} nodes "
-            f"({100 * summary['drive_largest_scc_nodes'] / summary['drive_nodes']:.0f} %)",
+            f"({_share(summary['drive_largest_scc_nodes'], summary['drive_nodes'])})",
         ),
         (
             "walk graph",
             f"{summary['walk_nodes']:,} nodes, {summary['walk_edges']:,} edges, "
-            f"{summary['walk_km']:.1f} km",
+            f"{summary['walk_km']:.1f} km; largest connected component "
+            f"{summary['walk_largest_component_nodes']:,} nodes "
+            f"({_share(summary['walk_largest_component_nodes'], summary['walk_nodes'])})",
         ),
         (
             "buildings",
@@ -99,14 +132,8 @@ def print_summary(summary: dict, elapsed: float, built: bool) -> None:
             "land cover",
             ", ".join(f"{k} {v}" for k, v in summary["landcover"].items()) or "none",
         ),
-        (
-            "terrain",
-            f"{summary['terrain_shape'][1]} x {summary['terrain_shape'][0]} cells at "
-            f"{summary['terrain_resolution_m']:g} m, {summary['terrain_min_m']:.1f} to "
-            f"{summary['terrain_max_m']:.1f} m ({summary['terrain_datum']}); "
-            f"{summary['terrain_voids_filled']} void cells filled",
-        ),
-        ("bbox (lon/lat)", ", ".join(f"{v:.5f}" for v in summary["bbox_lonlat"])),
+        ("terrain", _terrain_text(summary)),
+        ("extent (lon/lat)", _extent_text(summary)),
         (
             "time",
             f"built in {elapsed:.2f} s"
@@ -180,6 +207,115 @@ def info(
         console.print_json(json.dumps({**summary, "load_seconds": elapsed}))
     else:
         print_summary(summary, elapsed, built)
+
+
+def _parse_near(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected LON,LAT in degrees, got {text!r}") from None
+    return lon, lat
+
+
+CityArgument = Annotated[str, typer.Argument(help="Catalogue name or OSM file.")]
+FlatOption = Annotated[bool, typer.Option(help="No terrain: flat at 0 m.")]
+DemOption = Annotated[
+    list[Path] | None, typer.Option("--dem", help="DEM file (tiles are mosaicked); repeatable.")
+]
+
+
+@maps_app.command("facilities")
+@user_errors
+def facilities(
+    city: CityArgument,
+    kind: Annotated[
+        str | None, typer.Option(help="Only this kind (hospital, school, shelter, ...).")
+    ] = None,
+    near: Annotated[
+        str | None, typer.Option(help="LON,LAT (degrees): sort by distance from this point.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many rows.", min=1)] = None,
+    dem: DemOption = None,
+    flat: FlatOption = False,
+    maps: MapsOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """List a city's emergency facilities: name, kind, status, lon/lat, OSM id, capacity."""
+    from twin.city.facilities import CAPACITY_SOURCES
+    from twin.city.geometry import describe_point_problem
+    from twin.city.lookup import facility_table
+    from twin.errors import Problem, UserInputError
+
+    point = _parse_near(near)
+    pack, _, _ = load_with_progress(city, dem=dem, flat=flat, maps=maps)
+    if point is not None:
+        problem = describe_point_problem(pack, *point, margin_m=5000.0)
+        if problem:
+            raise UserInputError(Problem(problem, field="--near", fix="give LON,LAT in the map"))
+    rows = facility_table(pack, kind=kind, near=point, limit=limit)
+    if as_json:
+        console.print_json(rows.to_json(orient="records"))
+        return
+    table = Table(title=f"Facilities of {pack.name} ({len(rows)})", title_justify="left")
+    columns = ["name", "kind", "status", "lon", "lat", "OSM id", "capacity", "source"]
+    columns += ["distance m"] if point is not None else []
+    for col in columns:
+        table.add_column(col, justify="right" if col in ("capacity", "distance m") else "left")
+    for row in rows.itertuples(index=False):
+        cells = [escape(row.name) or "-", row.kind, row.status, f"{row.lon:.5f}",
+                 f"{row.lat:.5f}", row.osm, "-" if row.capacity != row.capacity
+                 else f"{row.capacity:,.0f}", row.capacity_source]  # fmt: skip
+        cells += [f"{row.distance_m:,.0f}"] if point is not None else []
+        table.add_row(*cells)
+    console.print(table)
+    for source in sorted(set(rows["capacity_source"])):
+        console.print(f"{source}: {CAPACITY_SOURCES[source]}", style="dim", highlight=False)
+    console.print(
+        "status: service (hospitals, stations), shelter (designated), candidate (opened only "
+        "by a plan's shelters)",
+        style="dim",
+    )
+
+
+@maps_app.command("where")
+@user_errors
+def where(
+    name: Annotated[str, typer.Argument(help="Name or part of it (case and accents ignored).")],
+    city: Annotated[str, typer.Option("--city", "-c", help="Catalogue name or OSM file.")],
+    limit: Annotated[int, typer.Option(help="At most this many rows.", min=1)] = 20,
+    dem: DemOption = None,
+    flat: FlatOption = False,
+    maps: MapsOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """Find named places (facilities, buildings, streets, landmarks) and print their lon/lat."""
+    from twin.city.lookup import find_named, similar_names
+    from twin.errors import Problem, UserInputError
+
+    pack, _, _ = load_with_progress(city, dem=dem, flat=flat, maps=maps)
+    rows = find_named(pack, name, limit=limit)
+    if rows.empty:
+        close = similar_names(pack, name)
+        hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise UserInputError(
+            Problem(
+                f"nothing named like {name!r} in {pack.name}",
+                fix=hint or "try part of the name, or `twin maps facilities CITY`",
+            )
+        )
+    if as_json:
+        console.print_json(rows.to_json(orient="records"))
+        return
+    table = Table(title=f"{escape(name)} in {pack.name}", title_justify="left")
+    for col in ("name", "what", "lon", "lat", "OSM id"):
+        table.add_column(col)
+    for row in rows.itertuples(index=False):
+        table.add_row(escape(row.name), escape(row.what), f"{row.lon:.5f}", f"{row.lat:.5f}",
+                      row.osm)  # fmt: skip
+    console.print(table)
+    console.print("scenario files write points as \\[lon, lat]", style="dim")
 
 
 @maps_app.command("fetch")
