@@ -125,8 +125,19 @@ def _free_port() -> int:
         (["--plans", "{a}", "{b}", "--precision", "soon"], "--precision 'soon'"),
         (["--plans", "{a}", "{a}"], "also the name of"),
         (["--plans", "{a}", "{b}", "--scheduler", "localhost:8786"], "not a Dask scheduler"),
+        (["--plans", "{a}", "{b}", "--model", "os:getcwd"], "unknown model 'os:getcwd'"),
+        (["--plans", "{a}", "{b}", "--html", "{a}/x.html"], "a file, not a folder"),
     ],
-    ids=["other_city", "unknown_kpi", "unreported_kpi", "bad_precision", "same_name", "bad_url"],
+    ids=[
+        "other_city",
+        "unknown_kpi",
+        "unreported_kpi",
+        "bad_precision",
+        "same_name",
+        "bad_url",
+        "import_path_model",
+        "html_under_file",
+    ],
 )
 def test_bad_input_is_one_clear_error(files, extra, message):
     """Each mistake gives one message naming it, exit status 2 and no traceback."""
@@ -165,3 +176,102 @@ def test_unreachable_scheduler_fails_within_timeout(files):
     assert result.exit_code == 2, result.output
     assert "cannot reach the Dask scheduler" in result.output
     assert time.perf_counter() - start < 15
+
+
+def test_study_file_problems_have_fitting_fixes(files):
+    """A --study under a file, a --study that is a folder and a --study file that is not a
+    DuckDB database each get their own message and fix, before the city is loaded."""
+    cases = [
+        (files / "a.yaml" / "s.duckdb", "a file, not a folder"),
+        (files, "is a folder, not a file"),
+        (files / "scenario.yaml", "not a results database"),
+    ]
+    for study, message in cases:
+        result = _invoke("compare", files / "scenario.yaml", "--plans", files / "a.yaml",
+                         "-n", "1", "--study", study, "--no-progress")  # fmt: skip
+        assert result.exit_code == 2, result.output
+        assert message in result.output.replace("\n", " ")
+        assert "Traceback" not in result.output
+    assert "give a new --study file name" in result.output.replace("\n", " ")
+    assert "close the other" not in result.output
+
+
+def test_outputs_folder_naming_a_file_is_refused(files):
+    """The scenario's ``outputs.folder`` naming an existing file is refused at the start."""
+    (files / "taken").write_text("not a folder")
+    (files / "out.yaml").write_text(SCENARIO + f"outputs: {{folder: {files / 'taken'}}}\n")
+    result = _invoke("compare", files / "out.yaml", "--plans", files / "a.yaml", "-n", "1",
+                     "--no-progress")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "outputs.folder" in result.output
+    assert "a file, not a folder" in result.output.replace("\n", " ")
+
+
+def test_export_into_a_folder_under_a_file_is_refused(files):
+    """``results export --out`` below a file is refused with the path, exit 2."""
+    (files / "s.duckdb").write_bytes(b"")
+    result = _invoke("results", "export", files / "s.duckdb", "--out", files / "a.yaml" / "r.csv")
+    assert result.exit_code == 2, result.output
+    assert "a file, not a folder" in result.output.replace("\n", " ")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in read-only folders")
+def test_read_only_output_folder_is_refused(files):
+    """A folder without write permission is refused before the run starts."""
+    folder = files / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        result = _invoke("compare", files / "scenario.yaml", "--plans", files / "a.yaml",
+                         "-n", "1", "--study", folder / "s.duckdb", "--no-progress")  # fmt: skip
+    finally:
+        folder.chmod(0o700)
+    assert result.exit_code == 2, result.output
+    assert "cannot write in the output folder" in result.output
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (OSError(28, "No space left on device", "/data/out/depth.tif"), "No space left"),
+        (PermissionError(13, "Permission denied", "/data/out"), "/data/out: Permission denied"),
+        (MemoryError(), "out of memory"),
+    ],
+    ids=["disk_full", "permission", "memory"],
+)
+def test_os_and_memory_errors_are_one_line(error, message):
+    """What the machine refuses (disk, permissions, memory) exits 2 with one line, no
+    traceback; before, only TwinError was caught."""
+    import typer
+
+    from twin.cli import user_errors
+
+    app_ = typer.Typer()
+
+    @app_.command()
+    @user_errors
+    def fail() -> None:
+        raise error
+
+    result = runner.invoke(app_, [])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_bugs_keep_their_traceback():
+    """Any other exception is a bug in twin: it is not swallowed."""
+    import typer
+
+    from twin.cli import user_errors
+
+    app_ = typer.Typer()
+
+    @app_.command()
+    @user_errors
+    def fail() -> None:
+        raise ZeroDivisionError("a bug")
+
+    result = runner.invoke(app_, [])
+    assert isinstance(result.exception, ZeroDivisionError)

@@ -83,3 +83,33 @@ def test_missing_file_is_a_user_error(tmp_path):
     """Reading a results file that does not exist says so."""
     with pytest.raises(UserInputError, match="results file not found"):
         Store(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_series_left_half_written_are_removed_on_next_open(tmp_path):
+    """A ``.part`` series file left by a process killed mid-write is deleted when the
+    store is next opened for writing (the writer holds the lock); finished series and
+    other files stay, and a read-only open deletes nothing."""
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    series = path.with_name("s.series")
+    series.mkdir()
+    stale = series / ".0123abcd.parquet.5f3e9a1b2c3d.part"
+    stale.write_bytes(b"PAR1 half")
+    kept = series / "0123abcd.parquet"
+    kept.write_bytes(b"PAR1")
+    with Store(path, read_only=True):
+        assert stale.exists()
+    with Store(path) as store:
+        assert store.series_dir == series
+    assert not stale.exists()
+    assert kept.exists()
+
+
+def test_not_a_database_names_the_cause(tmp_path):
+    """A --study file that is not DuckDB is not reported as a lock held by another twin."""
+    path = tmp_path / "notes.duckdb"
+    path.write_text("my notes")
+    with pytest.raises(UserInputError, match="not a results database") as info:
+        Store(path)
+    assert "close the other" not in str(info.value)
+    assert path.read_text() == "my notes"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from twin.errors import TwinError
 
@@ -27,24 +30,79 @@ app = typer.Typer(
 )
 
 
-def user_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Print a user's mistake (any :class:`~twin.errors.TwinError`) without a traceback.
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so a command stops as on Ctrl-C: finished work is
+    stored, nothing is half-written, and the command exits with status 143."""
 
-    The command exits with status 2; Ctrl-C exits with 130 after a one-line note.
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _os_error_text(exc: OSError) -> str:
+    """``<path>: <reason>`` of an operating-system error, in one line."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
+
+
+def user_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Print what a user or the machine caused without a traceback.
+
+    A :class:`~twin.errors.TwinError` (a user's mistake), an ``OSError`` (disk full, a
+    folder one may not write in, a file gone) and ``MemoryError`` exit with status 2 after
+    one line; Ctrl-C exits with 130 and SIGTERM, handled alike, with 143. Any other
+    exception is a bug in twin and keeps its traceback.
     """
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main else None
         try:
             return func(*args, **kwargs)
         except TwinError as exc:
-            err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+            error_line(str(exc))
             raise typer.Exit(code=2) from None
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/yellow]")
-            raise typer.Exit(code=130) from None
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated) or _terminated_during(exc)
+            err_console.print("[yellow]terminated[/yellow]" if terminated else
+                              "[yellow]interrupted[/yellow]")  # fmt: skip
+            raise typer.Exit(code=143 if terminated else 130) from None
+        except MemoryError:
+            error_line(
+                "out of memory (fix: make the run smaller: a coarser grid, fewer agents or "
+                "a shorter window; or run it on a machine with more memory)"
+            )
+            raise typer.Exit(code=2) from None
+        except OSError as exc:
+            error_line(
+                f"{_os_error_text(exc)} (fix: check the path exists, that you may read and "
+                "write there, and that the disk has space)"
+            )
+            raise typer.Exit(code=2) from None
+        finally:
+            if main and previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
+
+
+def _terminated_during(exc: BaseException) -> bool:
+    """Whether a Ctrl-C-like error came from :class:`Terminated` (DuckDB, for one, turns
+    the signal handler's exception into its own interrupt, then into KeyboardInterrupt)."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, Terminated):
+            return True
+        seen = seen.__context__
+    return False
+
+
+def error_line(text: str) -> None:
+    """Print ``error: text`` on stderr; ``text`` is shown as is (no rich markup)."""
+    err_console.print(f"[bold red]error:[/bold red] {escape(text)}", highlight=False,
+                      soft_wrap=True)  # fmt: skip
 
 
 def _register() -> None:

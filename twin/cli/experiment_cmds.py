@@ -57,7 +57,18 @@ StudyOption = Annotated[
 ]
 Workers = Annotated[
     int | None,
-    typer.Option("--workers", "-j", min=1, help="Local worker processes; default all cores."),
+    typer.Option(
+        "--workers", "-j", min=1, help="Local worker processes; default one per --threads core."
+    ),
+]
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="Cores the local workers may use together (each gets its share of numba and "
+        "BLAS threads); default TWIN_THREADS, else the CPUs this process may use.",
+    ),
 ]
 Scheduler = Annotated[
     str | None,
@@ -216,8 +227,11 @@ def _run(
     maps: list[Path] | None,
     progress: bool,
     connect_timeout: float = 10.0,
+    threads: int | None = None,
+    html: Path | None = None,
 ):
     """Check, run and store a study; return the open store's path and the progress."""
+    from twin.cli._checks import ensure_writable_file
     from twin.cli.maps_cmds import load_scenario_city
     from twin.experiment.driver import check_study, run_study
     from twin.experiment.executors import make_executor
@@ -234,9 +248,13 @@ def _run(
         replications = replications or scenario.replications or DEFAULT_REPLICATIONS
     folder = Path(scenario.outputs.folder or Path("results") / scenario.name)
     path = study_file or folder / f"{study.kind}.duckdb"
-    # an unreachable scheduler fails here, before the city is loaded
+    # unwritable outputs and an unreachable scheduler fail here, before the city is loaded
+    ensure_writable_file(path, field="--study" if study_file else "outputs.folder")
+    ensure_writable_file(html or path.with_suffix(".html"), field="--html")
     preload = tuple(getattr(get_runner(study.runner), "preload", ()))
-    executor = make_executor(workers, scheduler, timeout=connect_timeout, preload=preload)
+    executor = make_executor(
+        workers, scheduler, timeout=connect_timeout, preload=preload, threads=threads
+    )
     try:
         city = load_scenario_city(scenario, maps)
         prepared = check_study(study, city)
@@ -410,6 +428,7 @@ def compare(
     baseline: Baseline = None,
     study_file: StudyOption = None,
     workers: Workers = None,
+    threads: Threads = None,
     scheduler: Scheduler = None,
     connect_timeout: ConnectTimeout = 10.0,
     seed: Seed = None,
@@ -436,6 +455,8 @@ def compare(
         maps=maps,
         progress=progress,
         connect_timeout=connect_timeout,
+        threads=threads,
+        html=html,
     )
     _finish(path, study.study_id, html)
 
@@ -460,6 +481,7 @@ def sweep(
     baseline: Baseline = None,
     study_file: StudyOption = None,
     workers: Workers = None,
+    threads: Threads = None,
     scheduler: Scheduler = None,
     connect_timeout: ConnectTimeout = 10.0,
     seed: Seed = None,
@@ -495,6 +517,8 @@ def sweep(
         maps=maps,
         progress=progress,
         connect_timeout=connect_timeout,
+        threads=threads,
+        html=html,
     )
     _finish(path, study.study_id, html)
 
@@ -547,7 +571,10 @@ def results_list(path: StudyFile) -> None:
 @user_errors
 def results_show(path: StudyFile, study: StudyId = None, html: HtmlOption = None) -> None:
     """Print a study's verdict and KPI tables (and write its HTML summary)."""
+    from twin.cli._checks import ensure_writable_file
     from twin.experiment.store import Store
+
+    ensure_writable_file(html or path.with_suffix(".html"), field="--html")
 
     with Store(path, read_only=True) as store:
         study_id = _study_id(store, study)
@@ -562,7 +589,7 @@ def results_export(
     out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.")] = Path("runs.csv"),
 ) -> None:
     """Write every run of a study (seed, status, timings, one column per KPI)."""
-
+    from twin.cli._checks import ensure_writable_file
     from twin.experiment.store import Store
 
     if out.suffix not in (".csv", ".parquet"):
@@ -574,6 +601,7 @@ def results_export(
                 fix="name the output .csv or .parquet",
             )
         )
+    ensure_writable_file(out)
     with Store(path, read_only=True) as store:
         study_id = _study_id(store, study)
         spec = store.spec(study_id)

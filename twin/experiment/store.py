@@ -141,6 +141,47 @@ def is_interrupt(exc: BaseException | None) -> bool:
     )
 
 
+def open_problem(exc: BaseException, path: Path) -> Problem:
+    """What went wrong opening a results database, and the fix that fits the cause."""
+    text = str(exc)
+    low = text.lower()
+    if "lock" in low:
+        message, fix = (
+            f"the results database is in use by another process ({text})",
+            "wait for or stop the other `twin` using it, or give another --study file",
+        )
+    elif "not a valid duckdb" in low:
+        message, fix = (
+            "the file exists but is not a results database (not a DuckDB file)",
+            "give a new --study file name; twin does not overwrite a file it did not make",
+        )
+    elif (
+        "permission denied" in low
+        or "read-only file system" in low
+        or (isinstance(exc, PermissionError))
+    ):
+        message, fix = (
+            f"no permission to open or create the results database ({text})",
+            "give a --study file in a folder you may write in, or change its permissions",
+        )
+    elif "is a directory" in low or isinstance(exc, IsADirectoryError):
+        message, fix = (
+            "is a folder, not a results database",
+            f"name a file, e.g. --study {path / 'compare.duckdb'}",
+        )
+    elif "version" in low or "serialization" in low:
+        message, fix = (
+            f"the results database was written by another DuckDB version ({text})",
+            "open it with that version, or give a new --study file",
+        )
+    else:
+        message, fix = (
+            f"cannot open the results database: {text}",
+            "check the path, its permissions and free disk space, or give another --study file",
+        )
+    return Problem(message, path, field="--study", fix=fix)
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -169,23 +210,35 @@ class Store:
             raise UserInputError(
                 Problem("results file not found", self.path, fix="give the --study file of a run")
             )
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            raise UserInputError(
-                Problem(
-                    f"cannot open the results database: {exc}",
-                    self.path,
-                    fix="close the other `twin` using it, or give another --study file",
-                )
-            ) from None
+        except (duckdb.Error, OSError) as exc:
+            raise UserInputError(open_problem(exc, self.path)) from None
         if not read_only:
             self.con.execute(_SCHEMA)
             self.con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
+            self.clean_partials()
+
+    def clean_partials(self) -> list[Path]:
+        """Delete time series files left half-written by a process killed mid-write
+        (``.<run>.parquet.<random>.part``). Safe: only the one writer, which holds the
+        database's lock, writes series; their runs were never marked finished.
+
+        Returns
+        -------
+        list of Path
+            The files deleted.
+        """
+        removed = []
+        if self.series_dir.is_dir():
+            for part in self.series_dir.glob(".*.parquet.*.part"):
+                part.unlink(missing_ok=True)
+                removed.append(part)
+        return removed
 
     @property
     def series_dir(self) -> Path:
