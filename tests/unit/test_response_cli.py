@@ -57,6 +57,7 @@ def test_respond_writes_kpis_and_log(files):
         calls = [row for row in csv.DictReader(f) if row["event"] == "call"]
     assert kpis["incidents"] == len(calls) > 0
     assert "Response KPIs: two" in result.output
+    assert "residents (estimated from the occupants of mapped buildings)" in result.output
 
 
 def test_respond_link_times_slow_the_response(files):

@@ -111,7 +111,13 @@ def _kpi_table(name: str, kpis: ResponseKpis) -> Table:
             )
             or "-",
         ),
-        ("hospital overflow", f"{kpis.hospital_overflow} ({kpis.diversions} diverted)"),
+        (
+            "hospital overflow",
+            f"{kpis.hospital_overflow} ({kpis.diversions} diverted)"
+            if kpis.hospital_overflow is not None
+            else f"not computed: {kpis.hospital_note} ({kpis.untransported} patients "
+            "not transported)",
+        ),
     ]
     for row in rows:
         table.add_row(*row)
@@ -150,7 +156,7 @@ def respond(
 ) -> None:
     """Run the emergency response model for a scenario and plan(s); print and write KPIs."""
     from twin.cli.maps_cmds import load_scenario_city
-    from twin.response.build import CityNetwork, build_response
+    from twin.response.build import CityNetwork, build_response, hospitals_of, residents_for_rates
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, load_scenario, results_folder
 
@@ -181,6 +187,17 @@ def respond(
     if times is not None:
         times = np.where(np.isnan(times), net.travel.free_flow, times)
     duration = scenario.time.duration
+    if any(scenario.incidents.background.model_dump().values()):
+        residents, source = residents_for_rates(scenario, net)
+        console.print(
+            f"incident rates scale with {residents:,.0f} residents ({source})", soft_wrap=True
+        )
+    if not hospitals_of(pack, net):
+        err_console.print(
+            f"[yellow]warning:[/yellow] the {escape(pack.name)} map has no hospital: patients "
+            "who need one stay at the scene and hospital overflow is not computed",
+            soft_wrap=True,
+        )
     for path, plan in plans:
         model = build_response(
             scenario,
@@ -188,6 +205,7 @@ def respond(
             pack,
             seed=seed,
             plan_file=path,
+            scenario_file=scenario_file,
             network=net,
             allow_unneeded_units=allow_unneeded_units,
         )

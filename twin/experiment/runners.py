@@ -259,7 +259,9 @@ class ResponseRunner:
             "unserved_incidents": float(k.unserved),
             "late_incidents": float(k.late),
             "incidents": float(k.incidents),
-            "hospital_overflow": float(k.hospital_overflow),
+            "hospital_overflow": (
+                math.nan if k.hospital_overflow is None else float(k.hospital_overflow)
+            ),  # None: the map has no hospital
             "utilisation_mean": float(np.mean(k.utilisation)) if k.utilisation else math.nan,
             "coverage_mean": float(coverage),
         }

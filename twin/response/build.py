@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from twin.city.geometry import describe_point_problem, format_lonlat
 from twin.errors import Problem, ScenarioError
 from twin.response.incidents import (
     BackgroundDemand,
@@ -33,6 +34,7 @@ from twin.response.units import (
     Hospital,
     StationSpec,
 )
+from twin.scenario.quantities import humanize_duration
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
@@ -41,6 +43,10 @@ if TYPE_CHECKING:
 
 MAX_SNAP = 250.0
 """Farthest a station or incident may be from the nearest drivable road node (m)."""
+
+MAX_EXPECTED_CALLS = 1_000_000
+"""Most calls a run may expect (background rates x residents x duration, plus scripted
+ones): beyond it a run would take hours and the event log gigabytes."""
 
 HAZARD_INCIDENTS: dict[str, set[str]] = {
     "rainfall": {"water_rescue", "rescue"},
@@ -148,6 +154,14 @@ def plan_stations(
                 continue
             node, distance = found
         else:
+            off_map = describe_point_problem(pack, *station.location)
+            if off_map is not None:
+                problem(
+                    ["stations", i, "location"],
+                    f"station {station.name!r}: {off_map}",
+                    f"give a place in {pack.name}, or `facility` (see `twin maps facilities`)",
+                )
+                continue
             node, distance = net.snap(station.location)
         if distance > MAX_SNAP:
             problem(
@@ -217,6 +231,63 @@ def hospitals_of(pack: CityPack, net: CityNetwork) -> list[Hospital]:
     ]
 
 
+def residents_for_rates(
+    scenario: Scenario, net: CityNetwork, residents: float | None = None
+) -> tuple[float, str]:
+    """How many residents background incident rates scale with, and where the number is from.
+
+    ``residents`` (given by the caller) wins, then the scenario's ``population``, then the
+    map's estimate (occupants of the mapped buildings, which undercounts where buildings are
+    poorly mapped).
+
+    Returns
+    -------
+    residents, source
+        The number, and a few words saying which one it is.
+    """
+    if residents is not None:
+        return float(residents), "given by the caller"
+    if scenario.population is not None:
+        return float(scenario.population), "the scenario's `population`"
+    return float(net.population.sum()), "estimated from the occupants of mapped buildings"
+
+
+def _background(
+    scenario: Scenario,
+    net: CityNetwork,
+    residents: float | None,
+    problem,
+) -> BackgroundDemand | None:
+    """Background demand over the residents (see :func:`residents_for_rates`), refusing a
+    map without residents and runs expecting more than :data:`MAX_EXPECTED_CALLS` calls."""
+    rates = scenario.incidents.background.model_dump()
+    if not any(rates.values()):
+        return BackgroundDemand.per_resident(rates, net.population)
+    total, source = residents_for_rates(scenario, net, residents)
+    mapped = float(net.population.sum())
+    if total <= 0:
+        problem(
+            ["incidents", "background"],
+            "background incident rates are per resident, but the map's buildings hold no "
+            "residents (no mapped homes) and the scenario gives no `population`",
+            "add `population: <residents>` to the scenario (e.g. from the census)",
+        )
+        return None
+    expected = sum(rates.values()) / 1000.0 * total * scenario.time.duration / 86400.0
+    if expected > MAX_EXPECTED_CALLS:
+        problem(
+            ["incidents", "background"],
+            f"these rates would make about {expected:,.0f} calls over "
+            f"{humanize_duration(scenario.time.duration)} for {total:,.0f} residents ({source});"
+            f" a run takes at most {MAX_EXPECTED_CALLS:,} calls",
+            "lower the rates (calls per 1000 residents per day), the duration or `population`",
+        )
+        return None
+    # The map's buildings give the spread; an empty map spreads residents evenly.
+    weights = net.population if mapped > 0 else np.ones_like(net.population)
+    return BackgroundDemand.per_resident(rates, weights * (total / weights.sum()))
+
+
 def build_response(
     scenario: Scenario,
     plan: Plan,
@@ -228,6 +299,7 @@ def build_response(
     network: CityNetwork | None = None,
     coverage_interval: float | None = 300.0,
     residents: float | None = None,
+    scenario_file: Path | str | None = None,
 ) -> ResponseModel:
     """A response model for a scenario and a plan on a city (free-flow roads; rescue boats
     go straight over water at :data:`~twin.response.units.BOAT_SPEED`).
@@ -249,15 +321,42 @@ def build_response(
         Time between coverage samples (s).
     residents
         Scale the map's residents to this total (same spread) for background calls, e.g.
-        to load a small map like a big city; default the map's own estimate.
+        to load a small map like a big city; default the scenario's ``population``, else
+        the map's own estimate (see :func:`residents_for_rates`).
+    scenario_file
+        The scenario's file, for error messages.
 
     Raises
     ------
     ScenarioError
         For mistakes in the plan (see :func:`plan_stations` and
-        :func:`~twin.response.jurisdictions.jurisdictions_of`).
+        :func:`~twin.response.jurisdictions.jurisdictions_of`) and in the scenario: a
+        scripted incident off the map or far from roads, background rates on a map without
+        residents, or more than :data:`MAX_EXPECTED_CALLS` expected calls.
     """
     net = network or CityNetwork.from_pack(pack)
+    scenario_problems: list[Problem] = []
+    problem = _problem_maker(scenario_file, scenario_problems)
+    background = _background(scenario, net, residents, problem)
+    scripted = []
+    for i, s in enumerate(scenario.incidents.scripted):
+        keys: list[str | int] = ["incidents", "scripted", i, "location"]
+        off_map = describe_point_problem(pack, *s.location)
+        if off_map is not None:
+            problem(keys, f"scripted incident {i + 1}: {off_map}", f"give a place in {pack.name}")
+            continue
+        node, distance = net.snap(s.location)
+        if distance > MAX_SNAP:
+            problem(
+                keys,
+                f"scripted incident {i + 1} at {format_lonlat(*s.location)} is {distance:.0f} m "
+                f"from the nearest road units can use (at most {MAX_SNAP:.0f} m)",
+                "move it next to a drivable street of the city",
+            )
+            continue
+        scripted.append(ScriptedCall(s.at, s.type, s.priority, node, s.description))
+    if scenario_problems:
+        raise ScenarioError(scenario_problems)
     stations = plan_stations(
         plan, scenario, pack, net, plan_file=plan_file, allow_unneeded_units=allow_unneeded_units
     )
@@ -268,15 +367,6 @@ def build_response(
     estimator = None
     if plan.dispatch.travel_time == "free_flow":
         estimator = net.travel.fresh()  # never given live times: free-flow speeds
-    rates = scenario.incidents.background.model_dump()
-    population = net.population
-    if residents is not None:
-        population = population * (residents / max(population.sum(), 1e-9))
-    background = BackgroundDemand.per_resident(rates, population)
-    scripted = []
-    for s in scenario.incidents.scripted:
-        node, _ = net.snap(s.location)
-        scripted.append(ScriptedCall(s.at, s.type, s.priority, node, s.description))
     t = scenario.objectives.targets
     water = None  # rescue boats go straight over water
     if any(WATER_UNITS & set(s.units) for s in stations):

@@ -24,6 +24,10 @@ EVENTS: dict[str, str] = {
     "unserved": "no unit will reach a call (incident, node; detail: reason)",
     "divert": "nearest hospital full, another taken (unit, node: hospital; detail: its name)",
     "overflow": "every hospital full (unit, node: hospital taken; detail: its name)",
+    "no_hospital": "the map has no hospital: patients are not transported and hospital "
+    "overflow is not computed (once, at the start)",
+    "untransported": "a patient who needs a hospital stays at the scene: the map has none "
+    "(unit, incident, node)",
     "coverage": "share of residents covered by a free unit (detail: unit type; value: share)",
     "signal": "a hazard signal (node; detail: kind; value: count)",
     "roads": "the road state changed (value: number of closed links)",
@@ -54,6 +58,10 @@ class LogEvent(NamedTuple):
     """Type, state, reason or name, by kind."""
     value: float
     """Priority, share or count, by kind; 0 if unused."""
+
+
+NO_HOSPITAL = "no hospital on the map"
+"""Why patients are not transported and hospital overflow is not computed."""
 
 
 def write_log(events: list[LogEvent], path: Path | str) -> Path:
@@ -90,7 +98,12 @@ class ResponseKpis:
         Mean and lowest share of residents within the priority-1 target of a free unit, by
         unit type, over the coverage samples.
     hospital_overflow, diversions
-        Patients brought while every hospital was full; trips diverted past a full one.
+        Patients brought while every hospital was full (None when the map has no hospital:
+        not computed, see ``hospital_note``); trips diverted past a full one.
+    untransported
+        Patients who needed a hospital and stayed at the scene because the map has none.
+    hospital_note
+        Why ``hospital_overflow`` is None (:data:`NO_HOSPITAL`), else None.
     """
 
     incidents: int
@@ -106,8 +119,10 @@ class ResponseKpis:
     utilisation: tuple[float, ...]
     coverage_mean: dict[str, float]
     coverage_min: dict[str, float]
-    hospital_overflow: int
+    hospital_overflow: int | None
     diversions: int
+    untransported: int = 0
+    hospital_note: str | None = None
 
     def as_dict(self) -> dict:
         """Plain dict (for JSON)."""
@@ -124,6 +139,9 @@ def summarize(
     diversions: int,
     horizon: float,
     targets: tuple[float, float, float],
+    *,
+    untransported: int = 0,
+    hospitals: bool = True,
 ) -> ResponseKpis:
     """KPIs from the facts of a run.
 
@@ -145,6 +163,10 @@ def summarize(
         Length of the run (s).
     targets
         Target response time of priorities 1, 2, 3 (s).
+    untransported
+        Patients left at the scene for want of a hospital.
+    hospitals
+        Whether the map has a hospital (else overflow is not computed: None).
     """
     response = {i: arrivals[i] - t for i, _, _, t in calls if i in arrivals}
     times = np.array(sorted(response.values()))
@@ -179,8 +201,10 @@ def summarize(
         utilisation=tuple(float(b / horizon) for b in busy),
         coverage_mean={t: float(np.mean(v)) for t, v in sorted(coverage.items()) if v},
         coverage_min={t: float(np.min(v)) for t, v in sorted(coverage.items()) if v},
-        hospital_overflow=int(overflow),
+        hospital_overflow=int(overflow) if hospitals else None,
         diversions=int(diversions),
+        untransported=int(untransported),
+        hospital_note=None if hospitals else NO_HOSPITAL,
     )
 
 
@@ -209,7 +233,8 @@ def kpis_from_log(
     arrivals: dict[int, float] = {}
     unserved: dict[int, str] = {}
     coverage: dict[str, list[float]] = defaultdict(list)
-    overflow = diversions = 0
+    overflow = diversions = untransported = 0
+    hospitals = True
     for ev in events:
         if ev.event == "call":
             calls.append((ev.incident, ev.detail, int(ev.value), ev.time))
@@ -224,7 +249,21 @@ def kpis_from_log(
             overflow += 1
         elif ev.event == "divert":
             diversions += 1
+        elif ev.event == "untransported":
+            untransported += 1
+        elif ev.event == "no_hospital":
+            hospitals = False
     busy = busy_times(events, n_units, 0.0, horizon).tolist()
     return summarize(
-        calls, arrivals, unserved, busy, coverage, overflow, diversions, horizon, targets
+        calls,
+        arrivals,
+        unserved,
+        busy,
+        coverage,
+        overflow,
+        diversions,
+        horizon,
+        targets,
+        untransported=untransported,
+        hospitals=hospitals,
     )

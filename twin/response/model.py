@@ -49,7 +49,13 @@ from twin.response.incidents import (
     rng_for,
     scripted_calls,
 )
-from twin.response.kpis import LogEvent, ResponseKpis, kpis_from_log, summarize
+from twin.response.kpis import (
+    NO_HOSPITAL,
+    LogEvent,
+    ResponseKpis,
+    kpis_from_log,
+    summarize,
+)
 from twin.response.policies import DispatchPolicy, Request
 from twin.response.travel import RoadTravel, Travel
 from twin.response.unit_trips import UnitTrips
@@ -143,6 +149,7 @@ class ResponseModel(UnitTrips):
         self.pending: list[Request] = []
         self.events: list[LogEvent] = []
         self.overflow = self.diversions = 0
+        self.untransported = 0
         self._seq = 0
         self._wake = self.env.event()
         self._coverage: dict[str, list[float]] = {t: [] for t in sorted(self.unit_types)}
@@ -159,6 +166,8 @@ class ResponseModel(UnitTrips):
             self.env.process(self._sampler(float(coverage_interval)))
         for unit in self.units:
             self._log("state", unit.id, -1, unit.node, "available")
+        if not self.hospitals:
+            self._log("no_hospital", -1, -1, -1, NO_HOSPITAL)
 
     # ------------------------------------------------------------------ queries for policies
     @property
@@ -346,6 +355,8 @@ class ResponseModel(UnitTrips):
             self.diversions,
             self.horizon,
             self.targets,
+            untransported=self.untransported,
+            hospitals=bool(self.hospitals),
         )
 
     def replay(self) -> ResponseKpis:

@@ -11,6 +11,7 @@ import numpy as np
 import simpy
 
 from twin.response.incidents import Incident
+from twin.response.kpis import NO_HOSPITAL
 from twin.response.policies import Request
 from twin.response.travel import Route
 from twin.response.units import Unit, choose_hospital
@@ -39,10 +40,14 @@ class UnitTrips:
                 if inc.first_arrival is None and inc.unserved is None:
                     inc.first_arrival = self.env.now
                 yield self.env.timeout(inc.on_scene)
-                transport = inc.transport and not inc.transported and self.hospitals
+                transport = inc.transport and not inc.transported
                 if unit.type == "ambulance" and transport:
                     inc.transported = True  # one ambulance takes the patient
-                    yield from self._transport(unit, inc)
+                    if self.hospitals:
+                        yield from self._transport(unit, inc)
+                    else:  # counted, and said once at the start of the log
+                        self.untransported += 1
+                        self._log("untransported", unit.id, inc.id, unit.node, NO_HOSPITAL)
             unit.incident = None
             self._set_state(unit, "returning", inc.id)
             self._poke()
