@@ -53,13 +53,18 @@ def test_shelters_are_high(run):
 
 
 def test_nobody_is_lost(run):
-    """In = arrived + stuck + still walking or waiting; capacities hold."""
+    """Released (counted at release) = arrived (counted into shelters) + stuck + still
+    walking (per-link counts) or waiting; everyone departed; capacities hold."""
     model, _ = run
     k = model.kpis()
     c = k.counts
     assert c["total"] > 5000
-    assert c["arrived"] + c["stuck"] + c["on_link"] + c["at_node"] + c["pending"] == c["total"]
-    assert sum(d["occupancy"] for d in k.destinations) == c["arrived"]
+    assert k.flows["released"] == np.count_nonzero(model.depart < model.t) == c["total"]
+    assert k.flows["arrived"] == sum(d["occupancy"] for d in k.destinations)
+    assert k.flows["arrived"] == np.count_nonzero(np.isfinite(model.arrive))
+    waiting = np.count_nonzero((model.link < 0) & np.isnan(model.arrive)) - c["stuck"]
+    walking = int(model.count.sum()) + waiting
+    assert k.flows["released"] == k.flows["arrived"] + c["stuck"] + walking
     assert all(d["occupancy"] <= d["capacity"] for d in k.destinations)
     assert sum(k.stuck_reasons.values()) == c["stuck"]
 

@@ -1,4 +1,6 @@
-"""``twin crowd``: run the crowd model alone on a scenario's city and print its KPIs."""
+"""``twin crowd``: run the crowd model alone on a scenario's city, print its KPIs and write
+its outputs (see :mod:`twin.crowd.outputs`) per plan to ``<outputs.folder>/crowd/<plan>``
+(or ``--out``)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from twin.atomic import write_text
 from twin.cli import app, console, err_console, user_errors
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
+from twin.errors import Problem, UserInputError
 
 if TYPE_CHECKING:  # the model is imported when a run starts, not for `twin --help`
     from twin.crowd.kpis import CrowdKpis
@@ -22,6 +26,35 @@ if TYPE_CHECKING:  # the model is imported when a run starts, not for `twin --he
 
 def _minutes(seconds: float) -> str:
     return "-" if not math.isfinite(seconds) else f"{seconds / 60:.1f} min"
+
+
+def check_times(dt: float, until: float | None) -> None:
+    """Refuse a time step or end time that would hang or simulate nothing.
+
+    Raises
+    ------
+    twin.errors.UserInputError
+        If ``dt`` is not a finite number > 0, or ``until`` is given and not finite and > 0.
+    """
+    problems = []
+    if not (math.isfinite(dt) and dt > 0):
+        problems.append(
+            Problem(
+                f"the time step must be a number of seconds > 0, got {dt!r}",
+                field="--dt",
+                fix="e.g. --dt 1",
+            )
+        )
+    if until is not None and not (math.isfinite(until) and until > 0):
+        problems.append(
+            Problem(
+                f"the end time must be a number of seconds > 0, got {until!r}",
+                field="--until",
+                fix="e.g. --until 3600, or leave it out for the scenario's duration",
+            )
+        )
+    if problems:
+        raise UserInputError(problems)
 
 
 def print_kpis(kpis: CrowdKpis, wall: float) -> None:
@@ -42,22 +75,57 @@ def print_kpis(kpis: CrowdKpis, wall: float) -> None:
         f"{kpis.max_density:.2f} /m2 on link {where} at {_minutes(kpis.max_density_time)}",
     )
     table.add_row("crush-risk link-minutes (> 4 /m2)", f"{kpis.crush_link_minutes:,.0f}")
-    table.add_row("person-minutes in hazardous water", f"{kpis.person_minutes_in_hazard:,.0f}")
+    hazard = kpis.person_minutes_in_hazard
+    table.add_row(
+        "person-minutes in hazardous water",
+        kpis.hazard_note if hazard is None else f"{hazard:,.0f}",
+    )
+    for reason, n in kpis.unfinished.items():
+        table.add_row(f"not arrived: {reason}", f"{n:,}")
     console.print(table)
     dest = Table(title="destinations")
-    for col in ("name", "group", "capacity", "occupancy", "overflow"):
-        dest.add_column(col, justify="left" if col in ("name", "group") else "right")
+    for col in ("name", "group", "why", "capacity", "occupancy", "overflow"):
+        dest.add_column(col, justify="left" if col in ("name", "group", "why") else "right")
     for d in kpis.destinations:
         if d["occupancy"] or d["overflow"] or math.isfinite(d["capacity"]):
             cap = "-" if not math.isfinite(d["capacity"]) else f"{d['capacity']:,.0f}"
-            dest.add_row(d["name"], d["group"], cap, f"{d['occupancy']:,}", f"{d['overflow']:,}")
+            dest.add_row(
+                escape(d["name"]),
+                escape(d["group"]),
+                escape(d["why"]),
+                cap,
+                f"{d['occupancy']:,}",
+                f"{d['overflow']:,}",
+            )
     console.print(dest)
+    if kpis.routes:
+        routes = Table(title="evacuation routes (on foot)")
+        for col in ("route", "to", "following", "left the route"):
+            routes.add_column(col, justify="left" if col in ("route", "to") else "right")
+        for r in kpis.routes:
+            routes.add_row(
+                escape(r["name"]),
+                escape(r["destination"]),
+                f"{r['following']:,}",
+                f"{r['dropped']:,}",
+            )
+        console.print(routes)
 
 
 @app.command("crowd")
 @user_errors
 def crowd_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    plan_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--plan", metavar="PLAN", help="Plan file (repeatable); default the scenario's plans."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder; default <outputs.folder>/crowd."),
+    ] = None,
     until: Annotated[
         float | None, typer.Option(help="Simulated seconds (default: the scenario's duration).")
     ] = None,
@@ -68,34 +136,57 @@ def crowd_command(
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Run the pedestrians of a scenario (evacuation on foot, crowd events) and print KPIs."""
+    """Run the pedestrians of a scenario (evacuation on foot, crowd events), print KPIs and
+    write densities, clearance, shelters and kpis.json per plan."""
+    check_times(dt, until)
+    from twin.cli._checks import ensure_writable
+    from twin.crowd.outputs import write_outputs
     from twin.crowd.scenario import crowd_from_scenario
-    from twin.scenario.loader import load_plans, load_scenario
+    from twin.scenario.base import file_name
+    from twin.scenario.loader import load_plan, load_scenario, results_folder
 
     sc = load_scenario(scenario)
-    plans = load_plans(sc)
+    plans = [load_plan(path) for path in (plan_files or sc.plans)]
+    base = out if out is not None else results_folder(sc, scenario) / "crowd"
+    folders = [Path(base) / file_name(plan.name) for plan in plans] or [Path(base)]
+    if len(set(folders)) < len(folders):
+        raise UserInputError(
+            Problem(
+                "two plans would write to the same folder (their names differ only in punctuation)",
+                field="--plan",
+                fix="give the plans names that differ in letters or digits",
+            )
+        )
+    for folder in folders:
+        ensure_writable(folder)
     pack = load_scenario_city(sc, maps)
-    run = crowd_from_scenario(sc, pack, plans[0] if plans else None)
     end = sc.time.duration if until is None else until
-    start = time.perf_counter()
-    with Progress(
-        TextColumn("[bold blue]crowd"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[walking]} walking"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not progress,
-    ) as bar:
-        task = bar.add_task("crowd", total=end, walking=0)
+    for plan, folder in zip(plans or [None], folders, strict=True):
+        run = crowd_from_scenario(sc, pack, plan)
+        start = time.perf_counter()
+        label = f"crowd {escape(plan.name)}" if plan is not None else "crowd"
+        with Progress(
+            TextColumn(f"[bold blue]{label}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[walking]} walking"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not progress,
+        ) as bar:
+            task = bar.add_task("crowd", total=end, walking=0)
 
-        def on_progress(model) -> None:
-            c = model.counts()
-            bar.update(task, completed=model.t, walking=f"{c['on_link'] + c['at_node']:,}")
+            def on_progress(model, bar=bar, task=task) -> None:
+                c = model.counts()
+                bar.update(task, completed=model.t, walking=f"{c['on_link'] + c['at_node']:,}")
 
-        run.run(end, dt=dt, on_progress=on_progress)
-    kpis = run.model.kpis()
-    print_kpis(kpis, time.perf_counter() - start)
-    if json_out is not None:
-        write_text(json_out, json.dumps(kpis.as_dict(), indent=2, default=float))
+            run.run(end, dt=dt, on_progress=on_progress)
+        kpis = run.model.kpis()
+        if plan is not None:
+            console.print(f"plan {escape(plan.name)}")
+        print_kpis(kpis, time.perf_counter() - start)
+        written = write_outputs(run.model, kpis, folder)
+        console.print(f"wrote {len(written)} files to {escape(str(folder))}")
+        if json_out is not None:
+            write_text(json_out, json.dumps(kpis.as_dict(), indent=2, allow_nan=False))

@@ -16,23 +16,37 @@ waiting at a node to enter a link, :data:`ON_LINK`, :data:`ARRIVED`, :data:`STUC
    reaches a held queue on the next step);
 4. exposure, records and KPIs are updated; routes are refreshed on schedule or when a link
    opens or closes.
+
+Destinations: people go to the nearest destination of their group with room (by walking
+time) whose walking distance is within the group's limit (:meth:`set_max_distance`); or,
+given an evacuation route (:meth:`add_route`), through its waypoints in order to its
+destination. Who is given none is STUCK with a reason (:data:`~twin.crowd.choice.STUCK_REASONS`).
+
+People entering (released at their departure time) and leaving (counted into a destination)
+are counted where it happens, apart from the state array, so the two can be checked
+against each other.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from twin.crowd import kernels as kn
-from twin.crowd.kpis import CrowdKpis, clearance_times
+from twin.crowd.choice import (
+    DESTINATIONS_FULL,  # noqa: F401  (re-exported with the other reasons)
+    NO_REASON,
+    NO_ROUTE,
+    OUT_OF_RANGE,
+    check_memory,
+    choose,
+)
+from twin.crowd.kpis import CrowdKpis, collect_kpis
 from twin.crowd.network import WalkNetwork, route_tables
 from twin.crowd.params import CrowdParams
 
 PENDING, AT_NODE, ON_LINK, ARRIVED, STUCK = 0, 1, 2, 3, 4
-NO_REASON, NO_ROUTE, DESTINATIONS_FULL = 0, 1, 2
-STUCK_REASONS = {
-    NO_ROUTE: "no open route to any destination",
-    DESTINATIONS_FULL: "every destination is full",
-}
 
 
 _BANK = 1.0
@@ -93,9 +107,17 @@ class CrowdModel:
         self.dest_capacity = np.zeros(0)
         self.dest_group = np.zeros(0, dtype=np.int64)
         self.dest_names: list[str] = []
+        self.dest_why: list[str] = []
         self.occupancy = np.zeros(0, dtype=np.int64)
         self.overflow = np.zeros(0, dtype=np.int64)
         self.group_names: list[str] = []
+        self.group_limit = np.zeros(0)
+        # evacuation routes: waypoint nodes (-1 padded), destination, name, people who left
+        self.route_via = np.full((0, 1), -1, dtype=np.int64)
+        self.route_len = np.zeros(0, dtype=np.int64)
+        self.route_dest = np.zeros(0, dtype=np.int64)
+        self.route_names: list[str] = []
+        self.route_dropped = np.zeros(0, dtype=np.int64)
         # people
         self.status = np.zeros(0, dtype=np.int8)
         self.reason = np.zeros(0, dtype=np.int8)
@@ -109,10 +131,18 @@ class CrowdModel:
         self.group = np.zeros(0, dtype=np.int64)
         self.target = np.zeros(0, dtype=np.int64)
         self.hazard_seconds = np.zeros(0)
+        self.route = np.zeros(0, dtype=np.int64)
+        self.stage = np.zeros(0, dtype=np.int64)
+        # counted where they happen, apart from ``status``
+        self.released = 0
+        self.arrivals = 0
         # routes and records
         self._dist = np.zeros((0, net.n_nodes))
         self._next = np.zeros((0, net.n_nodes), dtype=np.int64)
         self._dest_row = np.zeros(0, dtype=np.int64)
+        self._via_row = np.zeros((0, 1), dtype=np.int64)
+        self._dist_m: np.ndarray | None = None
+        self._route_rest = np.zeros((0, 1))
         self._next_reroute = -np.inf
         self._routes_dirty = True
         self._queue_hint = np.zeros(0, dtype=np.int64)
@@ -120,16 +150,20 @@ class CrowdModel:
         self._active = np.zeros(net.n_links, dtype=bool)
         self.record_times: list[float] = []
         self.record_density: list[np.ndarray] = []
+        self.record_counts: list[tuple[int, int, int, int]] = []
         self._next_record = self.t
         self.max_density = 0.0
         self.max_density_link = -1
         self.max_density_time = float("nan")
         self.crush_link_seconds = np.zeros(n_links)
+        self.flood_coupled = False
         self.steps = 0
         self.person_steps = 0
 
     # ------------------------------------------------------------------ set-up
-    def add_destinations(self, nodes, capacities=None, names=None, *, group: str) -> np.ndarray:
+    def add_destinations(
+        self, nodes, capacities=None, names=None, *, group: str, why=None
+    ) -> np.ndarray:
         """Add a group of destinations (shelters, assembly points or exits).
 
         Parameters
@@ -142,6 +176,9 @@ class CrowdModel:
             Names for KPIs.
         group
             Group name; people of this group go to the nearest member with room left.
+        why
+            Why each is a destination (e.g. "designated shelter", "opened by plan"), one
+            string for all or one per destination; shown in the KPIs.
 
         Returns
         -------
@@ -154,9 +191,14 @@ class CrowdModel:
             raise ValueError("capacities must be positive, one per destination")
         if group not in self.group_names:
             self.group_names.append(group)
+            self.group_limit = np.append(self.group_limit, np.inf)
         g = self.group_names.index(group)
         first = self.dest_node.size
         names = [f"{group}:{i}" for i in range(nodes.size)] if names is None else list(names)
+        whys = [why or ""] * nodes.size if why is None or isinstance(why, str) else list(why)
+        if len(names) != nodes.size or len(whys) != nodes.size:
+            raise ValueError("names and why must have one entry per destination")
+        self.dest_why += [str(w) for w in whys]
         self.dest_node = np.concatenate([self.dest_node, nodes])
         self.dest_capacity = np.concatenate([self.dest_capacity, caps])
         self.dest_group = np.concatenate([self.dest_group, np.full(nodes.size, g)])
@@ -164,19 +206,62 @@ class CrowdModel:
         self.occupancy = np.concatenate([self.occupancy, np.zeros(nodes.size, dtype=np.int64)])
         self.overflow = np.concatenate([self.overflow, np.zeros(nodes.size, dtype=np.int64)])
         self._routes_dirty = True
+        self._dist_m = None
         return np.arange(first, self.dest_node.size)
 
-    def add_people(self, nodes, depart, *, group: str, free_speeds=None) -> np.ndarray:
+    def set_max_distance(self, group: str, metres: float) -> None:
+        """Send people of ``group`` only to destinations at most ``metres`` of walking on open
+        links from where they stand when they choose (inf: no limit; the default)."""
+        if not metres > 0:
+            raise ValueError(f"max distance must be > 0 m, got {metres!r}")
+        self.group_limit[self.group_names.index(group)] = float(metres)
+        self._dist_m = None
+
+    def add_route(self, waypoints, destination: int, *, name: str) -> int:
+        """Add an evacuation route: its people walk to the ``waypoints`` (node indices) in
+        order, then to ``destination`` (a destination index). Returns the route's index for
+        :meth:`add_people`.
+
+        If the route's destination is full or out of reach (closed links, beyond the
+        group's distance limit) when they choose, they leave the route and go to the nearest
+        destination of their group instead; they are counted in ``route_dropped``.
+        """
+        via = np.atleast_1d(np.asarray(waypoints, dtype=np.int64))
+        if not 0 <= destination < self.dest_node.size:
+            raise ValueError(f"no destination {destination}; add it first")
+        if via.size and (via.min() < 0 or via.max() >= self.net.n_nodes):
+            raise ValueError("a waypoint is not a node of the network")
+        width = max(self.route_via.shape[1], via.size, 1)
+        grown = np.full((self.route_len.size + 1, width), -1, dtype=np.int64)
+        grown[:-1, : self.route_via.shape[1]] = self.route_via
+        grown[-1, : via.size] = via
+        self.route_via = grown
+        self.route_len = np.append(self.route_len, via.size)
+        self.route_dest = np.append(self.route_dest, int(destination))
+        self.route_dropped = np.append(self.route_dropped, 0)
+        self.route_names.append(str(name))
+        self._routes_dirty = True
+        self._dist_m = None
+        return self.route_len.size - 1
+
+    def add_people(self, nodes, depart, *, group: str, free_speeds=None, route=None) -> np.ndarray:
         """Add people who leave ``nodes`` at times ``depart`` (s) for the group's destinations.
 
         Free speeds are drawn from N(v0, v0_sd) clipped to [v0_min, v0_max] unless given.
-        Returns the new people's indices.
+        ``route`` (one index from :meth:`add_route`, or one per person, -1 for none) sends
+        them along an evacuation route. Returns the new people's indices.
         """
         nodes = np.asarray(nodes, dtype=np.int64).ravel()
         depart = np.broadcast_to(np.asarray(depart, dtype=np.float64), nodes.shape)
-        return self._append(
+        idx = self._append(
             nodes, depart, np.full(nodes.size, -1), np.zeros(nodes.size), group, free_speeds
         )
+        if route is not None:
+            route = np.broadcast_to(np.asarray(route, dtype=np.int64), nodes.shape)
+            if route.size and route.max() >= self.route_len.size:
+                raise ValueError("a route index names no route; add it first")
+            self.route[idx] = route
+        return idx
 
     def place_people(self, links, pos, *, group: str, free_speeds=None) -> np.ndarray:
         """Put people on ``links`` at distances ``pos`` (m from the link's start), walking now."""
@@ -198,6 +283,12 @@ class CrowdModel:
         n = nodes.size
         if group not in self.group_names:
             raise ValueError(f"no destinations in group {group!r}; add them first")
+        check_memory(
+            self.status.size + n,
+            self.net.n_links,
+            self.net.n_nodes,
+            self.dest_node.size + int(self.route_len.sum()),
+        )
         if free_speeds is None:
             free_speeds = np.clip(self.rng.normal(p.v0, p.v0_sd, n), p.v0_min, p.v0_max)
         first = self.status.size
@@ -215,9 +306,12 @@ class CrowdModel:
         self.target = cat([self.target, np.full(n, -1, dtype=np.int64)])
         self.hazard_seconds = cat([self.hazard_seconds, np.zeros(n)])
         self._routes_dirty = True
+        self.route = cat([self.route, np.full(n, -1, dtype=np.int64)])
+        self.stage = cat([self.stage, np.zeros(n, dtype=np.int64)])
         idx = np.arange(first, first + n)
         on = links >= 0
         self.count += np.bincount(links[on], minlength=self.net.n_links)
+        self.released += int(np.count_nonzero(on))
         return idx
 
     # ------------------------------------------------------------ from outside
@@ -228,6 +322,7 @@ class CrowdModel:
         self.depth = np.maximum(np.asarray(depth, dtype=np.float64), 0.0)
         self.velocity = np.abs(np.asarray(velocity, dtype=np.float64))
         self.rating = kn.hazard_rating(self.depth, self.velocity, f.debris_factor, f.debris_depth)
+        self.flood_coupled = True
         self._update_closed()
 
     def set_closed(self, closed) -> None:
@@ -240,15 +335,28 @@ class CrowdModel:
         if not np.array_equal(closed, self.closed):
             self.closed = closed
             self._routes_dirty = True
+            self._dist_m = None
 
     # ---------------------------------------------------------------- stepping
     def advance_to(self, t_end: float, dt: float = 1.0) -> None:
-        """Step with ``dt`` (s) until time ``t_end`` (s); the last step is shortened."""
+        """Step with ``dt`` (s) until time ``t_end`` (s); the last step is shortened.
+
+        Raises
+        ------
+        ValueError
+            If ``dt`` is not a finite number > 0 or ``t_end`` is not finite.
+        """
+        if not (math.isfinite(dt) and dt > 0):
+            raise ValueError(f"time step must be a finite number of seconds > 0, got {dt!r}")
+        if not math.isfinite(t_end):
+            raise ValueError(f"end time must be a finite number of seconds, got {t_end!r}")
         while self.t < t_end - 1e-9:
             self.step(min(dt, t_end - self.t))
 
     def step(self, dt: float) -> None:
         """Advance every person by ``dt`` seconds (see the module notes for the phases)."""
+        if not (math.isfinite(dt) and dt > 0):
+            raise ValueError(f"time step must be a finite number of seconds > 0, got {dt!r}")
         p = self.params
         t_end = self.t + dt
         on = np.flatnonzero(self.status == ON_LINK)
@@ -299,6 +407,7 @@ class CrowdModel:
             who = np.flatnonzero(due)
             st[who] = AT_NODE
             self.ready[who] = self.depart[who]
+            self.released += who.size
             self._retarget(who)
         on = st == ON_LINK
         mask = (on | (st == AT_NODE)) & (self.ready < t_end)
@@ -324,10 +433,13 @@ class CrowdModel:
             if cand.size == 0:
                 return False
             tgt = self.target[cand]
-            arrive = node == self.dest_node[tgt]
-            nxt = np.where(arrive, -1, self._next[self._dest_row[tgt], node])
+            row, on_way = self._goal(cand, node)
+            arrive = ~on_way & (node == self.dest_node[tgt])
+            nxt = np.where(arrive, -1, self._next[row, node])
             lost = ~arrive & (nxt < 0)
             if lost.any():  # a closure broke the route, or nothing is reachable
+                np.add.at(self.route_dropped, self.route[cand[lost & on_way]], 1)
+                self.route[cand[lost]] = -1
                 self._retarget(cand[lost], at=node[lost])
                 continue
             left = self.dest_capacity - self.occupancy
@@ -340,6 +452,7 @@ class CrowdModel:
             if over.size == 0:
                 break
             np.add.at(self.overflow, tgt[over], 1)
+            self.route[cand[over]] = -1  # a route ends at its destination, full or not
             self._retarget(cand[over], at=node[over], full=np.unique(tgt[over]))
         else:
             return True
@@ -368,6 +481,7 @@ class CrowdModel:
             self.node[a] = node[moved][arr]
             self.link[a] = -1
             np.add.at(self.occupancy, self.target[a], 1)
+            self.arrivals += a.size
         w, dl = who[~arr], downs[~arr]
         if w.size:
             in_n = np.bincount(dl, minlength=n_links)
@@ -384,23 +498,72 @@ class CrowdModel:
             self._active[dl[through]] = True
         return True
 
+    def _goal(self, cand: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Route-table row each of ``cand`` (standing at ``node``) heads for, and whether it
+        is a waypoint of their evacuation route (passing the waypoints they stand on)."""
+        row = self._dest_row[self.target[cand]]
+        on_way = np.zeros(cand.size, dtype=bool)
+        routed = np.flatnonzero(self.route[cand] >= 0)
+        if routed.size == 0:
+            return row, on_way
+        who, r = cand[routed], self.route[cand[routed]]
+        last = self.route_via.shape[1] - 1
+        for _ in range(last + 1):  # consecutive waypoints may share a node
+            k = self.stage[who]
+            there = (k < self.route_len[r]) & (
+                self.route_via[r, np.minimum(k, last)] == node[routed]
+            )
+            if not there.any():
+                break
+            self.stage[who[there]] += 1
+        k = self.stage[who]
+        way = k < self.route_len[r]
+        on_way[routed[way]] = True
+        row[routed[way]] = self._via_row[r[way], k[way]]
+        return row, on_way
+
     def _retarget(self, who: np.ndarray, at: np.ndarray | None = None, full=None) -> None:
-        """Send ``who`` (standing at nodes ``at``) to the nearest destination of their group
-        with room left (``full``: destinations to treat as full); those with none become
-        STUCK, off their link, with the reason."""
+        """Send ``who`` (standing at nodes ``at``) to their route's destination if it has room
+        and is within reach, else to the nearest destination of their group with room within
+        the group's distance limit (``full``: destinations to treat as full); those given
+        none become STUCK, off their link, with the reason."""
         if who.size == 0:
             return
         at = self.node[who] if at is None else at
         left = self.dest_capacity - self.occupancy
         if full is not None:
             left[full] = 0
+        limit = self.group_limit[self.group[who]]
+        need_dist = bool(np.isfinite(limit).any())
+        if need_dist and self._dist_m is None:
+            self._distances()
+        routed = np.flatnonzero(self.route[who] >= 0)
+        if routed.size:
+            r, k = self.route[who[routed]], self.stage[who[routed]]
+            dest = self.route_dest[r]
+            row = np.where(
+                k < self.route_len[r],
+                self._via_row[r, np.minimum(k, self.route_via.shape[1] - 1)],
+                self._dest_row[dest],
+            )
+            keep = (left[dest] > 0) & np.isfinite(self._dist[row, at[routed]])
+            if need_dist:
+                far = self._dist_m[row, at[routed]] + self._route_rest[r, k]
+                keep &= far <= limit[routed]
+            self.target[who[routed[keep]]] = dest[keep]
+            drop = routed[~keep]
+            np.add.at(self.route_dropped, self.route[who[drop]], 1)
+            self.route[who[drop]] = -1
+            rest = np.ones(who.size, dtype=bool)
+            rest[routed[keep]] = False
+            who, at, limit = who[rest], at[rest], limit[rest]
+            if who.size == 0:
+                return
         allowed = (self.dest_group[:, None] == self.group[who][None, :]) & (left > 0)[:, None]
-        cost = np.where(allowed, self._dist[self._dest_row[:, None], at[None, :]], np.inf)
-        if cost.shape[0]:
-            best = np.argmin(cost, axis=0)
-            found = np.isfinite(cost[best, np.arange(who.size)])
-        else:
-            best, found = np.zeros(who.size, dtype=np.int64), np.zeros(who.size, dtype=bool)
+        rows = self._dest_row[:, None]
+        cost = self._dist[rows, at[None, :]]
+        dist = self._dist_m[rows, at[None, :]] if need_dist else None
+        best, found, reason = choose(allowed, cost, dist, limit)
         self.target[who[found]] = best[found]
         s = who[~found]
         if s.size:
@@ -409,13 +572,32 @@ class CrowdModel:
             self.link[s] = -1
             self.node[s] = at[~found]
             self.status[s] = STUCK
-            self.reason[s] = np.where(allowed[:, ~found].any(axis=0), NO_ROUTE, DESTINATIONS_FULL)
+            self.reason[s] = reason[~found]
+
+    def _distances(self) -> None:
+        """Walking distances (m) on open links to every destination and waypoint, and what
+        is left of each route after each of its waypoints."""
+        nodes = self._targets
+        self._dist_m, _ = route_tables(self.net, nodes, self.net.length, ~self.closed)
+        n_routes, width = self.route_via.shape
+        rest = np.zeros((n_routes, width + 1))
+        for r in range(n_routes):
+            legs = [*self._via_row[r, : self.route_len[r]], self._dest_row[self.route_dest[r]]]
+            for k in range(len(legs) - 2, -1, -1):  # waypoint k to k + 1, then on to the end
+                step = self._dist_m[legs[k + 1], nodes[legs[k]]]
+                rest[r, k] = rest[r, k + 1] + step
+        self._route_rest = rest
 
     def _reroute(self) -> None:
         """Recompute routes on current walking times (free speed x density x water, plus the
         time to clear each link's queue); retry people stuck for want of a route."""
         p = self.params
-        nodes, self._dest_row = np.unique(self.dest_node, return_inverse=True)
+        via = self.route_via[self.route_via >= 0]
+        nodes, inverse = np.unique(np.concatenate([self.dest_node, via]), return_inverse=True)
+        self._targets = nodes
+        self._dest_row = inverse[: self.dest_node.size]
+        self._via_row = np.zeros(self.route_via.shape, dtype=np.int64)
+        self._via_row[self.route_via >= 0] = inverse[self.dest_node.size :]
         speed = np.maximum(p.v0 * self._factor, p.min_speed) * self._wade
         queued = np.bincount(
             self.link[(self.status == ON_LINK) & np.isfinite(self.ready)],
@@ -425,7 +607,10 @@ class CrowdModel:
         self._dist, self._next = route_tables(self.net, nodes, weight, ~self.closed)
         self._next_reroute = self.t + p.reroute_interval
         self._routes_dirty = False
-        retry = np.flatnonzero((self.status == STUCK) & (self.reason == NO_ROUTE))
+        if self._dist_m is not None and self._dist_m.shape[0] != nodes.size:
+            self._dist_m = None
+        stuck = self.status == STUCK
+        retry = np.flatnonzero(stuck & ((self.reason == NO_ROUTE) | (self.reason == OUT_OF_RANGE)))
         if retry.size:
             self.status[retry] = AT_NODE
             self.reason[retry] = NO_REASON
@@ -446,6 +631,9 @@ class CrowdModel:
         if self.t >= self._next_record - 1e-9:
             self.record_times.append(self.t)
             self.record_density.append(density.astype(np.float32))
+            c = np.bincount(self.status, minlength=5)
+            walking = int(c[AT_NODE] + c[ON_LINK])
+            self.record_counts.append((self.released, self.arrivals, int(c[STUCK]), walking))
             self._next_record += p.record_interval
 
     # ----------------------------------------------------------------- reading
@@ -479,38 +667,4 @@ class CrowdModel:
 
     def kpis(self) -> CrowdKpis:
         """Key results so far (see :class:`~twin.crowd.kpis.CrowdKpis`)."""
-        link = self.max_density_link
-        where = None
-        if link >= 0:
-            where = (
-                int(self.net.node_ids[self.net.tail[link]]),
-                int(self.net.node_ids[self.net.head[link]]),
-            )
-        stuck = self.status == STUCK
-        reasons = {
-            STUCK_REASONS[r]: int(np.count_nonzero(stuck & (self.reason == r)))
-            for r in STUCK_REASONS
-        }
-        return CrowdKpis(
-            time=self.t,
-            people=int(self.status.size),
-            counts=self.counts(),
-            clearance=clearance_times(self.arrive, self.status.size),
-            destinations=[
-                {
-                    "name": self.dest_names[d],
-                    "group": self.group_names[self.dest_group[d]],
-                    "capacity": float(self.dest_capacity[d]),
-                    "occupancy": int(self.occupancy[d]),
-                    "overflow": int(self.overflow[d]),
-                }
-                for d in range(self.dest_node.size)
-            ],
-            stuck_reasons={k: v for k, v in reasons.items() if v},
-            max_density=self.max_density,
-            max_density_link=link,
-            max_density_nodes=where,
-            max_density_time=self.max_density_time,
-            crush_link_minutes=float(self.crush_link_seconds.sum() / 60.0),
-            person_minutes_in_hazard=float(self.hazard_seconds.sum() / 60.0),
-        )
+        return collect_kpis(self)

@@ -1,10 +1,18 @@
 """A crowd run set up from a validated scenario, its city and a plan.
 
 Used by ``twin crowd``; the coupled city model wires the same pieces itself. Walkers come
-from the evacuation order (its share on foot) and from every crowd event; evacuees go to
-the plan's shelters (or, without any, to the city's shelter-like facilities), venue crowds
+from the evacuation order (its share on foot) and from every crowd event; venue crowds go
 to their venue's exits; ground collapses close the walk links within their radius at their
 time.
+
+Evacuees go to the city's designated shelters, the plan's ``shelters`` and the candidate
+shelters the plan opens (``open_shelters``, ``open_candidates``), never farther than the
+plan's ``max_shelter_distance`` of walking (3 km without a plan); those in an evacuation
+route's zone walk through its waypoints to its shelter (routes for ``walk`` or ``both``).
+
+Without flood coupling the model is given no water depths unless the scenario has no water
+at all (then it is told the streets are dry), so hazard exposure is reported as not
+computed rather than as 0.
 """
 
 from __future__ import annotations
@@ -15,23 +23,32 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+import shapely
 
+from twin.crowd.choice import check_memory
 from twin.crowd.model import CrowdModel
 from twin.crowd.network import WalkNetwork
 from twin.crowd.params import CrowdParams
 from twin.crowd.sources import (
+    Destinations,
+    _polygon,
     _project,
+    city_shelters,
     evacuees,
-    shelters_from_facilities,
     shelters_from_plan,
     venue_crowd,
 )
 from twin.errors import Problem, UserInputError
-from twin.scenario.hazards import CrowdEvent, GroundCollapse
+from twin.scenario.hazards import CrowdEvent, GroundCollapse, Inflow, Rainfall, SeaLevel
+from twin.scenario.plan import Plan
+
+DEFAULT_MAX_SHELTER_DISTANCE = float(Plan.model_fields["max_shelter_distance"].default)
+"""Walking-distance limit to a shelter without a plan (m): the plan schema's default."""
+MAX_WAYPOINT_SNAP = 250.0
+"""Most distance from a route waypoint to the walk network (m)."""
 
 if TYPE_CHECKING:
     from twin.city import CityPack
-    from twin.scenario.plan import Plan
     from twin.scenario.schema import Scenario
 
 
@@ -107,29 +124,13 @@ def crowd_from_scenario(
     model = CrowdModel(net, rng_for(scenario.seed, "crowd.speeds"), params)
     order = scenario.demand.evacuation
     if order is not None:
-        shelters = (
-            shelters_from_plan(pack, net, list(plan.shelters))
-            if plan is not None and plan.shelters
-            else shelters_from_facilities(pack, net)
-        )
-        if shelters.nodes.size == 0:
-            raise UserInputError(
-                Problem(
-                    f"the evacuation has nowhere to go: the plan lists no shelters and "
-                    f"{pack.name} has no shelter, assembly point, school or community centre",
-                    field="shelters",
-                    fix="add `shelters:` with locations and capacities to the plan",
-                )
-            )
-        model.add_destinations(
-            shelters.nodes, shelters.capacities, shelters.names, group="shelters"
-        )
-        nodes, depart = evacuees(pack, net, order, rng_for(scenario.seed, "crowd.evacuees"))
-        model.add_people(nodes, depart, group="shelters")
+        _add_evacuation(model, pack, net, order, plan, scenario.seed)
     closures = []
     for i, hazard in enumerate(scenario.hazards):
         if isinstance(hazard, CrowdEvent):
             group = hazard.name or f"crowd event {i}"
+            people = model.status.size + hazard.people  # refused before any is drawn
+            check_memory(people, net.n_links, net.n_nodes, 1, field=f"hazards.{i}.people")
             nodes, depart, exits = venue_crowd(
                 pack, net, hazard, rng_for(scenario.seed, f"crowd.event.{i}")
             )
@@ -148,4 +149,103 @@ def crowd_from_scenario(
                 fix="add a `crowd_event` hazard or `demand.evacuation` with car_share < 1",
             )
         )
+    if not any(isinstance(h, Rainfall | Inflow | SeaLevel) for h in scenario.hazards):
+        model.set_flood(np.zeros(net.n_links), np.zeros(net.n_links))  # no water anywhere
     return CrowdRun(model, sorted(closures, key=lambda c: c[0]))
+
+
+def _add_evacuation(model, pack, net, order, plan: Plan | None, seed: int) -> None:
+    """Shelters, distance limit, routes and evacuees of an evacuation order."""
+    listed = list(plan.shelters) if plan is not None else []
+    plan_shelters = shelters_from_plan(pack, net, listed)
+    city = city_shelters(
+        pack,
+        net,
+        open_all=plan is not None and plan.open_candidates,
+        opened=list(plan.open_shelters) if plan is not None else [],
+    )
+    taken = {s.facility for s in listed if s.facility is not None}
+    f = pack.facilities
+    ids = set((f["osm_type"].astype(str) + "/" + f["osm_id"].astype(str)).tolist()) & taken
+    keep = [not any(nm.endswith(i) for i in ids) for nm in city.names]  # listed in plan
+    shelters = Destinations(
+        np.concatenate([city.nodes[keep], plan_shelters.nodes]),
+        np.concatenate([city.capacities[keep], plan_shelters.capacities]),
+        [n for n, k in zip(city.names, keep, strict=True) if k] + plan_shelters.names,
+        [w for w, k in zip(city.why or [], keep, strict=True) if k] + (plan_shelters.why or []),
+    )
+    if shelters.nodes.size == 0:
+        raise UserInputError(
+            Problem(
+                f"the evacuation has nowhere to go: {pack.name} has no designated shelter, "
+                "the plan lists none and opens no candidate (school, community centre)",
+                field="shelters",
+                fix="add `shelters:` to the plan, or open candidates with "
+                "`open_shelters: [name or OSM id]` or `open_candidates: true`",
+            )
+        )
+    dest = model.add_destinations(
+        shelters.nodes, shelters.capacities, shelters.names, group="shelters", why=shelters.why
+    )
+    limit = plan.max_shelter_distance if plan is not None else DEFAULT_MAX_SHELTER_DISTANCE
+    model.set_max_distance("shelters", limit)
+    nodes, depart = evacuees(pack, net, order, rng_for(seed, "crowd.evacuees"))
+    routes = _routes(model, pack, net, plan, dest[-len(listed) :] if listed else dest[:0], nodes)
+    model.add_people(nodes, depart, group="shelters", route=routes)
+
+
+def _routes(model, pack, net, plan: Plan | None, listed: np.ndarray, origins) -> np.ndarray:
+    """Add the plan's walking routes to ``model``; the route of each origin (-1: none).
+
+    ``listed`` are the destination indices of the plan's ``shelters``, in order.
+    """
+    route = np.full(origins.size, -1, dtype=np.int64)
+    if plan is None:
+        return route
+    names = [s.name for s in plan.shelters]
+    zone_less, problems = [], []
+    free = np.ones(origins.size, dtype=bool)
+    for i, r in enumerate(plan.evacuation_routes):
+        if r.mode == "car":
+            continue
+        field = f"evacuation_routes.{i}"
+        xy = _project(pack, r.waypoints)
+        via, dist = net.nearest_nodes(xy[:, 0], xy[:, 1])
+        far = np.flatnonzero(dist > MAX_WAYPOINT_SNAP)
+        for j in far:
+            problems.append(
+                Problem(
+                    f"route {r.name!r}: waypoint {j + 1} is {dist[j]:.0f} m from the nearest "
+                    f"walkway (at most {MAX_WAYPOINT_SNAP:.0f} m)",
+                    field=f"{field}.waypoints.{j}",
+                    fix="put each waypoint on a street or path of the city",
+                )
+            )
+        if far.size:
+            continue
+        if r.shelter is not None:
+            target = int(listed[names.index(r.shelter)])
+        else:  # the destination nearest (straight line) the last waypoint
+            d = np.hypot(
+                net.x[model.dest_node] - net.x[via[-1]], net.y[model.dest_node] - net.y[via[-1]]
+            )
+            target = int(np.argmin(d))
+        k = model.add_route(via, target, name=r.name)
+        if r.zone is not None:
+            poly = _polygon(pack, r.zone, f"{field}.zone")
+            inside = free & shapely.contains_xy(poly, net.x[origins], net.y[origins])
+            route[inside] = k
+            free &= ~inside
+        else:
+            zone_less.append((k, via[0]))
+    if problems:
+        raise UserInputError(problems)
+    if zone_less:  # the zone-less route whose first waypoint is nearest each home
+        first = np.array([v for _, v in zone_less])
+        d = np.hypot(
+            net.x[origins][:, None] - net.x[first][None, :],
+            net.y[origins][:, None] - net.y[first][None, :],
+        )
+        pick = np.array([k for k, _ in zone_less])[np.argmin(d, axis=1)]
+        route[free] = pick[free]
+    return route

@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from twin.crowd.choice import check_memory
 from twin.errors import Problem, UserInputError
 
 if TYPE_CHECKING:
@@ -26,16 +27,41 @@ if TYPE_CHECKING:
     from twin.scenario.plan import Shelter
 
 SHELTER_KINDS = ("shelter", "assembly_point", "school", "community_centre")
-"""Facility kinds used as shelters when a plan names none."""
+"""Facility kinds that are shelters or may be opened as one."""
+STATUS_OF_KIND = {"shelter": "shelter", "assembly_point": "shelter",
+                  "school": "candidate", "community_centre": "candidate"}  # fmt: skip
+"""A facility's shelter status by kind, for packs built before facilities had a ``status``:
+``shelter`` (designated: evacuees may go there) or ``candidate`` (only if a plan opens it)."""
+WHY = {"shelter": "designated shelter", "candidate": "candidate opened by plan"}
+"""Why a city facility is a destination, by status."""
+MAX_OPEN_SNAP = 250.0
+"""A [lon, lat] in ``open_shelters`` names the candidate nearest it within this (m)."""
 
 
 @dataclass(frozen=True)
 class Destinations:
-    """Destination nodes with capacities (inf: no limit) and names."""
+    """Destination nodes with capacities (inf: no limit), names and why each is one."""
 
     nodes: np.ndarray
     capacities: np.ndarray
     names: list[str]
+    why: list[str] | None = None
+
+
+def shelter_status(facilities) -> np.ndarray:
+    """``shelter``, ``candidate`` or ``""`` for each facility (its ``status`` column, or its
+    kind when the pack predates it)."""
+    if "status" in facilities.columns:
+        status = facilities["status"].astype(str).to_numpy()
+        return np.where(np.isin(status, ("shelter", "candidate")), status, "")
+    return np.array([STATUS_OF_KIND.get(k, "") for k in facilities["kind"]], dtype=object)
+
+
+def _facility_names(f) -> list[str]:
+    return [
+        f"{k} {n}" if isinstance(n, str) and n else f"{k} {t}/{i}"
+        for k, n, t, i in zip(f["kind"], f["name"], f["osm_type"], f["osm_id"], strict=True)
+    ]
 
 
 def _project(pack: CityPack, lonlat) -> np.ndarray:
@@ -116,6 +142,7 @@ def evacuees(
     chosen = b[inside]
     share = order.compliance * ((1.0 - order.car_share) if walkers_only else 1.0)
     heads = _whole_people(chosen["occupants"].to_numpy(dtype=float) * share, rng)
+    check_memory(heads.sum(), net.n_links, net.n_nodes, 1, field=where)
     pts = chosen.geometry.representative_point()
     node, _ = net.nearest_nodes(pts.x.to_numpy(), pts.y.to_numpy())
     nodes = np.repeat(node, heads)
@@ -172,14 +199,81 @@ def shelters_from_facilities(
     keep = nodes >= 0
     if min_elevation is not None:
         keep &= net.z[np.maximum(nodes, 0)] >= min_elevation
-    names = [
-        f"{k} {n}" if isinstance(n, str) and n else f"{k} {t}/{i}"
-        for k, n, t, i in zip(f["kind"], f["name"], f["osm_type"], f["osm_id"], strict=True)
-    ]
+    names = _facility_names(f)
+    why = [WHY.get(s, "") for s in shelter_status(f)]
     return Destinations(
         nodes[keep],
         np.floor(f["capacity"].to_numpy(dtype=float)[keep]),
         [nm for nm, k in zip(names, keep, strict=True) if k],
+        [w for w, k in zip(why, keep, strict=True) if k],
+    )
+
+
+def city_shelters(
+    pack: CityPack, net: WalkNetwork, *, open_all: bool = False, opened=(), field="open_shelters"
+) -> Destinations:
+    """The city's designated shelters and the candidates a plan opens.
+
+    Parameters
+    ----------
+    open_all
+        Open every candidate shelter (schools, community centres).
+    opened
+        Candidates to open: a facility name (case-insensitive), an OSM id
+        (``"way/123456"``) or a ``(lon, lat)`` (the candidate nearest it, within
+        :data:`MAX_OPEN_SNAP` m).
+    field
+        Plan field of ``opened``, for errors.
+
+    Raises
+    ------
+    twin.errors.UserInputError
+        Naming every entry of ``opened`` that matches no shelter or candidate of the city.
+    """
+    f = pack.facilities
+    status = shelter_status(f)
+    chosen = status == "shelter"
+    if open_all:
+        chosen |= status == "candidate"
+    problems = []
+    names = [str(n).casefold() if isinstance(n, str) else "" for n in f["name"]]
+    ids = (f["osm_type"].astype(str) + "/" + f["osm_id"].astype(str)).tolist()
+    shelterish = status != ""
+    pts = np.column_stack([f.geometry.x.to_numpy(), f.geometry.y.to_numpy()])
+    for i, entry in enumerate(opened):
+        if isinstance(entry, str):
+            hit = np.flatnonzero(
+                shelterish & ((np.array(ids) == entry) | (np.array(names) == entry.casefold()))
+            )
+        else:
+            xy = _project(pack, entry)[0]
+            dist = np.where(shelterish, np.hypot(*(pts - xy).T), np.inf)
+            hit = np.flatnonzero(dist == dist.min()) if dist.min() <= MAX_OPEN_SNAP else []
+        if len(hit) == 0:
+            known = ", ".join(nm for nm, s in zip(_facility_names(f), status, strict=True) if s)
+            problems.append(
+                Problem(
+                    f"{entry!r} is no shelter or candidate shelter of {pack.name} "
+                    f"(candidates and shelters: {known or 'none'})",
+                    field=f"{field}.{i}",
+                    fix="give a name or OSM id from `twin maps facilities`, or a [lon, lat] "
+                    f"within {MAX_OPEN_SNAP:.0f} m of one",
+                )
+            )
+            continue
+        chosen[hit[0]] = True
+    if problems:
+        raise UserInputError(problems)
+    index = {nid: i for i, nid in enumerate(net.node_ids.tolist())}
+    nodes = np.array([index.get(n, -1) for n in f["walk_node"]], dtype=np.int64)
+    capacity = np.floor(np.nan_to_num(f["capacity"].to_numpy(dtype=float)))
+    keep = chosen & (nodes >= 0) & (capacity > 0)
+    all_names = _facility_names(f)
+    return Destinations(
+        nodes[keep],
+        capacity[keep],
+        [all_names[i] for i in np.flatnonzero(keep)],
+        [WHY[status[i]] for i in np.flatnonzero(keep)],
     )
 
 
@@ -232,4 +326,5 @@ def shelters_from_plan(
         np.asarray(nodes, dtype=np.int64),
         np.array([s.capacity for s in shelters], dtype=float),
         [s.name for s in shelters],
+        ["listed in plan"] * len(shelters),
     )

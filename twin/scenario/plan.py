@@ -238,7 +238,12 @@ class EvacuationRoute(StrictModel):
     mode: Literal["car", "walk", "both"] = "both"
     """Who uses it."""
     shelter: str | None = None
-    """Name of the shelter it leads to (one of `shelters`)."""
+    """Name of the shelter it leads to (one of `shelters`); without it, the plan's shelter
+    nearest the last waypoint."""
+    zone: Polygon | None = None
+    """Evacuees leaving from inside this area take the route ([longitude, latitude]
+    corners). Without it, every evacuee not in another route's zone takes the zone-less
+    route whose first waypoint is nearest their home."""
 
 
 class Closure(StrictModel):
@@ -286,6 +291,15 @@ class Plan(StrictModel):
     """Dispatch rule: {policy: nearest | priority | coverage | tiered, ...options}."""
     shelters: list[Shelter] = Field(default_factory=list)
     """Shelters for evacuees, with capacities."""
+    open_shelters: list[str | LonLat] = Field(default_factory=list)
+    """Candidate shelters of the city (schools, community centres) the plan opens: a
+    facility name, OSM id ('way/123456') or [longitude, latitude] (the nearest candidate
+    within 250 m). The city's designated shelters are always open."""
+    open_candidates: bool = False
+    """Open every candidate shelter of the city."""
+    max_shelter_distance: PositiveLength = 3000.0
+    """Evacuees on foot are never sent to a shelter farther than this walking distance
+    from where they choose it (m; default 3 km); those with none in reach are reported."""
     evacuation_routes: list[EvacuationRoute] = Field(default_factory=list)
     """Routes evacuees are directed along (optional)."""
     closures: list[Closure] = Field(default_factory=list)
