@@ -98,3 +98,75 @@ def test_schema_writes_both_files(
         schema = json.loads((folder / name).read_text())
         assert schema["$schema"].endswith("2020-12/schema")
         assert "version" in schema["required"]
+
+
+MAP_SCENARIO = """\
+version: 1
+name: places
+city: {name: monaco}
+time: {duration: 2 h}
+hazards:
+  - kind: inflow
+    name: burst main
+    location: [7.41446581, 43.727537]
+    hydrograph: [{at: 0, discharge: 1}]
+demand:
+  od:
+    - start: 0
+      end: 1 h
+      flows:
+        - {origin: [7.4070, 43.7510], destination: [7.4160, 43.7285], vehicles: 10}
+incidents:
+  scripted:
+    - {at: 10 min, type: medical, priority: 1, location: [13.40, 48.00]}
+    - {at: 20 min, type: medical, priority: 2, location: [7.4070, 43.7510]}
+plans: [plan.yaml]
+"""
+
+MAP_PLAN = """\
+version: 1
+kind: plan
+name: p
+stations:
+  - {name: swapped, location: [43.7345, 7.4205], units: {ambulance: 1}}
+  - {name: good, location: [7.4160, 43.7295], units: {ambulance: 1}}
+shelters:
+  - {name: hill, location: [7.4070, 43.7510], capacity: 100}
+"""
+
+
+@pytest.fixture
+def map_files(tmp_path: Path, monaco_dir) -> Path:
+    (tmp_path / "plan.yaml").write_text(MAP_PLAN)
+    (tmp_path / "s.yaml").write_text(MAP_SCENARIO)
+    return tmp_path
+
+
+def test_places_are_checked_against_the_map_all_at_once(map_files: Path) -> None:
+    """Every place problem of a scenario and its plan is listed with file:line and lon/lat:
+    an inflow inside a building, an OD origin and an incident 1.7 km from any road, an
+    incident 680 km away, a station with lat and lon swapped, an unreachable shelter."""
+    scenario, plan = map_files / "s.yaml", map_files / "plan.yaml"
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())  # rich wraps long lines
+    assert "6 problems" in out
+    assert f"{scenario}:8: hazards[0].location: inflow 'burst main'" in out
+    assert "inside building 132382779" in out
+    assert f"{scenario}:15: demand.od[0].flows[0].origin: origin [7.40700, 43.75100]" in out
+    assert f"{scenario}:18: incidents.scripted[0].location: [13.40000, 48.00000] (lon, lat)" in out
+    assert "km outside the map" in out
+    assert f"{scenario}:19: incidents.scripted[1].location: scripted incident 2 at" in out
+    assert f"{plan}:5: stations[0].location:" in out
+    assert "with the numbers swapped, [7.42050, 43.73450] (lon, lat) lies in the map" in out
+    assert f"{plan}:8: shelters[0].location: shelter 'hill'" in out
+    assert "Traceback" not in out
+
+
+def test_no_city_checks_the_files_only(map_files: Path) -> None:
+    """`--no-city` skips the map: the same files pass the schema check."""
+    (map_files / "s.yaml").write_text(MAP_SCENARIO + "population: 38000\n")
+    result = runner.invoke(app, ["validate", "--no-city", str(map_files / "s.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "scenario 'places'" in result.output
+    assert "38,000 residents" in result.output

@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from twin.cli import app, console, user_errors
-from twin.errors import Problem, ScenarioError, UserInputError
+from twin.cli.maps_cmds import MapsOption
+from twin.errors import Problem, ScenarioError, TwinError, UserInputError
 from twin.scenario.hazards import (
     CrowdEvent,
     Drainage,
@@ -91,6 +92,12 @@ def _scenario_table(scenario: Scenario, plans: list[Plan]) -> Table:
     table.add_row("time", escape(f"{humanize_duration(scenario.time.duration)}{start}"))
     reps = f", {scenario.replications} replications" if scenario.replications else ""
     table.add_row("seed", f"{scenario.seed}{reps}")
+    if scenario.population is not None:
+        table.add_row(
+            "population",
+            f"{scenario.population:,} residents (incident rates scale with it, not with the "
+            "occupants of mapped buildings)",
+        )
     hazards = [describe_hazard(h, scenario.time.duration) for h in scenario.hazards]
     table.add_row("hazards", escape("\n".join(hazards) or "none"))
     if scenario.flood.gauges:
@@ -148,8 +155,24 @@ def print_problems(path: Path, problems: list[Problem]) -> None:
             console.print(f"      [dim]fix:[/dim] {escape(problem.fix)}", soft_wrap=True)
 
 
-def _check(path: Path) -> bool:
-    """Validate one file and print what it holds or what is wrong; True if valid."""
+def _on_city(scenario: Scenario, path: Path, plans: list[Plan], maps: list[Path] | None) -> list:
+    """Problems of a scenario and its plans on their city (loaded or built first)."""
+    from twin.cli.maps_cmds import load_scenario_city
+    from twin.coupling.scenario_checks import check_on_city
+
+    try:
+        pack = load_scenario_city(scenario, maps)
+    except UserInputError as exc:
+        return exc.problems
+    except TwinError as exc:
+        return [Problem(f"cannot load the city: {exc}", path, field="city")]
+    return check_on_city(scenario, path, list(zip(scenario.plans, plans, strict=True)), pack)
+
+
+def _check(path: Path, *, city: bool = True, maps: list[Path] | None = None) -> bool:
+    """Validate one file and print what it holds or what is wrong; True if valid.
+
+    A scenario is checked against its city too unless ``city`` is False."""
     try:
         result = validate_file(path)
         plans: list[Plan] = []
@@ -158,6 +181,11 @@ def _check(path: Path) -> bool:
     except ScenarioError as exc:
         print_problems(path, exc.problems)
         return False
+    if city and isinstance(result, Scenario):
+        problems = _on_city(result, path, plans, maps)
+        if problems:
+            print_problems(path, problems)
+            return False
     kind = "scenario" if isinstance(result, Scenario) else "plan"
     title = f"[bold green]✓[/bold green] {escape(str(path))}: {kind} {escape(repr(result.name))}"
     console.print(title, soft_wrap=True)
@@ -172,12 +200,20 @@ def _check(path: Path) -> bool:
 @user_errors
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario or plan files (YAML).")],
+    no_city: Annotated[
+        bool,
+        typer.Option("--no-city", help="Check the files only, not their places on the map."),
+    ] = False,
+    maps: MapsOption = None,
 ) -> None:
     """Check scenario and plan files; show what each holds, or every problem with its line.
 
-    A scenario's plan files are checked too. Exits with 0 if all files are valid, else 2.
+    A scenario's plan files are checked too, and, unless --no-city, every place of both
+    against the city (built or loaded from the cache first): on the map, near the roads or
+    footpaths each model uses, inflows not on buildings. Exits with 0 if all files are
+    valid, else 2.
     """
-    bad = [path for path in files if not _check(path)]
+    bad = [path for path in files if not _check(path, city=not no_city, maps=maps)]
     if bad:
         console.print(f"[bold red]{len(bad)} of {len(files)} file(s) invalid[/bold red]")
         raise typer.Exit(code=2)

@@ -288,6 +288,32 @@ def _background(
     return BackgroundDemand.per_resident(rates, weights * (total / weights.sum()))
 
 
+def scripted_calls(
+    scenario: Scenario, pack: CityPack, net: CityNetwork, problem
+) -> list[ScriptedCall]:
+    """The scenario's scripted incidents on the road graph; each one off the map or farther
+    than :data:`MAX_SNAP` from a road units can use is passed to ``problem(keys, message,
+    fix)`` and left out."""
+    scripted = []
+    for i, s in enumerate(scenario.incidents.scripted):
+        keys: list[str | int] = ["incidents", "scripted", i, "location"]
+        off_map = describe_point_problem(pack, *s.location)
+        if off_map is not None:
+            problem(keys, f"scripted incident {i + 1}: {off_map}", f"give a place in {pack.name}")
+            continue
+        node, distance = net.snap(s.location)
+        if distance > MAX_SNAP:
+            problem(
+                keys,
+                f"scripted incident {i + 1} at {format_lonlat(*s.location)} is {distance:.0f} m "
+                f"from the nearest road units can use (at most {MAX_SNAP:.0f} m)",
+                "move it next to a drivable street of the city",
+            )
+            continue
+        scripted.append(ScriptedCall(s.at, s.type, s.priority, node, s.description))
+    return scripted
+
+
 def build_response(
     scenario: Scenario,
     plan: Plan,
@@ -338,23 +364,7 @@ def build_response(
     scenario_problems: list[Problem] = []
     problem = _problem_maker(scenario_file, scenario_problems)
     background = _background(scenario, net, residents, problem)
-    scripted = []
-    for i, s in enumerate(scenario.incidents.scripted):
-        keys: list[str | int] = ["incidents", "scripted", i, "location"]
-        off_map = describe_point_problem(pack, *s.location)
-        if off_map is not None:
-            problem(keys, f"scripted incident {i + 1}: {off_map}", f"give a place in {pack.name}")
-            continue
-        node, distance = net.snap(s.location)
-        if distance > MAX_SNAP:
-            problem(
-                keys,
-                f"scripted incident {i + 1} at {format_lonlat(*s.location)} is {distance:.0f} m "
-                f"from the nearest road units can use (at most {MAX_SNAP:.0f} m)",
-                "move it next to a drivable street of the city",
-            )
-            continue
-        scripted.append(ScriptedCall(s.at, s.type, s.priority, node, s.description))
+    scripted = scripted_calls(scenario, pack, net, problem)
     if scenario_problems:
         raise ScenarioError(scenario_problems)
     stations = plan_stations(
