@@ -52,8 +52,22 @@ def test_cached_pack_is_data_files_and_loads_the_same(city, tmp_path):
     second, built = load(city)
     assert not built
     assert second.summary() == first.summary()
-    assert list(second.walk.edges(keys=True, data="length")) == list(
-        first.walk.edges(keys=True, data="length")
+    for graph, again in ((first.drive, second.drive), (first.walk, second.walk)):
+        assert list(again.nodes(data=True)) == list(graph.nodes(data=True))
+        assert [list(again.pred[n]) for n in again] == [list(graph.pred[n]) for n in graph]
+        for (u, v, k, data), (u2, v2, k2, data2) in zip(
+            graph.edges(keys=True, data=True), again.edges(keys=True, data=True), strict=True
+        ):
+            assert (u, v, k) == (u2, v2, k2)
+            assert data.keys() == data2.keys()
+            for key, value in data.items():
+                if key == "geometry":
+                    assert value.equals_exact(data2[key], 0.0)
+                else:  # same value and type: ints stay ints, lists stay lists
+                    assert (value, type(value)) == (data2[key], type(data2[key]))
+    assert second.drive.graph["crs"] == first.drive.graph["crs"]
+    assert second.facilities.drop(columns="geometry").equals(
+        first.facilities.drop(columns="geometry")
     )
 
 
@@ -176,3 +190,39 @@ def test_fresh_change_is_never_served_from_the_memo(tmp_path, monkeypatch):
     data.write_bytes(b"b" * 1000)
     os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert cache.sha256_file(data) == hashlib.sha256(b"b" * 1000).hexdigest()
+
+
+def test_graph_attributes_keep_their_types():
+    """osmnx's merged edges carry lists beside scalars; missing attributes stay missing."""
+    import networkx as nx
+    import shapely
+
+    from twin.city.store import graph_attrs, graph_blobs, graph_from_blobs
+
+    graph = nx.MultiDiGraph(crs="EPSG:32632", simplified=True)
+    graph.add_node(3, x=1.0, y=2.0)
+    graph.add_node(1, x=0.5, y=float("nan"), street_count=3)
+    line = shapely.LineString([(1, 2), (0.5, 0)])
+    graph.add_edge(3, 1, osmid=[7, 8], highway="primary", oneway=False, lanes=2,
+                   length=12.5, geometry=line, name=["A", "B"])  # fmt: skip
+    graph.add_edge(3, 1, osmid=9, highway=["residential", "service"], oneway=True, lanes=1,
+                   length=3.0, reversed=[False, True])  # fmt: skip
+    graph.add_edge(1, 3, osmid=10, highway="primary", oneway=True, lanes=1, length=3)
+    again = graph_from_blobs(*graph_blobs(graph), graph_attrs(graph))
+    assert list(again.nodes) == [3, 1]
+    assert again.nodes[1]["street_count"] == 3
+    assert np.isnan(again.nodes[1]["y"])
+    assert "street_count" not in again.nodes[3]
+    first, second = again.edges[3, 1, 0], again.edges[3, 1, 1]
+    assert first["osmid"] == [7, 8]
+    assert first["geometry"].equals_exact(line, 0.0)
+    assert first["name"] == ["A", "B"]
+    assert second["osmid"] == 9
+    assert second["highway"] == ["residential", "service"]
+    assert second["reversed"] == [False, True]
+    assert "geometry" not in second
+    assert "name" not in second
+    assert isinstance(first["lanes"], int)
+    assert again.edges[1, 3, 0]["length"] == 3.0  # an int among floats reads back as float
+    assert again.graph["crs"] == "EPSG:32632"
+    assert again.graph["simplified"] is True
