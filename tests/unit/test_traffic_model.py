@@ -194,3 +194,66 @@ def test_kpis_and_mfd_add_up():
     mfd = model.series.mfd()
     vkm = (mfd["flow"] * np.diff(np.r_[0.0, mfd["time"]]) / 3600).sum() * net.length.sum() / 1000
     assert vkm == pytest.approx(trips.distance.sum() / 1000.0, rel=1e-6)
+
+
+def test_conservation_catches_a_vehicle_released_but_never_placed():
+    """A vehicle counted out of its origin queue that is on no link and never arrived is
+    caught, though its status still says waiting (the old per-status sum missed it)."""
+    from twin.traffic import kernels as kern
+
+    model = TrafficModel(corridor_network(3), dt=1.0)
+    model.add_vehicles(np.zeros(5, int), np.full(5, 3), np.full(5, 100.0))
+    model.advance_to(10.0)
+    assert model.check_conservation()["waiting"] == 5
+    head = model._orig_head[0]
+    model._orig_head[0] = model._v.queue_next[head]  # what a buggy release would do
+    model._counters[kern.C_DEPARTED] += 1
+    with pytest.raises(RuntimeError, match="departures 1 != arrivals"):
+        model.check_conservation()
+
+
+@pytest.mark.parametrize("dt", [float("nan"), float("inf"), 0.0, -1.0])
+def test_non_finite_or_non_positive_step_is_refused(dt):
+    """dt must be a finite time > 0 s (nan used to pass `dt <= 0` and run nothing)."""
+    with pytest.raises(UserInputError, match=r"dt must be a finite time > 0 s.*--set dt=1"):
+        TrafficModel(corridor_network(2), dt=dt)
+
+
+def test_priority_share_outside_zero_to_one_is_refused():
+    """priority_share is a share."""
+    with pytest.raises(UserInputError, match="priority_share must be a share"):
+        TrafficModel(corridor_network(2), priority_share=1.5)
+
+
+def test_too_many_vehicles_are_refused_before_allocating():
+    """A billion vehicles are refused with the memory estimate and the limit, before any
+    array is grown (it used to end in a MemoryError traceback)."""
+    model = TrafficModel(corridor_network(2), max_memory_bytes=10**9)
+    origins = np.broadcast_to(np.int64(0), (10**9,))  # no memory behind these
+    with pytest.raises(
+        UserInputError, match=r"1,000,000,000 vehicles would need about 1,000\.0 GB"
+    ):
+        model.add_vehicles(
+            origins, np.broadcast_to(np.int64(2), (10**9,)), np.broadcast_to(0.0, (10**9,))
+        )
+    assert model.n_vehicles == 0 and model._v.size == 0
+
+
+def test_memory_per_vehicle_stays_below_the_estimate():
+    """The peak memory of adding, running and recording 200,000 vehicles, per vehicle,
+    stays below budget.BYTES_PER_VEHICLE (so the refusal above is not too lenient)."""
+    import tracemalloc
+
+    from twin.traffic.budget import BYTES_PER_VEHICLE
+    from twin.traffic.demand import random_trips
+
+    net = grid_network(5)
+    trips = random_trips(net, 200_000, 0.0, 600.0, np.random.default_rng(0))
+    tracemalloc.start()
+    model = TrafficModel(net, dt=1.0, record_every=600.0)
+    model.add_vehicles(trips.origin, trips.destination, trips.depart)
+    model.advance_to(60.0)
+    model.trips().kpis()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak / 200_000 < BYTES_PER_VEHICLE

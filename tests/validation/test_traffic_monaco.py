@@ -17,17 +17,21 @@ def net(monaco_pack):
 
 def test_ten_thousand_random_trips_complete(net):
     """10,000 random trips departing over one hour all arrive within three hours (rerouting
-    every minute); any that did not would be reported stranded with a reason."""
+    every minute), 2.9 % of them (290, measured) having jumped past a gridlocked link at
+    least once (gridlock relief after 300 s stuck, as SUMO's teleports)."""
     trips = random_trips(net, 10_000, 0.0, 3600.0, np.random.default_rng(0))
     model = TrafficModel(net, dt=1.0, reroute_every=60.0)
     model.add_vehicles(trips.origin, trips.destination, trips.depart)
     model.advance_to(3 * 3600.0)
     counts = model.check_conservation()
-    records = model.trips()
-    assert counts["arrived"] + counts["stranded"] == 10_000
-    assert counts["arrived"] == 10_000
-    assert records.jumps.astype(bool).mean() < 0.05  # gridlock relief stays rare
-    assert 60.0 < records.kpis()["mean_travel_time_s"] < 600.0
+    kpis = model.trips().kpis()
+    assert counts["departed"] == counts["arrived"] == 10_000
+    assert kpis["completed"] == 10_000
+    # 2.9 % measured; the run is deterministic, and a margin of one percentage point admits
+    # changes of tie-breaking or routing order while catching the share doubling or vanishing
+    assert kpis["completed_by_jump_share"] == pytest.approx(0.029, abs=0.01)
+    assert kpis["completed_by_jump"] == kpis["vehicles_that_jumped"]
+    assert 60.0 < kpis["mean_travel_time_s"] < 600.0
 
 
 def _keeps_connected(net, link) -> bool:
@@ -53,4 +57,4 @@ def test_closing_a_busy_link_reroutes_its_users(net):
     model.advance_to(2 * 3600.0)
     assert model.n_in[busiest] == before
     counts = model.check_conservation()
-    assert counts["arrived"] == 2_000
+    assert counts["departed"] == counts["arrived"] == 2_000

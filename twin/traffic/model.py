@@ -179,6 +179,7 @@ class TrafficModel:
         t = np.atleast_1d(np.asarray(departures, dtype=np.float64))
         if not (len(o) == len(d) == len(t)):
             raise UserInputError("origins, destinations and departures differ in length")
+        check_vehicles(self.n_vehicles + len(t), self.max_memory_bytes, field="vehicles")
         bad_node = np.flatnonzero((o < 0) | (o >= self.net.n_nodes) | (d < 0))
         bad_node = np.union1d(bad_node, np.flatnonzero(d >= self.net.n_nodes))
         if bad_node.size:
@@ -206,7 +207,6 @@ class TrafficModel:
             )
         m = len(o)
         ends = self._trip_ends(m, origin_links, origin_at, destination_links, destination_at)
-        check_vehicles(self.n_vehicles + m, self.max_memory_bytes, field="vehicles")
         ids = np.arange(self.n_vehicles, self.n_vehicles + m)
         self._v.grow(self.n_vehicles + m)
         v = self._v
@@ -296,7 +296,8 @@ class TrafficModel:
             targets,
         )
         head, tail = np.where(pre, first, -1), np.where(post, last, -1)
-        ok = found[which] & ~self.closed[np.maximum(head, 0)] & ~self.closed[np.maximum(tail, 0)]
+        ok = found[which] & ~(pre & self.closed[np.maximum(head, 0)])
+        ok &= ~(post & self.closed[np.maximum(tail, 0)])
         if (head >= 0).any() or (tail >= 0).any():
             ptr, links, which = _wrap_paths(ptr, links, which, head, tail)
         if len(self._path_links) + len(links) > 4 * self._compacted_size:
