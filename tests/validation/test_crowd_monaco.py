@@ -2,9 +2,10 @@
 
 The people are the occupants of the buildings whose ground is below 10 m (about 7,400),
 all on foot, leaving after a Rayleigh delay (mean 10 min). The shelters are the schools
-and other shelter-kind facilities whose walk node is at least 30 m up (8 schools, 8,508
-places). Monaco's walk graph has 21 pieces; people in a piece without a shelter must be
-reported stuck for want of a route, and that must be true of the graph.
+and other shelter-kind facilities whose walk node is at least 30 m up (8 schools, 4,245
+places with the city's bounded capacity estimates: fewer than the people). Monaco's walk
+graph has 21 pieces; people in a piece without a shelter must be reported stuck for want of
+a route, and that must be true of the graph; the others stuck found every shelter full.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from twin.crowd import CrowdModel, WalkNetwork
-from twin.crowd.model import NO_ROUTE, ON_LINK, STUCK
+from twin.crowd.model import DESTINATIONS_FULL, NO_ROUTE, ON_LINK, STUCK
 from twin.crowd.sources import evacuees, shelters_from_facilities, shelters_from_plan, venue_crowd
 from twin.errors import UserInputError
 from twin.scenario.demand import DepartureCurve, Evacuation
@@ -71,7 +72,8 @@ def test_nobody_is_lost(run):
 
 def test_stuck_people_really_have_no_route(run, monaco_pack):
     """Each person stuck for want of a route stands where no walkway leads to a shelter;
-    everyone who could reach one got there or is still on the way (most arrived)."""
+    each stuck for want of room saw every shelter full; everyone else got there or is still
+    on the way (most arrived)."""
     model, shelters = run
     graph = nx.DiGraph()
     graph.add_edges_from(zip(model.net.tail.tolist(), model.net.head.tolist(), strict=True))
@@ -79,8 +81,11 @@ def test_stuck_people_really_have_no_route(run, monaco_pack):
     for s in shelters.nodes.tolist():
         can_reach |= nx.ancestors(graph, s)
     stuck = model.status == STUCK
-    assert np.all(model.reason[stuck] == NO_ROUTE)
-    assert not set(model.node[stuck].tolist()) & can_reach
+    no_route = stuck & (model.reason == NO_ROUTE)
+    full = stuck & (model.reason == DESTINATIONS_FULL)
+    assert np.count_nonzero(no_route | full) == np.count_nonzero(stuck)
+    assert not set(model.node[no_route].tolist()) & can_reach
+    assert np.all(model.occupancy == model.dest_capacity)  # everyone stuck for room saw this
     c = model.counts()
     assert c["arrived"] >= 0.9 * (c["total"] - c["stuck"])
     assert np.isfinite(model.kpis().clearance["t50"])

@@ -57,7 +57,8 @@ def test_cli_prints_kpis_and_writes_json(monaco_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("TWIN_MAPS", str(monaco_dir.parent))
     out = tmp_path / "kpis.json"
     _register()
-    result = CliRunner().invoke(app, ["crowd", str(SCENARIO), "--until", "600", "--json", str(out)])
+    args = ["crowd", str(SCENARIO), "--until", "600", "--json", str(out), "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "clearance 50 %" in result.output
     kpis = json.loads(out.read_text())
