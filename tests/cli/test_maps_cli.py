@@ -176,3 +176,15 @@ def test_maps_info_extent_from_data_walk_share_and_flat_terrain(monaco_dir):
     assert result.exit_code == 0, result.output
     for words in ("flat:", "cell", "component", "data)"):  # table cells wrap between words
         assert words in result.output
+
+
+def test_catalogue_entry_without_a_file_is_reported(tmp_path, monkeypatch):
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text(
+        "version: 1\ncities:\n  nowhere:\n    title: Nowhere\n    osm:\n      licence: ODbL\n"
+    )
+    monkeypatch.setenv("TWIN_CATALOGUE", str(catalogue))
+    assert "names no file" in run("maps", "list").output
+    result = run("maps", "info", "nowhere")
+    assert result.exit_code == 2
+    assert "names no file" in result.output

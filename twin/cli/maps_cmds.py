@@ -172,6 +172,8 @@ def list_maps(maps: MapsOption = None) -> None:
         )
         if entry.osm.package:
             status = f"[green]in the {entry.osm.package} package[/green]"
+        elif any(not f.file and not f.package for f in (entry.osm, *entry.dem)):
+            status = "[red]the catalogue names no file[/red]"
         table.add_row(name, entry.title, status, entry.osm.licence)
     console.print(table)
 
