@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -80,7 +81,7 @@ def test_trip_off_the_map_is_a_clear_error(scenario, tmp_path):
     result = _invoke(["traffic", str(scenario), "--out", str(tmp_path / "o"), "--no-progress"])
     assert result.exit_code == 2
     text = result.output.replace("\n", "")
-    assert "trips.csv:4: origin: origin [7.50000, 43.80000] is" in text
+    assert "trips.csv:4: origin: origin [7.50000, 43.80000] (lon, lat) is" in text
     assert "--set max_snap=" in text
 
 
@@ -95,3 +96,83 @@ def test_settings_are_checked():
         parse_settings(["dt=nan"])
     with pytest.raises(UserInputError, match="max_snap must be a finite number > 0"):
         parse_settings(["max_snap=-5"])
+
+
+def _scenario_with(tmp_path, demand: str):
+    path = tmp_path / "s2.yaml"
+    path.write_text(
+        "version: 1\nname: t2\ncity: {name: monaco}\ntime: {duration: 30 min}\n" + demand
+    )
+    return path
+
+
+def test_no_demand_is_refused_and_writes_nothing(tmp_path, monaco_dir):
+    """A scenario that sends no vehicle exits 2 with a clear message and no kpis.json
+    (it used to run and write NaN into kpis.json)."""
+    path = _scenario_with(tmp_path, "")
+    out = tmp_path / "o"
+    result = _invoke(["traffic", str(path), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 2
+    assert "the scenario sends no vehicle" in result.output.replace("\n", "")
+    assert not (out / "kpis.json").exists()
+
+
+def test_nan_step_is_a_clear_error(scenario, tmp_path):
+    """`--set dt=nan` exits 2 naming the setting (it used to print a traceback)."""
+    result = _invoke(["traffic", str(scenario), "--set", "dt=nan", "--no-progress"])
+    assert result.exit_code == 2
+    assert "dt must be a finite number, not 'nan'" in result.output.replace("\n", "")
+
+
+def test_too_many_vehicles_are_refused_with_the_estimate(tmp_path, monaco_dir, monkeypatch):
+    """OD flows needing more memory than half of what is available are refused before
+    allocating, naming the scenario line of the biggest flow, the estimate and the limit
+    (1e9 vehicles used to end in a MemoryError traceback; the schema now caps a flow at
+    1e6, so the machine is made to report 1 GB free)."""
+    from twin.traffic import budget
+
+    monkeypatch.setattr(budget, "available_memory", lambda: 10**9)
+    demand = (
+        "demand:\n  od:\n    - start: 0 min\n      end: 10 min\n      flows:\n"
+        "        - {origin: [7.4145, 43.7268], destination: [7.4246, 43.7384], "
+        "vehicles: 1000000}\n"
+    )
+    result = _invoke(["traffic", str(_scenario_with(tmp_path, demand)), "--no-progress"])
+    assert result.exit_code == 2
+    text = result.output.replace("\n", "")
+    assert "s2.yaml:10: demand.od.0.flows.0.vehicles: 1,000,000 vehicles would need" in text
+    assert "about 1.0 GB of memory (1000 bytes each), more than the 0.5 GB allowed" in text
+
+
+def test_od_place_off_the_map_names_the_scenario_line_and_lonlat(tmp_path, monaco_dir):
+    """An OD origin far from every road names the scenario file and line, the field, the
+    place in lon/lat and the setting that would allow it."""
+    demand = (
+        "demand:\n  od:\n    - start: 0 min\n      end: 10 min\n      flows:\n"
+        "        - {origin: [7.5, 43.8], destination: [7.4246, 43.7384], vehicles: 5}\n"
+    )
+    result = _invoke(["traffic", str(_scenario_with(tmp_path, demand)), "--no-progress"])
+    assert result.exit_code == 2
+    text = result.output.replace("\n", "")
+    assert "s2.yaml:10: demand.od.0.flows.0.origin: origin [7.50000, 43.80000] (lon, lat)" in text
+    assert "--set max_snap=" in text
+
+
+def test_evacuation_building_far_from_roads_is_named(monaco_pack, tmp_path, monaco_dir):
+    """With a 1 m snap limit the zone's buildings are too far from the roads: the error
+    names the scenario line of the zone, each building's OSM id and lon/lat."""
+    from twin.scenario.loader import load_scenario
+    from twin.traffic.scenario import traffic_from_scenario
+
+    demand = (
+        "demand:\n  evacuation:\n"
+        "    zone: [[7.4145, 43.7268], [7.4170, 43.7268], [7.4170, 43.7285], [7.4145, 43.7285]]\n"
+        "    order_time: 2 min\n"
+    )
+    path = _scenario_with(tmp_path, demand)
+    with pytest.raises(UserInputError) as err:
+        traffic_from_scenario(load_scenario(path), monaco_pack, {"max_snap": 1.0}, path=path)
+    first = err.value.problems[0]
+    assert (first.line, first.field) == (7, "demand.evacuation.zone")
+    pattern = r"building \d+ \(OSM id \d+\) at \[7\.41\d+, 43\.72\d+\] \(lon, lat\) is \d+ m from"
+    assert re.match(pattern, first.message)

@@ -236,7 +236,8 @@ def test_too_many_vehicles_are_refused_before_allocating():
         model.add_vehicles(
             origins, np.broadcast_to(np.int64(2), (10**9,)), np.broadcast_to(0.0, (10**9,))
         )
-    assert model.n_vehicles == 0 and model._v.size == 0
+    assert model.n_vehicles == 0
+    assert model._v.size == 0
 
 
 def test_memory_per_vehicle_stays_below_the_estimate():

@@ -29,7 +29,10 @@ def test_write_json_turns_non_finite_numbers_into_null_with_a_reason(tmp_path):
         reasons={"a": "nothing measured"},
     )
     data = _strict(path.read_text())
-    assert data["a"] is None and data["b"] is None and data["c"] == 3 and data["d"] == [1.0, None]
+    assert data["a"] is None
+    assert data["b"] is None
+    assert data["c"] == 3
+    assert data["d"] == [1.0, None]
     assert data["nulls"]["a"] == "nothing measured"
     assert data["nulls"]["b"] == "inf is not a finite number"
     assert set(data["nulls"]) == {"a", "b", "d[1]"}

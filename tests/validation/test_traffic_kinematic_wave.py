@@ -48,7 +48,8 @@ def test_no_vehicle_created_or_lost_at_any_step(run):
     model, _, _, counts, n = run
     assert all(c["added"] == n and c["stranded"] == 0 for c in counts)
     departed = np.array([c["departed"] for c in counts])
-    assert np.all(np.diff(departed) >= 0) and departed[0] < n
+    assert np.all(np.diff(departed) >= 0)
+    assert departed[0] < n
     assert counts[-1]["departed"] == counts[-1]["arrived"] == n
     assert model.n_out[-1] == n
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.spatial import cKDTree
 
+from twin.city.geometry import format_lonlat
 from twin.errors import Problem, UserInputError
 from twin.traffic.network import RoadNetwork
 
@@ -182,10 +183,6 @@ def snap_or_refuse(
     return snapped
 
 
-def _lonlat_text(lon: float, lat: float) -> str:
-    return f"[{lon:.5f}, {lat:.5f}]"
-
-
 def _to_metres(crs: str | None, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, ...]:
     if crs is None:
         raise UserInputError("coordinates in degrees need the network's CRS")
@@ -275,7 +272,7 @@ def trips_csv(
                 net,
                 x,
                 y,
-                lambda i, s=side, lo=lon, la=lat: f"{s} {_lonlat_text(lo[i], la[i])}",
+                lambda i, s=side, lo=lon, la=lat: f"{s} {format_lonlat(lo[i], la[i])}",
                 max_snap=max_snap,
                 file=path,
                 lines=lines,
@@ -402,7 +399,7 @@ def od_slice_trips(
             problems += far_problems(
                 snapped[side].distance[k : k + 1],
                 max_snap,
-                lambda _, s=side, lo=lon[k], la=lat[k]: f"{s} {_lonlat_text(lo, la)}",
+                lambda _, s=side, lo=lon[k], la=lat[k]: f"{s} {format_lonlat(lo, la)}",
                 field=f"demand.od.{i}.flows.{j}.{side}",
             )
     if problems:
@@ -519,11 +516,11 @@ def evacuation_trips(
     px, py = pts.x.to_numpy(), pts.y.to_numpy()
     lon, lat = _to_lonlat(crs, px, py)
     osm = chosen["osm_id"].astype(str).to_numpy() if "osm_id" in chosen else None
-    rows = np.flatnonzero(inside) if evac.zone is not None else np.arange(len(chosen))
+    rows = chosen.index.to_numpy()
 
     def building(i: int) -> str:
-        name = f"building {osm[i]}" if osm is not None else f"building row {rows[i]}"
-        return f"{name} at {_lonlat_text(lon[i], lat[i])}"
+        name = f"building {rows[i]}" + (f" (OSM id {osm[i]})" if osm is not None else "")
+        return f"{name} at {format_lonlat(lon[i], lat[i])}"
 
     home = snap_or_refuse(
         net,
