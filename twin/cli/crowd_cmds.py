@@ -4,7 +4,6 @@ its outputs (see :mod:`twin.crowd.outputs`) per plan to ``<outputs.folder>/crowd
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from twin.atomic import write_text
+from twin.atomic import write_json
 from twin.cli import app, console, err_console, user_errors
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 from twin.errors import Problem, UserInputError
@@ -189,4 +188,4 @@ def crowd_command(
         written = write_outputs(run.model, kpis, folder)
         console.print(f"wrote {len(written)} files to {escape(str(folder))}")
         if json_out is not None:
-            write_text(json_out, json.dumps(kpis.as_dict(), indent=2, allow_nan=False))
+            write_json(json_out, kpis.as_dict())

@@ -9,7 +9,6 @@ file name made of the plan's name, so outputs stay under the chosen folder.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -21,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from twin.atomic import write_text
+from twin.atomic import write_json
 from twin.cli import app, console, err_console, user_errors
 from twin.cli.maps_cmds import MapsOption
 from twin.errors import Problem, UserInputError
@@ -231,7 +230,7 @@ def respond(
         if scenario.outputs.events:
             written.append(write_log(model.events, folder / "events.csv"))
         if scenario.outputs.kpis:
-            written.append(write_text(folder / "kpis.json", json.dumps(kpis.as_dict(), indent=2)))
+            written.append(write_json(folder / "kpis.json", kpis.as_dict()))
         console.print(_kpi_table(plan.name, kpis))
         if plan.dispatch.policy == "tiered":
             counts = Counter(e.event for e in model.events)

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twin.atomic import atomic_path, write_text
+from twin.atomic import atomic_path, write_json, write_text
 from twin.errors import Problem, UserInputError
 
 if TYPE_CHECKING:
@@ -86,7 +85,7 @@ def write_outputs(model: CrowdModel, kpis: CrowdKpis, folder: Path | str) -> lis
     written = []
     try:
         written.append(
-            write_text(folder / "kpis.json", json.dumps(kpis.as_dict(), indent=2, allow_nan=False))
+            write_json(folder / "kpis.json", kpis.as_dict())
         )
         with atomic_path(folder / "link_density.parquet") as tmp:
             pq.write_table(table, tmp)
