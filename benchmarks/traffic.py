@@ -13,8 +13,10 @@ included) is its own; for SUMO it is the sumo process's own. Wall time is that o
 simulation alone (network and demand loaded; for SUMO the sumo process, which also reads
 the network and routes the trips; netconvert is not counted). Prints one table: wall time,
 peak memory, vehicles per second, trips completed, mean and total travel time, mean
-free-flow time and route length of the completed trips, and the ratio of each peer's wall
-time to twin's; a peer run longer than ``--peer-timeout`` is stopped and reported as such.
+free-flow time and route length of the completed trips, the trips completed by a gridlock
+jump (twin: trips that jumped at least once and their share; SUMO: its teleports), and the
+ratio of each peer's wall time to twin's; a peer run longer than ``--peer-timeout`` is
+stopped and reported as such.
 
 Cases: ``grid11`` (../shared/benchmarks/grid11: the same CSV files feed every tool),
 ``monaco10k``/``monaco100k`` (random trips over one hour on Monaco's drive graph, seed 0;
@@ -128,6 +130,7 @@ def _run_twin(net, trips, t_end: float, **settings) -> dict:
         "wall_s": wall,
         "free_tt_s": float(trips_out.free_time[trips_out.arrived].mean()),
         "jumps": k["gridlock_jumps"],
+        "completed_by_jump": k["completed_by_jump"],
         "vehicles": k["vehicles"],
         "completed": k["completed"],
         "mean_tt_s": k["mean_travel_time_s"],
@@ -423,6 +426,7 @@ def main() -> None:
             "peak MB",
             "veh/s",
             "completed",
+            "by jump",
             "mean tt s",
             "total tt h",
             "free tt s",
@@ -444,7 +448,7 @@ def main() -> None:
                     )
                     if rc is None:
                         console.print(f"{case}/{engine}: stopped after {limit:.0f} s")
-                        table.add_row(case, engine, "0", f"> {limit:.0f}", *[""] * 8)
+                        table.add_row(case, engine, "0", f"> {limit:.0f}", *[""] * 9)
                         break
                     if rc != 0:
                         console.print(f"[red]{case}/{engine} failed:[/red] {err[-800:]}")
@@ -466,6 +470,7 @@ def main() -> None:
                     f"{r['peak_mb']:.0f}",
                     f"{r['vehicles'] / r['wall_s']:,.0f}",
                     f"{r['completed']:,}/{r['vehicles']:,}",
+                    _by_jump(r),
                     f"{r['mean_tt_s']:,.0f}",
                     f"{r['total_tt_h']:,.0f}",
                     f"{r['free_tt_s']:,.0f}" if "free_tt_s" in r else "",
@@ -478,6 +483,17 @@ def main() -> None:
         console.print(table)
         for note in notes:
             console.print(note)
+
+
+def _by_jump(r: dict) -> str:
+    """Trips completed only thanks to gridlock relief: twin's jumps (trips that jumped at
+    least once, share of the completed), SUMO's teleports (count of teleports)."""
+    if "completed_by_jump" in r:
+        share = r["completed_by_jump"] / r["completed"] if r["completed"] else 0.0
+        return f"{r['completed_by_jump']:,} ({100 * share:.1f} %)"
+    if "teleports" in r:
+        return f"{r['teleports']:,} tp"
+    return ""
 
 
 if __name__ == "__main__":
