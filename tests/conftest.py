@@ -54,6 +54,23 @@ def monaco_pack(monaco_dir, maps_folders):
     return load_city("monaco", maps=maps_folders)
 
 
+@pytest.fixture(scope="session")
+def grid11_dir() -> Path:
+    """The grid11 benchmark case (nodes/links/demand CSVs), found beside the maps folders:
+    ``<maps folder>/../benchmarks/grid11`` for each folder of the maps path (TWIN_MAPS)."""
+    from twin.settings import maps_path
+
+    folders = maps_path()
+    for folder in folders:
+        candidate = folder.parent / "benchmarks" / "grid11"
+        if (candidate / "demand.csv").is_file():
+            return candidate
+    message = f"grid11 benchmark files not found beside {[str(f) for f in folders]}"
+    if os.environ.get("TWIN_REQUIRE_MAPS") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_thread_per_xdist_worker():
     """Under ``pytest -n`` each worker runs numba kernels on one thread: parallel workers with

@@ -1,9 +1,12 @@
-"""Resume: a study hit by a killed worker and then stopped half way by Ctrl-C ends, after
-rerunning the same command, with exactly the runs and KPIs of an uninterrupted study, none
-duplicated.
+"""Resume: a study stopped half way (a killed worker, then Ctrl-C; SIGTERM; SIGKILL of the
+``twin compare`` driver itself) ends, after rerunning the same command, with exactly the
+runs and KPIs of an uninterrupted study, none duplicated.
 
 The command runs as a real ``twin compare`` subprocess with two local workers; the
 reference is every run of the same study computed in this process with the same runner.
+Nothing races the clock: the driver's test hook (``TWIN_STUDY_HOLD``) pauses the study at
+chosen counts of stored runs and says so in a file, and the test acts only then, so every
+signal lands mid-study however fast or slow the machine is.
 """
 
 from __future__ import annotations
@@ -80,15 +83,36 @@ def _env(maps_folders) -> dict[str, str]:
             "COLUMNS": "160"}  # fmt: skip
 
 
-def _wait_for_series(study: Path, count: int, proc: subprocess.Popen, timeout: float = 90):
-    """Wait until ``count`` runs have written their series (or the command ends)."""
-    series = study.with_name(study.stem + ".series")
+def _wait_for_hold(study: Path, proc: subprocess.Popen, timeout: float = 300) -> int:
+    """Wait until the driver holds (its ``.hold`` file appears); return the runs stored.
+    ``timeout`` only bounds a broken run; the test never depends on timing."""
+    hold = study.with_suffix(".hold")
     end = time.monotonic() + timeout
     while time.monotonic() < end and proc.poll() is None:
-        if series.is_dir() and len(list(series.glob("*.parquet"))) >= count:
-            return
+        if hold.is_file() and hold.read_text():
+            return int(hold.read_text())
         time.sleep(0.02)
-    raise AssertionError(f"no {count} runs within {timeout} s (exit {proc.poll()})")
+    _, err = proc.communicate() if proc.poll() is not None else ("", "")
+    raise AssertionError(f"the study did not hold (exit {proc.poll()}): {err[-2000:]}")
+
+
+def _start(folder: Path, study: Path, maps_folders, hold: str) -> subprocess.Popen:
+    env = {**_env(maps_folders), "TWIN_STUDY_HOLD": hold}
+    return subprocess.Popen(_command(folder, study), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def _resume_equals_reference(folder, study, maps_folders, reference) -> None:
+    """Rerun the same command (no hold): the finished runs are reused, the rest computed,
+    and the study equals the uninterrupted reference, every run once."""
+    _, _, before = _stored(study)
+    done = subprocess.run(_command(folder, study), env=_env(maps_folders), capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"reused {before} finished runs" in done.stderr
+    stored, n_runs, n_finished = _stored(study)
+    assert n_runs == n_finished == 2 * REPLICATIONS
+    _assert_equal(stored, reference)
 
 
 def _stored(study: Path) -> tuple[dict, int, int]:
@@ -123,25 +147,57 @@ def test_killed_worker_and_ctrl_c_then_rerun_equal_uninterrupted(folder, referen
     stored. The rerun reuses them, computes the rest, and the study equals the reference,
     every run once."""
     study = folder / "resume.duckdb"
-    proc = subprocess.Popen(_command(folder, study), env=_env(maps_folders),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    _wait_for_series(study, 3, proc)
+    proc = _start(folder, study, maps_folders, "3,10")
+    first = _wait_for_hold(study, proc)
     workers = [w for c in psutil.Process(proc.pid).children() for w in c.children()]
     assert workers, "no worker processes found"
     workers[0].kill()
-    _wait_for_series(study, 10, proc)  # raises if the study died with its worker
+    workers[0].wait(timeout=30)
+    study.with_suffix(".hold").unlink()  # go on
+    second = _wait_for_hold(study, proc)  # raises if the study died with its worker
+    assert 3 <= first < second < 2 * REPLICATIONS
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "run the same command again" in err
     assert "Traceback" not in err
-    stored, n_runs, n_finished = _stored(study)
-    assert 0 < n_finished < 2 * REPLICATIONS, "interrupt came too late to test resuming"
+    _, n_runs, n_finished = _stored(study)
+    assert n_finished == second  # what was stored when held; nothing after the signal
     assert n_runs == n_finished  # nothing partial, nothing failed
-    done = subprocess.run(_command(folder, study), env=_env(maps_folders), capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert f"reused {n_finished} finished runs" in done.stderr
-    stored, n_runs, n_finished = _stored(study)
-    assert n_runs == n_finished == 2 * REPLICATIONS
-    _assert_equal(stored, reference)
+    _resume_equals_reference(folder, study, maps_folders, reference)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_like_ctrl_c_then_rerun_equal_uninterrupted(folder, reference, maps_folders):
+    """SIGTERM (a scheduler or ``kill`` stopping the job) is handled like Ctrl-C: finished
+    runs stored, a resume hint, exit 143, no traceback; the rerun completes the study."""
+    study = folder / "term.duckdb"
+    proc = _start(folder, study, maps_folders, "6")
+    held = _wait_for_hold(study, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "run the same command again" in err
+    assert "Traceback" not in err
+    _, n_runs, n_finished = _stored(study)
+    assert n_runs == n_finished == held
+    _resume_equals_reference(folder, study, maps_folders, reference)
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_driver_then_rerun_equal_uninterrupted(folder, reference, maps_folders):
+    """SIGKILL of ``twin compare`` itself (no handler runs): its workers go away with it,
+    the database keeps the runs committed before the kill, and the rerun completes the
+    study equal to the reference."""
+    study = folder / "kill.duckdb"
+    proc = _start(folder, study, maps_folders, "6")
+    held = _wait_for_hold(study, proc)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    _, alive = psutil.wait_procs(children, timeout=60)
+    assert not alive, f"processes left behind by the killed driver: {alive}"
+    _, n_runs, n_finished = _stored(study)
+    assert n_runs == n_finished == held
+    _resume_equals_reference(folder, study, maps_folders, reference)

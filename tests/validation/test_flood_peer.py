@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import pytest
+from peers import require_peer
 from pyproj import Transformer
 
 from twin.flood import FloodConfig, FloodModel, Forcing, mm_per_hour
@@ -47,7 +48,7 @@ def run_landlab(z: np.ndarray, dx: float, sea: np.ndarray):
         # Landlab's kernels use OpenMP (its own libgomp, which reads this when loaded):
         # one thread per xdist worker, as for twin's kernels.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-    pytest.importorskip("landlab")
+    require_peer("landlab")
     from twin.flood.landlab_peer import run_landlab as landlab_run
 
     run = landlab_run(z, dx, sea, rain=RAIN, rain_end=RAIN_END, t_end=T_END, dt_max=DT_MAX,

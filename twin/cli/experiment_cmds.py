@@ -234,7 +234,7 @@ def _run(
     from twin.cli._checks import ensure_writable_file
     from twin.cli.maps_cmds import load_scenario_city
     from twin.experiment.driver import check_study, run_study
-    from twin.experiment.executors import make_executor
+    from twin.experiment.executors import ClusterLostError, make_executor
     from twin.experiment.runners import get_runner
     from twin.experiment.store import Store
     from twin.metrics.stats import SequentialRule
@@ -296,7 +296,7 @@ def _run(
                 rule=rule,
                 on_progress=show,
             )
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, ClusterLostError):
             p = state.get("p")
             kept = (p.reused + p.done) if p else 0
             bar.stop()

@@ -9,14 +9,18 @@ requested twice in one study (identical variants) is computed once.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from twin.atomic import write_text
+from twin.errors import Problem, UserInputError
 from twin.experiment.executors import Outcome
 from twin.experiment.runners import code_version, get_runner
 from twin.experiment.store import RunResult, Store, is_interrupt
@@ -27,6 +31,43 @@ MAX_ATTEMPTS = 2
 """A failed run is tried once more, then recorded as failed."""
 FLUSH_EVERY = 0.5
 """Longest time (s) a finished result waits in the parent before it is stored."""
+HOLD_ENV = "TWIN_STUDY_HOLD"
+"""Test hook: ``N1,N2,...`` makes the driver pause once it has stored N1 (then N2...) runs
+in this invocation, so a test can signal or kill it mid-study without racing the clock."""
+
+
+class Hold:
+    """Pauses a study at chosen counts of stored runs while a test acts (``$TWIN_STUDY_HOLD``).
+
+    At each count the driver writes ``<study>.hold`` (the runs stored so far) and waits,
+    taking no new results, until the file is deleted; a signal meanwhile stops it as
+    usual. Without the variable it does nothing.
+
+    Raises
+    ------
+    UserInputError
+        If the variable is not a list of whole numbers.
+    """
+
+    def __init__(self, study_file: Path) -> None:
+        text = os.environ.get(HOLD_ENV, "").strip()
+        try:
+            self.points = sorted(int(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise UserInputError(
+                Problem(f"{HOLD_ENV}={text!r}", field=HOLD_ENV, fix="unset it (a test hook)")
+            ) from None
+        self.file = study_file.with_suffix(".hold")
+
+    def __call__(self, stored: int) -> None:
+        """Hold if ``stored`` runs reach the next count."""
+        if not self.points or stored < self.points[0]:
+            return
+        while self.points and stored >= self.points[0]:
+            self.points.pop(0)
+        write_text(self.file, str(stored))
+        while self.file.exists():
+            time.sleep(0.02)
 
 
 @dataclass
@@ -202,6 +243,7 @@ def _execute(
 
     pending: list[tuple[RunResult, RunTask]] = []
     last_flush = time.perf_counter()
+    hold = Hold(store.path)
 
     def flush() -> None:
         # One transaction for several results: a DuckDB commit costs ~10 ms, as much as a
@@ -247,6 +289,7 @@ def _execute(
                 submit(queue.pop())
             if time.perf_counter() - last_flush >= FLUSH_EVERY or not submitted:
                 flush()
+                hold(progress.done + progress.failed)
     finally:
         flush()
 

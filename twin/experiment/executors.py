@@ -36,13 +36,32 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from twin.errors import Problem, UserInputError
+from twin.errors import Problem, TwinError, UserInputError
 from twin.experiment.runners import RUNNERS, code_version, get_runner, registered
 from twin.experiment.study import RunTask
 from twin.threads import limit_threads, thread_count, thread_env, usable_cores, worker_share
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a Dask scheduler (and its first worker) before giving up."""
+HEARTBEAT_EVERY = 5.0
+"""Seconds between pings of the Dask scheduler while a study waits for results."""
+
+
+class ClusterLostError(TwinError):
+    """The Dask scheduler went away (or stopped answering) mid-study.
+
+    Results already received are stored by the driver before this propagates; rerunning
+    the command resumes the study.
+    """
+
+    def __init__(self, address: str, reason: str) -> None:
+        self.address = address
+        super().__init__(
+            f"lost the Dask scheduler at {address} ({reason}) (fix: restart the scheduler and "
+            "its workers, or leave out --scheduler, then run the same command again: finished "
+            "runs are reused)"
+        )
+
 
 _PREPARED: dict[str, Any] = {}
 
@@ -91,13 +110,49 @@ def _use_runners(runners: dict[str, str] | None) -> None:
         code_version.cache_clear()
 
 
-def _init_worker(key: str, prepared: Any, runners: dict[str, str], threads: int) -> None:
+def _init_worker(
+    key: str, prepared: Any, runners: dict[str, str], threads: int, parent: tuple[int, float]
+) -> None:
     """Local worker start-up: keep the prepared state and the parent's runner registry,
-    use ``threads`` numba threads; leave Ctrl-C to the parent."""
+    use ``threads`` numba threads; leave Ctrl-C to the parent, and exit if it dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _PREPARED[key] = prepared
     _use_runners(runners)
     limit_threads(threads)
+    _exit_with_parent(*parent)
+
+
+PARENT_CHECK_EVERY = 0.5
+"""Seconds between a local worker's checks that the process that started it still runs."""
+
+
+def _process_id() -> tuple[int, float]:
+    """This process's pid and start time (a pid alone may be reused)."""
+    import psutil
+
+    return os.getpid(), psutil.Process().create_time()
+
+
+def _exit_with_parent(pid: int, created: float) -> None:
+    """Exit this worker once the driver process ``pid`` (started at ``created``) is gone or
+    a zombie: a driver killed with SIGKILL runs no clean-up, and its workers (children of
+    the fork server, not of the driver) would otherwise live on, holding its pipes."""
+    import threading
+
+    import psutil
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_EVERY)
+            try:
+                proc = psutil.Process(pid)
+                if proc.create_time() != created or proc.status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+        os._exit(1)
+
+    threading.Thread(target=watch, name="twin-parent-watch", daemon=True).start()
 
 
 def execute(
@@ -218,7 +273,7 @@ class LocalExecutor:
         self.workers = max(1, workers or total)
         self.threads = worker_share(total, self.workers)
         self._pool: ProcessPoolExecutor | None = None
-        self._args: tuple[str, Any, dict[str, str], int] | None = None
+        self._args: tuple[str, Any, dict[str, str], int, tuple[int, float]] | None = None
         self._preload = tuple(preload)
         _context(self._preload)
         # imports PRELOAD now, while the parent loads the city
@@ -231,7 +286,7 @@ class LocalExecutor:
 
     def start(self, key: str, prepared: Any) -> None:
         """Start the workers, each holding the runner's prepared state."""
-        self._args = (key, prepared, registered(), self.threads)
+        self._args = (key, prepared, registered(), self.threads, _process_id())
         self._pool = ProcessPoolExecutor(
             self.workers,
             mp_context=_context(self._preload),
@@ -247,7 +302,7 @@ class LocalExecutor:
             return self._pool.submit(execute, task, self._args[0])
         except BrokenProcessPool:
             self._pool.shutdown(wait=False, cancel_futures=True)
-            self.start(*self._args)
+            self.start(*self._args[:2])
             return self._pool.submit(execute, task, self._args[0])
 
     def wait(self, futures: list, timeout: float) -> tuple[list, list]:
@@ -297,12 +352,21 @@ def check_scheduler_url(url: str) -> str:
 class DaskExecutor:
     """Runs on a Dask distributed cluster.
 
+    Only the scheduler given by ``address`` is used (never one from Dask's configuration or
+    environment); ``tls://`` addresses use Dask's own TLS settings
+    (``distributed.comm.tls.*``).
+
+    A lost scheduler is noticed while waiting for results: Dask cancels every future when
+    the connection drops, and a ping every :data:`HEARTBEAT_EVERY` s that gets no answer
+    within ``timeout`` covers a scheduler that hangs or a network that drops packets.
+    Either raises :class:`ClusterLostError` instead of waiting forever.
+
     Parameters
     ----------
     address
         Scheduler address, ``tcp://HOST:PORT``.
     timeout
-        Seconds to wait for the scheduler and its first worker.
+        Seconds to wait for the scheduler and its first worker, and for a ping's answer.
 
     Raises
     ------
@@ -343,6 +407,9 @@ class DaskExecutor:
         self._key = ""
         self._futures: list = []
         self._closed = False
+        self._timeout = timeout
+        self._next_ping = time.monotonic() + HEARTBEAT_EVERY
+        self.lost: str | None = None
 
     @property
     def workers(self) -> int:
@@ -375,10 +442,26 @@ class DaskExecutor:
         end = time.monotonic() + timeout
         while True:
             done = [f for f in futures if f.done()]
+            # after collecting: Dask marks the client disconnected before it cancels futures
+            self._check_scheduler()
             if done or time.monotonic() >= end:
                 finished = {id(f) for f in done}
                 return done, [f for f in futures if id(f) not in finished]
             time.sleep(0.005)
+
+    def _check_scheduler(self) -> None:
+        """Raise :class:`ClusterLostError` if the client lost the scheduler or a due ping gets
+        no answer within the timeout."""
+        if self.client.status != "running":
+            self.lost = f"connection {self.client.status}"
+        elif time.monotonic() >= self._next_ping:
+            try:
+                self.client.sync(self.client.scheduler.identity, callback_timeout=self._timeout)
+            except (OSError, TimeoutError) as exc:
+                self.lost = f"no answer within {self._timeout:g} s: {type(exc).__name__}"
+            self._next_ping = time.monotonic() + HEARTBEAT_EVERY
+        if self.lost:
+            raise ClusterLostError(self.address, self.lost)
 
     def close(self, *, cancel: bool = False) -> None:
         """Release the prepared state and disconnect (the cluster keeps running);
@@ -387,14 +470,14 @@ class DaskExecutor:
             return
         self._closed = True
         try:
-            if cancel:
+            if cancel and not self.lost and self.client.status == "running":
                 pending = [f for f in self._futures if not f.done()]
                 if pending:
                     self.client.cancel(pending, force=True)
             self._futures.clear()
             self._prepared = None
         finally:
-            self.client.close()
+            self.client.close(timeout=self._timeout)
 
 
 def make_executor(
