@@ -484,10 +484,11 @@ def evacuation_trips(
     """Car trips out of an evacuation zone.
 
     Each ordered building (in ``evac.zone`` or listed in ``evac.buildings``) sends
-    ``occupants x compliance x car_share / 1.5`` cars (rounded stochastically) from its
-    nearest node to the nearest node outside the zone (the zone's edge); departures follow
-    the order time plus the departure curve; departures at or after ``end`` are dropped
-    from the run and counted in the returned trips' absence (they never start).
+    ``occupants x compliance x car_share / 1.5`` cars (rounded stochastically) from the
+    nearest point of a road (within ``max_snap`` m, else an error naming the building, its
+    OSM id and lon/lat) to the nearest node outside the zone (the zone's edge); departures
+    follow the order time plus the departure curve; departures at or after ``end`` are
+    dropped from the run and counted in the returned trips' absence (they never start).
     """
     import shapely
 

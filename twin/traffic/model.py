@@ -16,9 +16,7 @@ next step, and vehicles whose remaining path uses a newly closed link are rerout
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import ClassVar
 
 import numpy as np
 
@@ -27,7 +25,9 @@ from twin.traffic import kernels as kern
 from twin.traffic.budget import check_vehicles
 from twin.traffic.network import RoadNetwork
 from twin.traffic.outputs import LinkSeries, TripRecords
-from twin.traffic.routing import paths_for_pairs
+from twin.traffic.routing import paths_for_pairs, wrap_paths
+from twin.traffic.settings import check_settings
+from twin.traffic.vehicles import VehicleArrays
 
 
 class TrafficModel:
@@ -69,7 +69,7 @@ class TrafficModel:
         stuck_time: float | None = 300.0,
         max_memory_bytes: int | None = None,
     ) -> None:
-        _check_settings(
+        check_settings(
             dt=dt,
             route_slice=route_slice,
             reroute_every=reroute_every,
@@ -122,7 +122,7 @@ class TrafficModel:
         self._head_next = np.full(n_l, -1, dtype=np.int64)
         # vehicles (grown on demand)
         self.n_vehicles = 0
-        self._v = _VehicleArrays(0)
+        self._v = VehicleArrays(0)
         self._counters = np.zeros(4, dtype=np.int64)  # slots kern.C_*, counted in the kernel
         self._added = 0  # vehicles given to add_vehicles
         self._stranded_unreleased = 0  # stranded before leaving their origin queue
@@ -299,7 +299,7 @@ class TrafficModel:
         ok = found[which] & ~(pre & self.closed[np.maximum(head, 0)])
         ok &= ~(post & self.closed[np.maximum(tail, 0)])
         if (head >= 0).any() or (tail >= 0).any():
-            ptr, links, which = _wrap_paths(ptr, links, which, head, tail)
+            ptr, links, which = wrap_paths(ptr, links, which, head, tail)
         if len(self._path_links) + len(links) > 4 * self._compacted_size:
             self._compact_paths()
         base = len(self._path_ptr) - 1
@@ -594,145 +594,3 @@ class TrafficModel:
             jumps=v.jumps[:n].astype(np.int32),
             now=self.time,
         )
-
-
-def _check_settings(**values: float | None) -> None:
-    """Refuse settings that are not finite, not positive, or (``priority_share``) not a share;
-    ``reroute_every`` and ``stuck_time`` may be None (off)."""
-    problems = []
-    for name, value in values.items():
-        if value is None and name in ("reroute_every", "stuck_time"):
-            continue
-        ok = value is not None and math.isfinite(value)
-        if name == "priority_share":
-            ok = ok and 0.0 <= value <= 1.0
-            want = "a share between 0 and 1"
-        elif name == "stuck_time":
-            ok = ok and value >= 0.0
-            want = "a finite time >= 0 s (or none: never jump)"
-        else:
-            ok = ok and value > 0.0
-            want = "a finite time > 0 s" + (" (or none: off)" if name == "reroute_every" else "")
-        if not ok:
-            problems.append(
-                Problem(
-                    f"{name} must be {want}, not {value!r}",
-                    field=name,
-                    fix=f"give e.g. `--set {name}={SETTING_EXAMPLES[name]}`",
-                )
-            )
-    if problems:
-        raise UserInputError(problems)
-
-
-#: A sensible value of each setting, for error messages.
-SETTING_EXAMPLES = {
-    "dt": 1,
-    "route_slice": 300,
-    "reroute_every": 60,
-    "record_every": 60,
-    "priority_share": 0.2,
-    "stuck_time": 300,
-}
-
-
-def _wrap_paths(
-    ptr: np.ndarray, links: np.ndarray, which: np.ndarray, head: np.ndarray, tail: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Paths ``head + route + tail``: each vehicle's route (``links[ptr[w]:ptr[w+1]]`` with
-    ``w = which[i]``) with link ``head[i]`` before it and ``tail[i]`` after it (-1: none),
-    each distinct combination stored once.
-
-    Returns
-    -------
-    ptr, links, which
-        The new paths in CSR form and each vehicle's index among them.
-    """
-    combos, which = np.unique(np.column_stack([which, head, tail]), axis=0, return_inverse=True)
-    which = which.reshape(-1)
-    route, h, t = combos.T
-    n_route = np.diff(ptr)[route]
-    has_h, has_t = h >= 0, t >= 0
-    new_ptr = np.zeros(len(combos) + 1, dtype=np.int64)
-    new_ptr[1:] = np.cumsum(has_h + n_route + has_t)
-    out = np.empty(new_ptr[-1], dtype=np.int32)
-    out[new_ptr[:-1][has_h]] = h[has_h]
-    out[new_ptr[1:][has_t] - 1] = t[has_t]
-    within = np.arange(n_route.sum()) - np.repeat(np.cumsum(n_route) - n_route, n_route)
-    out[np.repeat(new_ptr[:-1] + has_h, n_route) + within] = links[
-        np.repeat(ptr[:-1][route], n_route) + within
-    ]
-    return new_ptr, out, which
-
-
-class _VehicleArrays:
-    """Per-vehicle state, grown by doubling (indices are vehicle ids).
-
-    Hot fields live packed in ``vi`` (int64) and ``vf`` (float64), one row per vehicle (see
-    :mod:`twin.traffic.kernels` for the columns); attributes such as ``status`` are column
-    views of them. ``origin``, ``dest``, ``first_link``, ``last_link`` (the links a trip
-    starts and ends inside, -1: none) and ``reason`` are separate arrays.
-    """
-
-    INT_COLS: ClassVar[dict[str, int]] = {
-        "status": kern.I_STATUS,
-        "veh_link": kern.I_LINK,
-        "path_id": kern.I_PATH,
-        "pos": kern.I_POS,
-        "queue_next": kern.I_QNEXT,
-        "priority": kern.I_PRIO,
-        "jumps": kern.I_JUMPS,
-    }
-    INT_FILL = (kern.WAITING, -1, -1, 0, -1, 0, 0)
-    FLOAT_COLS: ClassVar[dict[str, int]] = {
-        "t_ready": kern.F_READY,
-        "t_depart": kern.F_DEPART,
-        "t_arrive": kern.F_ARRIVE,
-        "dist": kern.F_DIST,
-        "free_sum": kern.F_FREE,
-        "start_at": kern.F_FROM,
-        "end_at": kern.F_TO,
-        "share": kern.F_SHARE,
-    }
-    FLOAT_FILL = (0.0, 0.0, np.nan, 0.0, 0.0, 0.0, 1.0, 1.0)
-    #: Separate arrays and their fill values.
-    EXTRA: ClassVar[dict[str, tuple[type, int]]] = {
-        "origin": (np.int64, 0),
-        "dest": (np.int64, 0),
-        "first_link": (np.int64, -1),
-        "last_link": (np.int64, -1),
-        "reason": (np.int8, 0),
-    }
-
-    def __init__(self, size: int) -> None:
-        self.size = 0
-        self.vi = np.zeros((0, len(self.INT_COLS)), dtype=np.int64)
-        self.vf = np.zeros((0, len(self.FLOAT_COLS)))
-        for name, (dtype, _) in self.EXTRA.items():
-            setattr(self, name, np.zeros(0, dtype=dtype))
-        self._views()
-        self.grow(size)
-
-    def _views(self) -> None:
-        for name, col in self.INT_COLS.items():
-            setattr(self, name, self.vi[:, col])
-        for name, col in self.FLOAT_COLS.items():
-            setattr(self, name, self.vf[:, col])
-
-    def grow(self, needed: int) -> None:
-        if needed <= self.size:
-            return
-        new = max(needed, 2 * self.size, 1024)
-        vi = np.empty((new, len(self.INT_COLS)), dtype=np.int64)
-        vi[:] = self.INT_FILL
-        vi[: self.size] = self.vi
-        vf = np.empty((new, len(self.FLOAT_COLS)))
-        vf[:] = self.FLOAT_FILL
-        vf[: self.size] = self.vf
-        self.vi, self.vf = vi, vf
-        for name, (dtype, fill) in self.EXTRA.items():
-            arr = np.full(new, fill, dtype=dtype)
-            arr[: self.size] = getattr(self, name)
-            setattr(self, name, arr)
-        self.size = new
-        self._views()

@@ -122,3 +122,32 @@ def paths_for_pairs(
         n_nodes, link_from, link_to, cost, uniq // n_nodes, uniq % n_nodes
     )
     return ptr, links, found, which
+
+
+def wrap_paths(
+    ptr: np.ndarray, links: np.ndarray, which: np.ndarray, head: np.ndarray, tail: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paths ``head + route + tail``: each vehicle's route (``links[ptr[w]:ptr[w+1]]`` with
+    ``w = which[i]``) with link ``head[i]`` before it and ``tail[i]`` after it (-1: none),
+    each distinct combination stored once.
+
+    Returns
+    -------
+    ptr, links, which
+        The new paths in CSR form and each vehicle's index among them.
+    """
+    combos, which = np.unique(np.column_stack([which, head, tail]), axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    route, h, t = combos.T
+    n_route = np.diff(ptr)[route]
+    has_h, has_t = h >= 0, t >= 0
+    new_ptr = np.zeros(len(combos) + 1, dtype=np.int64)
+    new_ptr[1:] = np.cumsum(has_h + n_route + has_t)
+    out = np.empty(new_ptr[-1], dtype=np.int32)
+    out[new_ptr[:-1][has_h]] = h[has_h]
+    out[new_ptr[1:][has_t] - 1] = t[has_t]
+    within = np.arange(n_route.sum()) - np.repeat(np.cumsum(n_route) - n_route, n_route)
+    out[np.repeat(new_ptr[:-1] + has_h, n_route) + within] = links[
+        np.repeat(ptr[:-1][route], n_route) + within
+    ]
+    return new_ptr, out, which

@@ -21,8 +21,9 @@ from twin.traffic.demand import (
     od_slice_trips,
     trips_csv,
 )
-from twin.traffic.model import SETTING_EXAMPLES, TrafficModel
+from twin.traffic.model import TrafficModel
 from twin.traffic.network import RoadNetwork
+from twin.traffic.settings import SETTING_EXAMPLES
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
@@ -242,8 +243,6 @@ def _closures(
     out = []
     for i, hazard in collapses:
         centre = shapely.Point(*to_m.transform(*hazard.location))
-        links = np.flatnonzero(
-            shapely.distance(lines, centre) <= hazard.radius
-        )
+        links = np.flatnonzero(shapely.distance(lines, centre) <= hazard.radius)
         out.append((float(hazard.at), links, hazard.name or f"hazards.{i}"))
     return sorted(out, key=lambda c: c[0])
