@@ -67,6 +67,7 @@ def test_station_off_the_road_graph(tmp_path, monaco_pack, net):
     (problem,) = refused(path, monaco_pack, net)
     assert problem.field == "stations[0].location"
     assert "m from the nearest road" in problem.message
+    assert "at [7.43500, 43.72500] (lon, lat)" in problem.message  # not projected metres
 
 
 def test_unit_type_no_incident_needs(tmp_path, monaco_pack, net):

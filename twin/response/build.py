@@ -166,8 +166,10 @@ def plan_stations(
         if distance > MAX_SNAP:
             problem(
                 ["stations", i, "location" if station.facility is None else "facility"],
-                f"station {station.name!r} is {distance:.0f} m from the nearest road units "
-                f"can use (at most {MAX_SNAP:.0f} m)",
+                f"station {station.name!r}"
+                + (f" at {format_lonlat(*station.location)}" if station.location else "")
+                + f" is {distance:.0f} m from the nearest road units can use (at most "
+                f"{MAX_SNAP:.0f} m)",
                 "move it next to a drivable street of the city",
             )
             continue
@@ -443,7 +445,8 @@ def closure_timeline(
             if distance[k] > MAX_SNAP:
                 problem(
                     ["closures", i, "location"],
-                    f"closure {closure.name!r} is {distance[k]:.0f} m from the nearest road",
+                    f"closure {closure.name!r} at {format_lonlat(*closure.location)} is "
+                    f"{distance[k]:.0f} m from the nearest road (at most {MAX_SNAP:.0f} m)",
                     "put it on the road to close",
                 )
         else:
