@@ -182,3 +182,28 @@ def test_evacuation_sends_cars_from_the_zone_to_outside_it(monaco_pack):
     assert len(trips) > 50
     assert not shapely.contains_xy(poly, net.x[trips.destination], net.y[trips.destination]).any()
     assert trips.depart.min() >= 600.0
+
+
+def test_evacuation_from_a_building_far_from_junctions_but_near_a_road(monaco_pack):
+    """Monaco's building 128840977 is 277 m from the nearest junction but 146 m from a road
+    (measured): its evacuation starts on that road (it used to be refused as too far from
+    the nearest node, limit 250 m). It is a multipolygon, which listed buildings may be
+    (their zone's hull used to raise a shapely ValueError)."""
+    from scipy.spatial import cKDTree
+
+    from twin.scenario.demand import Evacuation
+    from twin.traffic.demand import evacuation_trips, snap_to_links
+
+    pack = monaco_pack.largest_component()
+    net = RoadNetwork.from_graph(pack.drive)
+    row = pack.buildings[pack.buildings["osm_id"].astype(str) == "128840977"]
+    point = row.geometry.representative_point()
+    x, y = point.x.to_numpy(), point.y.to_numpy()
+    to_node = cKDTree(np.column_stack([net.x, net.y])).query(np.column_stack([x, y]))[0][0]
+    to_road = snap_to_links(net, x, y).distance[0]
+    assert to_node == pytest.approx(277.0, abs=1.0)
+    assert to_road == pytest.approx(146.0, abs=1.0)
+    evac = Evacuation(buildings=["128840977"], order_time=0.0, car_share=1.0)
+    trips = evacuation_trips(evac, pack.buildings, net, pack.crs, np.random.default_rng(0))
+    assert len(trips) > 0
+    assert np.all(trips.origin_link == snap_to_links(net, x, y).link[0])

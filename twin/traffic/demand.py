@@ -510,7 +510,9 @@ def evacuation_trips(
                     fix="use OSM ids of the map",
                 )
             )
-        zone = shapely.MultiPolygon(list(chosen.geometry)).convex_hull if len(chosen) else None
+        zone = (
+            shapely.GeometryCollection(list(chosen.geometry)).convex_hull if len(chosen) else None
+        )  # buildings may be multipolygons
     cars_f = chosen["occupants"].to_numpy() * evac.compliance * evac.car_share / PERSONS_PER_CAR
     cars = np.floor(cars_f + rng.random(len(cars_f))).astype(np.int64)
     pts = chosen.geometry.representative_point()
