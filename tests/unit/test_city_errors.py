@@ -117,7 +117,7 @@ def test_fetch_verifies_and_installs_atomically(tmp_path, monaco_dir):
     hgt = (monaco_dir / "N43E007.hgt").read_bytes()
     entry = FileEntry(file="monaco/N43E007.hgt", url="https://example.invalid/N43E007.hgt.zip",
                       sha256=sha256_file(monaco_dir / "N43E007.hgt"), licence="PD")  # fmt: skip
-    path = fetch_file(entry, tmp_path, _zip_opener({entry.url: _zipped("N43E007.hgt", hgt)}))
+    path = fetch_file(entry, tmp_path, _zip_opener({entry.url: _zipped("N43E007.hgt", hgt)})).path
     assert path == tmp_path / "monaco" / "N43E007.hgt"
     assert path.read_bytes() == hgt
 

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from twin.cli import app, console, err_console, user_errors
@@ -328,18 +336,50 @@ def fetch(
         str | None, typer.Option(help="Place name to download through osmnx (Overpass).")
     ] = None,
     dest: Annotated[Path | None, typer.Option(help="Folder to write to.")] = None,
+    deadline: Annotated[
+        float, typer.Option(help="Seconds allowed for each file, retries included.", min=1)
+    ] = 3600.0,
+    max_size: Annotated[
+        float, typer.Option(help="Largest download, and largest unpacked file, in MiB.", min=1)
+    ] = 4096.0,
+    retries: Annotated[
+        int, typer.Option(help="Further attempts after a dropped connection.", min=0)
+    ] = 3,
 ) -> None:
-    """Download map files once (needs internet): a catalogue city, or a place by name."""
-    from twin.city.fetch import fetch_city, fetch_place
+    """Download map files once (needs internet): a catalogue city, or a place by name.
+
+    Files are streamed to a temporary name, unpacked with a size cap, checked against the
+    catalogue's SHA-256 and only then renamed into place.
+    """
+    from twin.city.fetch import MIB, Limits, fetch_city, fetch_place
 
     if (city is None) == (place is None):
         raise typer.BadParameter("give a catalogue name or --place NAME (one of them)")
     if city is not None:
-        written = fetch_city(city, dest)
-        for path in written:
-            console.print(f"fetched and verified {path}")
+        size = int(max_size * MIB)
+        limits = Limits(max_bytes=size, max_unpacked_bytes=size, deadline_s=deadline,
+                        retries=retries)  # fmt: skip
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+            TransferSpeedColumn(), console=err_console, transient=True,
+        ) as bar:  # fmt: skip
+            tasks: dict[str, TaskID] = {}
+
+            def progress(name: str, done: int, total: int | None) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(escape(name), total=total)
+                bar.update(tasks[name], completed=done, total=total)
+
+            written = fetch_city(city, dest, limits=limits, progress=progress)
+        for item in written:
+            check = (
+                f"SHA-256 verified against the catalogue ({item.sha256[:12]}...)"
+                if item.verified
+                else f"no checksum in the catalogue, not verified (SHA-256 {item.sha256})"
+            )
+            console.print(f"fetched {escape(str(item.path))}: {check}", highlight=False)
         if not written:
-            console.print(f"{city}: nothing to fetch, every file is already there")
+            console.print(f"{escape(city)}: nothing to fetch, every file is already there")
     else:
         path = fetch_place(place, dest)
-        console.print(f"saved {path}; try `twin maps info {path} --flat`")
+        console.print(f"saved {escape(str(path))}; try `twin maps info {escape(str(path))} --flat`")
