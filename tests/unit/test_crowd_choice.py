@@ -131,7 +131,7 @@ def test_entering_and_leaving_are_counted_apart_from_the_states():
         model.step(1.0)
         assert model.released == np.count_nonzero(depart < model.t)
         arrived = np.count_nonzero(np.isfinite(model.arrive))
-        assert model.arrivals == model.occupancy.sum() == arrived
+        assert model.arrivals == model.dests.occupancy.sum() == arrived
         stuck = np.count_nonzero(model.status == STUCK)
         off_links = (model.link < 0) & np.isnan(model.arrive) & (depart < model.t)
         waiting = np.count_nonzero(off_links) - stuck

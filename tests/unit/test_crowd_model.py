@@ -37,14 +37,14 @@ def test_nobody_is_lost_and_links_never_overfill(seed, closed_share):
     for _ in range(200):
         model.step(1.0)
         assert model.released == np.count_nonzero(depart < model.t)
-        assert model.arrivals == model.occupancy.sum()
+        assert model.arrivals == model.dests.occupancy.sum()
         assert model.arrivals == np.count_nonzero(np.isfinite(model.arrive))
         on = model.status == ON_LINK
         np.testing.assert_array_equal(
             np.bincount(model.link[on], minlength=net.n_links), model.count
         )
         assert np.all(model.count <= model.storage)
-    assert np.all(model.occupancy <= model.dest_capacity)
+    assert np.all(model.dests.occupancy <= model.dests.capacity)
 
 
 def test_full_shelter_overflows_to_the_next():

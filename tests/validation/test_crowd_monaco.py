@@ -85,7 +85,7 @@ def test_stuck_people_really_have_no_route(run, monaco_pack):
     full = stuck & (model.reason == DESTINATIONS_FULL)
     assert np.count_nonzero(no_route | full) == np.count_nonzero(stuck)
     assert not set(model.node[no_route].tolist()) & can_reach
-    assert np.all(model.occupancy == model.dest_capacity)  # everyone stuck for room saw this
+    assert np.all(model.dests.occupancy == model.dests.capacity)  # everyone stuck for room saw this
     c = model.counts()
     assert c["arrived"] >= 0.9 * (c["total"] - c["stuck"])
     assert np.isfinite(model.kpis().clearance["t50"])

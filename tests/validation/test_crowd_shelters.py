@@ -52,15 +52,15 @@ def test_a_plan_opens_candidates_by_name_osm_id_or_place(scenario, monaco_pack):
     """Only the candidates the plan names become shelters, each marked as opened by it."""
     plan = _plan(open_shelters=["école de la condamine", "way/176131190", [7.4352, 43.7488]])
     model = crowd_from_scenario(scenario, monaco_pack, plan).model
-    assert model.dest_names == [
+    assert model.dests.names == [
         "school École de Fontvieille",
         "school École de la Condamine",
         "school École des Carmes",
     ]
-    assert set(model.dest_why) == {"candidate opened by plan"}
+    assert set(model.dests.why) == {"candidate opened by plan"}
     every = crowd_from_scenario(scenario, monaco_pack, _plan(open_candidates=True)).model
     f = monaco_pack.facilities
-    assert len(every.dest_names) == int((f["status"] == "candidate").sum()) == 11
+    assert len(every.dests.names) == int((f["status"] == "candidate").sum()) == 11
 
 
 def test_unknown_shelter_to_open_is_named(scenario, monaco_pack):
@@ -93,7 +93,7 @@ def test_nobody_is_sent_beyond_the_plan_limit(scenario, monaco_pack):
     sent = np.flatnonzero(first >= 0)
     assert sent.size > 500
     dist, _ = route_tables(
-        model.net, model.dest_node, model.net.length, np.ones(model.net.n_links, bool)
+        model.net, model.dests.node, model.net.length, np.ones(model.net.n_links, bool)
     )
     # a walker can pass at most 2.5 m (2.5 m/s x 1 s) before the record: a shelter it
     # found full that near is where its next choice was measured from

@@ -122,7 +122,8 @@ def collect_kpis(model: CrowdModel) -> CrowdKpis:
     """The KPIs of a :class:`~twin.crowd.CrowdModel` as it stands."""
     from twin.crowd.model import STUCK
 
-    net, link = model.net, model.max_density_link
+    net, rec, dests = model.net, model.records, model.dests
+    link = rec.max_density_link
     where = None
     if link >= 0:
         where = (int(net.node_ids[net.tail[link]]), int(net.node_ids[net.head[link]]))
@@ -137,7 +138,7 @@ def collect_kpis(model: CrowdModel) -> CrowdKpis:
     unfinished["still walking at end"] = counts["on_link"] + counts["at_node"]
     unfinished["not departed yet"] = counts["pending"]
     routed = np.bincount(
-        np.maximum(model.route, 0), weights=model.route >= 0, minlength=model.route_len.size
+        np.maximum(model.route, 0), weights=model.route >= 0, minlength=model.routes.size
     )
     coupled = model.flood_coupled
     return CrowdKpis(
@@ -148,31 +149,31 @@ def collect_kpis(model: CrowdModel) -> CrowdKpis:
         clearance=clearance_times(model.arrive, model.status.size),
         destinations=[
             {
-                "name": model.dest_names[d],
-                "group": model.group_names[model.dest_group[d]],
-                "why": model.dest_why[d],
-                "capacity": float(model.dest_capacity[d]),
-                "occupancy": int(model.occupancy[d]),
-                "overflow": int(model.overflow[d]),
+                "name": dests.names[d],
+                "group": dests.group_names[dests.group[d]],
+                "why": dests.why[d],
+                "capacity": float(dests.capacity[d]),
+                "occupancy": int(dests.occupancy[d]),
+                "overflow": int(dests.overflow[d]),
             }
-            for d in range(model.dest_node.size)
+            for d in range(dests.size)
         ],
         routes=[
             {
                 "name": name,
-                "destination": model.dest_names[model.route_dest[r]],
+                "destination": dests.names[model.routes.dest[r]],
                 "following": int(routed[r]),
-                "dropped": int(model.route_dropped[r]),
+                "dropped": int(model.routes.dropped[r]),
             }
-            for r, name in enumerate(model.route_names)
+            for r, name in enumerate(model.routes.names)
         ],
         stuck_reasons=reasons,
         unfinished={k: v for k, v in unfinished.items() if v},
-        max_density=model.max_density,
+        max_density=rec.max_density,
         max_density_link=link,
         max_density_nodes=where,
-        max_density_time=model.max_density_time,
-        crush_link_minutes=float(model.crush_link_seconds.sum() / 60.0),
+        max_density_time=rec.max_density_time,
+        crush_link_minutes=float(rec.crush_link_seconds.sum() / 60.0),
         person_minutes_in_hazard=float(model.hazard_seconds.sum() / 60.0) if coupled else None,
         hazard_note="" if coupled else NOT_COUPLED,
     )

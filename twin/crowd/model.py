@@ -42,9 +42,12 @@ from twin.crowd.choice import (
     check_memory,
     choose,
 )
+from twin.crowd.destinations import DestinationTable
 from twin.crowd.kpis import CrowdKpis, collect_kpis
 from twin.crowd.network import WalkNetwork, route_tables
 from twin.crowd.params import CrowdParams
+from twin.crowd.records import CrowdRecords
+from twin.crowd.routes import EvacuationRoutes
 
 PENDING, AT_NODE, ON_LINK, ARRIVED, STUCK = 0, 1, 2, 3, 4
 
@@ -102,22 +105,8 @@ class CrowdModel:
         self.rating = np.zeros(n_links)
         self.closed_outside = np.zeros(n_links, dtype=bool)
         self.closed = np.zeros(n_links, dtype=bool)
-        # destinations
-        self.dest_node = np.zeros(0, dtype=np.int64)
-        self.dest_capacity = np.zeros(0)
-        self.dest_group = np.zeros(0, dtype=np.int64)
-        self.dest_names: list[str] = []
-        self.dest_why: list[str] = []
-        self.occupancy = np.zeros(0, dtype=np.int64)
-        self.overflow = np.zeros(0, dtype=np.int64)
-        self.group_names: list[str] = []
-        self.group_limit = np.zeros(0)
-        # evacuation routes: waypoint nodes (-1 padded), destination, name, people who left
-        self.route_via = np.full((0, 1), -1, dtype=np.int64)
-        self.route_len = np.zeros(0, dtype=np.int64)
-        self.route_dest = np.zeros(0, dtype=np.int64)
-        self.route_names: list[str] = []
-        self.route_dropped = np.zeros(0, dtype=np.int64)
+        self.dests = DestinationTable()
+        self.routes = EvacuationRoutes()
         # people
         self.status = np.zeros(0, dtype=np.int8)
         self.reason = np.zeros(0, dtype=np.int8)
@@ -140,22 +129,13 @@ class CrowdModel:
         self._dist = np.zeros((0, net.n_nodes))
         self._next = np.zeros((0, net.n_nodes), dtype=np.int64)
         self._dest_row = np.zeros(0, dtype=np.int64)
-        self._via_row = np.zeros((0, 1), dtype=np.int64)
         self._dist_m: np.ndarray | None = None
-        self._route_rest = np.zeros((0, 1))
         self._next_reroute = -np.inf
         self._routes_dirty = True
         self._queue_hint = np.zeros(0, dtype=np.int64)
         self._first_pass = True
         self._active = np.zeros(net.n_links, dtype=bool)
-        self.record_times: list[float] = []
-        self.record_density: list[np.ndarray] = []
-        self.record_counts: list[tuple[int, int, int, int]] = []
-        self._next_record = self.t
-        self.max_density = 0.0
-        self.max_density_link = -1
-        self.max_density_time = float("nan")
-        self.crush_link_seconds = np.zeros(n_links)
+        self.records = CrowdRecords(n_links, self.t, p.record_interval, p.crush_density)
         self.flood_coupled = False
         self.steps = 0
         self.person_steps = 0
@@ -164,57 +144,18 @@ class CrowdModel:
     def add_destinations(
         self, nodes, capacities=None, names=None, *, group: str, why=None
     ) -> np.ndarray:
-        """Add a group of destinations (shelters, assembly points or exits).
-
-        Parameters
-        ----------
-        nodes
-            Node index of each destination.
-        capacities
-            People each holds (inf if omitted: exits).
-        names
-            Names for KPIs.
-        group
-            Group name; people of this group go to the nearest member with room left.
-        why
-            Why each is a destination (e.g. "designated shelter", "opened by plan"), one
-            string for all or one per destination; shown in the KPIs.
-
-        Returns
-        -------
-        numpy.ndarray
-            Indices of the new destinations.
-        """
-        nodes = np.atleast_1d(np.asarray(nodes, dtype=np.int64))
-        caps = np.full(nodes.size, np.inf) if capacities is None else np.asarray(capacities, float)
-        if caps.shape != nodes.shape or np.any(~(caps > 0)):
-            raise ValueError("capacities must be positive, one per destination")
-        if group not in self.group_names:
-            self.group_names.append(group)
-            self.group_limit = np.append(self.group_limit, np.inf)
-        g = self.group_names.index(group)
-        first = self.dest_node.size
-        names = [f"{group}:{i}" for i in range(nodes.size)] if names is None else list(names)
-        whys = [why or ""] * nodes.size if why is None or isinstance(why, str) else list(why)
-        if len(names) != nodes.size or len(whys) != nodes.size:
-            raise ValueError("names and why must have one entry per destination")
-        self.dest_why += [str(w) for w in whys]
-        self.dest_node = np.concatenate([self.dest_node, nodes])
-        self.dest_capacity = np.concatenate([self.dest_capacity, caps])
-        self.dest_group = np.concatenate([self.dest_group, np.full(nodes.size, g)])
-        self.dest_names += [str(n) for n in names]
-        self.occupancy = np.concatenate([self.occupancy, np.zeros(nodes.size, dtype=np.int64)])
-        self.overflow = np.concatenate([self.overflow, np.zeros(nodes.size, dtype=np.int64)])
+        """Add a group of destinations (shelters, assembly points or exits); the arguments
+        are those of :meth:`~twin.crowd.destinations.DestinationTable.add`. Returns the new
+        destinations' indices."""
+        idx = self.dests.add(nodes, capacities, names, group=group, why=why)
         self._routes_dirty = True
         self._dist_m = None
-        return np.arange(first, self.dest_node.size)
+        return idx
 
     def set_max_distance(self, group: str, metres: float) -> None:
         """Send people of ``group`` only to destinations at most ``metres`` of walking on open
         links from where they stand when they choose (inf: no limit; the default)."""
-        if not metres > 0:
-            raise ValueError(f"max distance must be > 0 m, got {metres!r}")
-        self.group_limit[self.group_names.index(group)] = float(metres)
+        self.dests.set_max_distance(group, metres)
         self._dist_m = None
 
     def add_route(self, waypoints, destination: int, *, name: str) -> int:
@@ -224,25 +165,14 @@ class CrowdModel:
 
         If the route's destination is full or out of reach (closed links, beyond the
         group's distance limit) when they choose, they leave the route and go to the nearest
-        destination of their group instead; they are counted in ``route_dropped``.
+        destination of their group instead; they are counted in ``routes.dropped``.
         """
-        via = np.atleast_1d(np.asarray(waypoints, dtype=np.int64))
-        if not 0 <= destination < self.dest_node.size:
-            raise ValueError(f"no destination {destination}; add it first")
-        if via.size and (via.min() < 0 or via.max() >= self.net.n_nodes):
-            raise ValueError("a waypoint is not a node of the network")
-        width = max(self.route_via.shape[1], via.size, 1)
-        grown = np.full((self.route_len.size + 1, width), -1, dtype=np.int64)
-        grown[:-1, : self.route_via.shape[1]] = self.route_via
-        grown[-1, : via.size] = via
-        self.route_via = grown
-        self.route_len = np.append(self.route_len, via.size)
-        self.route_dest = np.append(self.route_dest, int(destination))
-        self.route_dropped = np.append(self.route_dropped, 0)
-        self.route_names.append(str(name))
+        k = self.routes.add(
+            waypoints, destination, name=name, n_nodes=self.net.n_nodes, n_dest=self.dests.size
+        )
         self._routes_dirty = True
         self._dist_m = None
-        return self.route_len.size - 1
+        return k
 
     def add_people(self, nodes, depart, *, group: str, free_speeds=None, route=None) -> np.ndarray:
         """Add people who leave ``nodes`` at times ``depart`` (s) for the group's destinations.
@@ -258,7 +188,7 @@ class CrowdModel:
         )
         if route is not None:
             route = np.broadcast_to(np.asarray(route, dtype=np.int64), nodes.shape)
-            if route.size and route.max() >= self.route_len.size:
+            if route.size and route.max() >= self.routes.size:
                 raise ValueError("a route index names no route; add it first")
             self.route[idx] = route
         return idx
@@ -281,13 +211,12 @@ class CrowdModel:
     def _append(self, nodes, depart, links, pos, group, free_speeds) -> np.ndarray:
         p = self.params
         n = nodes.size
-        if group not in self.group_names:
-            raise ValueError(f"no destinations in group {group!r}; add them first")
+        g = self.dests.group_index(group)
         check_memory(
             self.status.size + n,
             self.net.n_links,
             self.net.n_nodes,
-            self.dest_node.size + int(self.route_len.sum()),
+            self.dests.size + self.routes.n_waypoints,
         )
         if free_speeds is None:
             free_speeds = np.clip(self.rng.normal(p.v0, p.v0_sd, n), p.v0_min, p.v0_max)
@@ -302,7 +231,7 @@ class CrowdModel:
         self.v0 = cat([self.v0, np.broadcast_to(np.asarray(free_speeds, float), (n,))])
         self.depart = cat([self.depart, depart])
         self.arrive = cat([self.arrive, np.full(n, np.nan)])
-        self.group = cat([self.group, np.full(n, self.group_names.index(group))])
+        self.group = cat([self.group, np.full(n, g)])
         self.target = cat([self.target, np.full(n, -1, dtype=np.int64)])
         self.hazard_seconds = cat([self.hazard_seconds, np.zeros(n)])
         self._routes_dirty = True
@@ -427,22 +356,22 @@ class CrowdModel:
 
     def _transfer(self, t_end: float) -> bool:
         """One pass of queue release; returns whether anyone moved."""
-        n_links, n_dest = self.net.n_links, self.dest_node.size
+        n_links, dests = self.net.n_links, self.dests
         for _ in range(4):  # settle broken routes and overflows before admitting anyone
             cand, on_link, node = self._candidates(t_end)
             if cand.size == 0:
                 return False
             tgt = self.target[cand]
             row, on_way = self._goal(cand, node)
-            arrive = ~on_way & (node == self.dest_node[tgt])
+            arrive = ~on_way & (node == dests.node[tgt])
             nxt = np.where(arrive, -1, self._next[row, node])
             lost = ~arrive & (nxt < 0)
             if lost.any():  # a closure broke the route, or nothing is reachable
-                np.add.at(self.route_dropped, self.route[cand[lost & on_way]], 1)
+                self.routes.drop(self.route[cand[lost & on_way]])
                 self.route[cand[lost]] = -1
                 self._retarget(cand[lost], at=node[lost])
                 continue
-            left = self.dest_capacity - self.occupancy
+            left = dests.room()
             over = np.zeros(0, dtype=np.int64)
             if arrive.any():  # arrivals beyond a destination's room go on to the next one
                 ai = np.flatnonzero(arrive)
@@ -451,17 +380,17 @@ class CrowdModel:
                 over = ai[rank >= np.where(np.isinf(left), _BIG, left)[tgt[ai]]]
             if over.size == 0:
                 break
-            np.add.at(self.overflow, tgt[over], 1)
+            np.add.at(dests.overflow, tgt[over], 1)
             self.route[cand[over]] = -1  # a route ends at its destination, full or not
             self._retarget(cand[over], at=node[over], full=np.unique(tgt[over]))
         else:
             return True
         up = np.where(on_link, self.link[cand], np.where(arrive, 2 * n_links + tgt, n_links + nxt))
         down = np.where(arrive, n_links + tgt, nxt)
-        up_quota = np.full(2 * n_links + n_dest, _BIG, dtype=np.int64)
+        up_quota = np.full(2 * n_links + dests.size, _BIG, dtype=np.int64)
         up_quota[:n_links] = np.floor(self.out_budget)
         room = np.where(self.closed, 0, self.storage - self.count)
-        down_quota = np.full(n_links + n_dest, _BIG, dtype=np.int64)
+        down_quota = np.full(n_links + dests.size, _BIG, dtype=np.int64)
         down_quota[:n_links] = np.maximum(np.minimum(np.floor(self.in_budget), room), 0)
         moved, order = kn.fifo_admit(up, up_quota, down, down_quota, self.ready[cand])
         if self._first_pass:  # it holds every queue; later passes hold the unspent ones
@@ -480,7 +409,7 @@ class CrowdModel:
             self.arrive[a] = np.maximum(self.ready[a], self.t)
             self.node[a] = node[moved][arr]
             self.link[a] = -1
-            np.add.at(self.occupancy, self.target[a], 1)
+            np.add.at(dests.occupancy, self.target[a], 1)
             self.arrivals += a.size
         w, dl = who[~arr], downs[~arr]
         if w.size:
@@ -506,20 +435,12 @@ class CrowdModel:
         routed = np.flatnonzero(self.route[cand] >= 0)
         if routed.size == 0:
             return row, on_way
-        who, r = cand[routed], self.route[cand[routed]]
-        last = self.route_via.shape[1] - 1
-        for _ in range(last + 1):  # consecutive waypoints may share a node
-            k = self.stage[who]
-            there = (k < self.route_len[r]) & (
-                self.route_via[r, np.minimum(k, last)] == node[routed]
-            )
-            if not there.any():
-                break
-            self.stage[who[there]] += 1
-        k = self.stage[who]
-        way = k < self.route_len[r]
-        on_way[routed[way]] = True
-        row[routed[way]] = self._via_row[r[way], k[way]]
+        who = cand[routed]
+        self.stage[who], via = self.routes.next_waypoint(
+            self.route[who], self.stage[who], node[routed]
+        )
+        on_way[routed] = way = via >= 0
+        row[routed[way]] = via[way]
         return row, on_way
 
     def _retarget(self, who: np.ndarray, at: np.ndarray | None = None, full=None) -> None:
@@ -530,36 +451,29 @@ class CrowdModel:
         if who.size == 0:
             return
         at = self.node[who] if at is None else at
-        left = self.dest_capacity - self.occupancy
-        if full is not None:
-            left[full] = 0
-        limit = self.group_limit[self.group[who]]
+        left = self.dests.room(full)
+        limit = self.dests.group_limit[self.group[who]]
         need_dist = bool(np.isfinite(limit).any())
         if need_dist and self._dist_m is None:
             self._distances()
         routed = np.flatnonzero(self.route[who] >= 0)
         if routed.size:
-            r, k = self.route[who[routed]], self.stage[who[routed]]
-            dest = self.route_dest[r]
-            row = np.where(
-                k < self.route_len[r],
-                self._via_row[r, np.minimum(k, self.route_via.shape[1] - 1)],
-                self._dest_row[dest],
-            )
-            keep = (left[dest] > 0) & np.isfinite(self._dist[row, at[routed]])
-            if need_dist:
-                far = self._dist_m[row, at[routed]] + self._route_rest[r, k]
-                keep &= far <= limit[routed]
-            self.target[who[routed[keep]]] = dest[keep]
+            r = self.route[who[routed]]
+            keep = self.routes.still_open(
+                r, self.stage[who[routed]], at[routed], room=left, time_to=self._dist,
+                dest_row=self._dest_row, metres_to=self._dist_m if need_dist else None,
+                limit=limit[routed],
+            )  # fmt: skip
+            self.target[who[routed[keep]]] = self.routes.dest[r[keep]]
             drop = routed[~keep]
-            np.add.at(self.route_dropped, self.route[who[drop]], 1)
+            self.routes.drop(self.route[who[drop]])
             self.route[who[drop]] = -1
             rest = np.ones(who.size, dtype=bool)
             rest[routed[keep]] = False
             who, at, limit = who[rest], at[rest], limit[rest]
             if who.size == 0:
                 return
-        allowed = (self.dest_group[:, None] == self.group[who][None, :]) & (left > 0)[:, None]
+        allowed = (self.dests.group[:, None] == self.group[who][None, :]) & (left > 0)[:, None]
         rows = self._dest_row[:, None]
         cost = self._dist[rows, at[None, :]]
         dist = self._dist_m[rows, at[None, :]] if need_dist else None
@@ -579,25 +493,14 @@ class CrowdModel:
         is left of each route after each of its waypoints."""
         nodes = self._targets
         self._dist_m, _ = route_tables(self.net, nodes, self.net.length, ~self.closed)
-        n_routes, width = self.route_via.shape
-        rest = np.zeros((n_routes, width + 1))
-        for r in range(n_routes):
-            legs = [*self._via_row[r, : self.route_len[r]], self._dest_row[self.route_dest[r]]]
-            for k in range(len(legs) - 2, -1, -1):  # waypoint k to k + 1, then on to the end
-                step = self._dist_m[legs[k + 1], nodes[legs[k]]]
-                rest[r, k] = rest[r, k + 1] + step
-        self._route_rest = rest
+        self.routes.measure(self._dist_m, nodes, self._dest_row)
 
     def _reroute(self) -> None:
         """Recompute routes on current walking times (free speed x density x water, plus the
         time to clear each link's queue); retry people stuck for want of a route."""
         p = self.params
-        via = self.route_via[self.route_via >= 0]
-        nodes, inverse = np.unique(np.concatenate([self.dest_node, via]), return_inverse=True)
+        nodes, self._dest_row = self.routes.target_rows(self.dests.node)
         self._targets = nodes
-        self._dest_row = inverse[: self.dest_node.size]
-        self._via_row = np.zeros(self.route_via.shape, dtype=np.int64)
-        self._via_row[self.route_via >= 0] = inverse[self.dest_node.size :]
         speed = np.maximum(p.v0 * self._factor, p.min_speed) * self._wade
         queued = np.bincount(
             self.link[(self.status == ON_LINK) & np.isfinite(self.ready)],
@@ -622,19 +525,12 @@ class CrowdModel:
         hazardous = self.rating >= p.flood.hazard_rating
         if hazardous.any() and on.size:
             self.hazard_seconds[on[hazardous[self.link[on]]]] += dt
-        if density.size:
-            i = int(np.argmax(density))
-            if density[i] > self.max_density:
-                self.max_density, self.max_density_link = float(density[i]), i
-                self.max_density_time = self.t
-            self.crush_link_seconds += (density > p.crush_density) * dt
-        if self.t >= self._next_record - 1e-9:
-            self.record_times.append(self.t)
-            self.record_density.append(density.astype(np.float32))
-            c = np.bincount(self.status, minlength=5)
-            walking = int(c[AT_NODE] + c[ON_LINK])
-            self.record_counts.append((self.released, self.arrivals, int(c[STUCK]), walking))
-            self._next_record += p.record_interval
+        self.records.observe(self.t, density, dt, self._flow_counts)
+
+    def _flow_counts(self) -> tuple[int, int, int, int]:
+        """People released, arrived, stuck and walking (at a node or on a link) now."""
+        c = np.bincount(self.status, minlength=5)
+        return self.released, self.arrivals, int(c[STUCK]), int(c[AT_NODE] + c[ON_LINK])
 
     # ----------------------------------------------------------------- reading
     def density(self) -> np.ndarray:
@@ -645,8 +541,7 @@ class CrowdModel:
     def density_series(self) -> tuple[np.ndarray, np.ndarray]:
         """Recorded link densities: times (s), shape ``(r,)``, and densities (persons/m2),
         shape ``(r, n_links)``, one row every ``record_interval``."""
-        rows = self.record_density or [np.zeros(self.net.n_links, dtype=np.float32)]
-        return np.asarray(self.record_times), np.vstack(rows)[: len(self.record_times)]
+        return self.records.density_series()
 
     def counts(self) -> dict[str, int]:
         """People by state: pending, at_node, on_link, arrived, stuck and total."""

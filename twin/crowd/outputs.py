@@ -68,7 +68,7 @@ def write_outputs(model: CrowdModel, kpis: CrowdKpis, folder: Path | str) -> lis
     )
     clearance = [
         [f"{t:g}", *counts]
-        for t, counts in zip(model.record_times, model.record_counts, strict=True)
+        for t, counts in zip(model.records.times, model.records.counts, strict=True)
     ]
     shelters = [
         [
@@ -84,9 +84,7 @@ def write_outputs(model: CrowdModel, kpis: CrowdKpis, folder: Path | str) -> lis
     ]
     written = []
     try:
-        written.append(
-            write_json(folder / "kpis.json", kpis.as_dict())
-        )
+        written.append(write_json(folder / "kpis.json", kpis.as_dict()))
         with atomic_path(folder / "link_density.parquet") as tmp:
             pq.write_table(table, tmp)
         written.append(folder / "link_density.parquet")

@@ -227,7 +227,7 @@ def _routes(model, pack, net, plan: Plan | None, listed: np.ndarray, origins) ->
             target = int(listed[names.index(r.shelter)])
         else:  # the destination nearest (straight line) the last waypoint
             d = np.hypot(
-                net.x[model.dest_node] - net.x[via[-1]], net.y[model.dest_node] - net.y[via[-1]]
+                net.x[model.dests.node] - net.x[via[-1]], net.y[model.dests.node] - net.y[via[-1]]
             )
             target = int(np.argmin(d))
         k = model.add_route(via, target, name=r.name)
