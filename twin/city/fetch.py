@@ -1,4 +1,4 @@
-"""Online use, behind explicit commands only: download catalogue files, or a place via osmnx.
+"""Online use, behind an explicit command only: download a catalogue city's files.
 
 A catalogue file is streamed to a temporary name beside its target, unpacked (``.zip``,
 ``.gz``, ``.bz2``) by streaming with an output cap, checked against the catalogue's SHA-256
@@ -13,7 +13,8 @@ trickling bytes keeps it waiting) nor a size limit, and its ``Decompress`` proce
 output cap; with all three replaced, it would only rename a temporary file.
 
 Nothing here runs in tests against the network: the tests serve files from a local HTTP
-server on 127.0.0.1, or hand :func:`fetch_file` an ``opener`` that serves local bytes.
+server on 127.0.0.1, or hand :func:`fetch_file` an ``opener`` that serves local bytes. A place
+by name is fetched through osmnx by :mod:`twin.city.overpass`.
 """
 
 from __future__ import annotations
@@ -450,46 +451,3 @@ def fetch_city(
             continue
         written.append(fetch_file(item, dest, opener, limits=limits, progress=progress))
     return written
-
-
-def overpass_query(west: float, south: float, east: float, north: float) -> str:
-    """Overpass QL for what a city pack reads: streets, buildings, facilities (with nodes)."""
-    box = f"({south},{west},{north},{east})"
-    parts = [
-        f'way["highway"]{box};',
-        f'way["building"]{box};',
-        f'relation["building"]{box};',
-        f'nwr["amenity"~"^(hospital|fire_station|police|school|community_centre|shelter)$"]{box};',
-        f'nwr["emergency"="assembly_point"]{box};',
-        f'nwr["healthcare"="hospital"]{box};',
-    ]
-    return f"[out:xml][timeout:300];({''.join(parts)});(._;>;);out body;"
-
-
-def fetch_place(place: str, dest: Path | None = None, opener: Opener | None = None) -> Path:
-    """Geocode a place with osmnx and save its OSM data as ``dest/<slug>.osm``.
-
-    Needs internet (Nominatim and Overpass through osmnx's settings). The saved file is read
-    by every other command like any OSM file; terrain must be given separately (``--dem``)
-    or the city is built flat.
-    """
-    import urllib.parse
-
-    import osmnx as ox
-
-    try:
-        area = ox.geocoder.geocode_to_gdf(place)
-    except Exception as exc:  # osmnx raises several types for a failed lookup
-        raise MapDataError(
-            Problem(f"cannot geocode {place!r}: {exc}", fix="check the name and the connection")
-        ) from None
-    west, south, east, north = area.total_bounds
-    query = overpass_query(west, south, east, north)
-    url = ox.settings.overpass_url.rstrip("/") + "/interpreter?data=" + urllib.parse.quote(query)
-    with (opener or _http_opener(Limits().read_timeout_s))(url) as response:
-        payload = response.read()
-    slug = "".join(c if c.isalnum() else "-" for c in place.lower()).strip("-")
-    target = (dest or data_dir()) / "places" / f"{slug}.osm"
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(payload)
-    return target

@@ -351,7 +351,8 @@ def fetch(
     Files are streamed to a temporary name, unpacked with a size cap, checked against the
     catalogue's SHA-256 and only then renamed into place.
     """
-    from twin.city.fetch import MIB, Limits, fetch_city, fetch_place
+    from twin.city.fetch import MIB, Limits, fetch_city
+    from twin.city.overpass import fetch_place
 
     if (city is None) == (place is None):
         raise typer.BadParameter("give a catalogue name or --place NAME (one of them)")
@@ -377,9 +378,12 @@ def fetch(
                 if item.verified
                 else f"no checksum in the catalogue, not verified (SHA-256 {item.sha256})"
             )
-            console.print(f"fetched {escape(str(item.path))}: {check}", highlight=False)
+            console.print(
+                f"fetched {escape(str(item.path))}: {check}", highlight=False, soft_wrap=True
+            )
         if not written:
             console.print(f"{escape(city)}: nothing to fetch, every file is already there")
     else:
         path = fetch_place(place, dest)
-        console.print(f"saved {escape(str(path))}; try `twin maps info {escape(str(path))} --flat`")
+        shown = escape(str(path))
+        console.print(f"saved {shown}; try `twin maps info {shown} --flat`", soft_wrap=True)
