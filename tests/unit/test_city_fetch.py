@@ -341,3 +341,27 @@ def test_cli_refuses_a_deadline_that_is_not_finite(tmp_path, server, monkeypatch
     assert "deadline" in result.output
     assert "Traceback" not in result.output
     assert server.hits["/local.osm.pbf"] == 0
+
+
+def test_cli_full_disk_leaves_nothing(server, tmp_path, monkeypatch):
+    """A write refused by the file-size limit (as `ulimit -f`; Python ignores SIGXFSZ, so the
+    write fails with EFBIG) is one line, exit 2, and leaves neither file nor temporary."""
+    import resource
+    import subprocess
+    import sys
+
+    dest = _catalogue(tmp_path, monkeypatch, server, _sha(PAYLOAD))
+    server.routes["/local.osm.pbf"] = lambda h: _send(h, PAYLOAD)
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    code = "from twin.cli import main; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "maps", "fetch", "local", "--dest", str(dest)],
+        preexec_fn=small_files, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "local.osm.pbf: File too large" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert _left(dest) == []

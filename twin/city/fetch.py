@@ -426,6 +426,10 @@ def fetch_file(
                 )
             out.flush()
             os.fsync(out.fileno())
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(target)) from None  # say which file
     finally:
         scratch.unlink(missing_ok=True)
     return Fetched(target, actual, verified=bool(entry.sha256), size=size)

@@ -348,8 +348,7 @@ def fetch(
 ) -> None:
     """Download map files once (needs internet): a catalogue city, or a place by name.
 
-    Files are streamed to a temporary name, unpacked with a size cap, checked against the
-    catalogue's SHA-256 and only then renamed into place.
+    Each file is streamed to a temporary name, unpacked with a cap, checked, then renamed.
     """
     from twin.city.fetch import MIB, Limits, fetch_city
     from twin.city.overpass import fetch_place
