@@ -370,8 +370,7 @@ def _unpack(archive: Path, url: str, wanted: str, out: BinaryIO, limits: Limits)
     if url.endswith(".bz2") and not wanted.endswith(".bz2"):
         with bz2.open(archive, "rb") as source:
             return _copy_capped(source, out, cap, url)
-    with archive.open("rb") as source:
-        return _copy_capped(source, out, limits.max_bytes, url)
+    raise AssertionError(f"{url} is not an archive")  # callers check _packed first
 
 
 def _remove_stale(target: Path, older_than_s: float) -> None:
@@ -382,6 +381,26 @@ def _remove_stale(target: Path, older_than_s: float) -> None:
             with suppress(OSError):
                 if now - path.stat().st_mtime > older_than_s:
                     path.unlink()
+
+
+def _packed(url: str, wanted: str) -> bool:
+    """Whether the download is an archive to unpack (``.zip``, or ``.gz``/``.bz2`` around a
+    file that is not itself compressed)."""
+    return url.endswith(".zip") or any(
+        url.endswith(ext) and not wanted.endswith(ext) for ext in (".gz", ".bz2")
+    )
+
+
+def _check_sha256(entry: FileEntry, actual: str) -> None:
+    if entry.sha256 and actual != entry.sha256:
+        raise ChecksumError(
+            Problem(
+                f"downloaded data has SHA-256 {actual}, the catalogue expects {entry.sha256}",
+                file=entry.url,
+                fix="the source now serves another version: get the catalogued version by "
+                "hand, or use the new file as an OSM file path (no checksum is then expected)",
+            )
+        )
 
 
 def fetch_file(
@@ -411,21 +430,20 @@ def fetch_file(
     try:
         with scratch.open("w+b") as raw:
             download(entry.url, raw, opener, limits, target.name, progress)
-        with atomic_path(target) as tmp, tmp.open("wb") as out:
-            actual, size = _unpack(scratch, entry.url, entry.file, out, limits)
-            if entry.sha256 and actual != entry.sha256:
-                raise ChecksumError(
-                    Problem(
-                        f"downloaded data has SHA-256 {actual}, the catalogue expects "
-                        f"{entry.sha256}",
-                        file=entry.url,
-                        fix="the source now serves another version: get the catalogued "
-                        "version by hand, or use the new file as an OSM file path (no "
-                        "checksum is then expected)",
-                    )
-                )
-            out.flush()
-            os.fsync(out.fileno())
+            if not _packed(entry.url, entry.file):  # verified, then renamed as it is
+                raw.seek(0)
+                actual, size = hashlib.file_digest(raw, "sha256").hexdigest(), raw.tell()
+                _check_sha256(entry, actual)
+                raw.flush()
+                os.fsync(raw.fileno())
+        if _packed(entry.url, entry.file):
+            with atomic_path(target) as tmp, tmp.open("wb") as out:
+                actual, size = _unpack(scratch, entry.url, entry.file, out, limits)
+                _check_sha256(entry, actual)
+                out.flush()
+                os.fsync(out.fileno())
+        else:
+            os.replace(scratch, target)
     except OSError as exc:
         if exc.filename is not None or exc.errno is None:
             raise
