@@ -20,8 +20,9 @@ from twin.city.catalogue import FileEntry
 from twin.city.fetch import MIB, Limits, download, fetch_file
 from twin.errors import ChecksumError, MapDataError
 
-#: Short limits so that each failing case ends within about a second, without sleeping.
-QUICK = Limits(deadline_s=1.0, read_timeout_s=0.3, retries=2, retry_wait_s=0.0)
+#: Limits for cases that must not depend on the clock: generous times (a loaded machine stays
+#: far inside them), no wait between the 2 retries. Clock cases set their own short limits.
+LIMITS = Limits(deadline_s=60.0, read_timeout_s=10.0, retries=2, retry_wait_s=0.0)
 PAYLOAD = bytes(range(256)) * 64  # 16 KiB
 
 
@@ -100,7 +101,7 @@ def _left(folder) -> list[str]:
 
 def test_good_file_is_written_and_verified(server, tmp_path):
     server.routes["/data.osm.pbf"] = lambda h: _send(h, PAYLOAD)
-    got = fetch_file(_entry(server, "/data.osm.pbf", sha=_sha(PAYLOAD)), tmp_path, limits=QUICK)
+    got = fetch_file(_entry(server, "/data.osm.pbf", sha=_sha(PAYLOAD)), tmp_path, limits=LIMITS)
     assert got.path == tmp_path / "city" / "data.osm.pbf"
     assert got.path.read_bytes() == PAYLOAD
     assert (got.verified, got.sha256, got.size) == (True, _sha(PAYLOAD), len(PAYLOAD))
@@ -109,7 +110,7 @@ def test_good_file_is_written_and_verified(server, tmp_path):
 
 def test_no_checksum_in_the_catalogue_is_not_verified(server, tmp_path):
     server.routes["/data.osm.pbf"] = lambda h: _send(h, PAYLOAD)
-    got = fetch_file(_entry(server, "/data.osm.pbf"), tmp_path, limits=QUICK)
+    got = fetch_file(_entry(server, "/data.osm.pbf"), tmp_path, limits=LIMITS)
     assert got.verified is False
     assert got.sha256 == _sha(PAYLOAD)
     assert got.path.read_bytes() == PAYLOAD
@@ -118,7 +119,7 @@ def test_no_checksum_in_the_catalogue_is_not_verified(server, tmp_path):
 def test_checksum_mismatch_leaves_nothing(server, tmp_path):
     server.routes["/data.osm.pbf"] = lambda h: _send(h, PAYLOAD[:-1] + b"!")
     with pytest.raises(ChecksumError, match="catalogue expects " + _sha(PAYLOAD)):
-        fetch_file(_entry(server, "/data.osm.pbf", sha=_sha(PAYLOAD)), tmp_path, limits=QUICK)
+        fetch_file(_entry(server, "/data.osm.pbf", sha=_sha(PAYLOAD)), tmp_path, limits=LIMITS)
     assert _left(tmp_path) == []
 
 
@@ -127,8 +128,8 @@ def test_truncated_download_is_retried_then_refused(server, tmp_path):
     the whole file whenever no checksum was catalogued."""
     server.routes["/data.osm.pbf"] = lambda h: _send(h, PAYLOAD[:8192], length=len(PAYLOAD))
     with pytest.raises(MapDataError, match=r"closed after 8,192 of 16,384 bytes \(3 attempts\)"):
-        fetch_file(_entry(server, "/data.osm.pbf"), tmp_path, limits=QUICK)
-    assert server.hits["/data.osm.pbf"] == 3  # one try and QUICK.retries = 2 more
+        fetch_file(_entry(server, "/data.osm.pbf"), tmp_path, limits=LIMITS)
+    assert server.hits["/data.osm.pbf"] == 3  # one try and LIMITS.retries = 2 more
     assert _left(tmp_path) == []
 
 
@@ -140,14 +141,14 @@ def test_server_error_is_retried_until_it_succeeds(server, tmp_path):
             _send(handler, PAYLOAD)
 
     server.routes["/data.osm.pbf"] = flaky
-    got = fetch_file(_entry(server, "/data.osm.pbf", sha=_sha(PAYLOAD)), tmp_path, limits=QUICK)
+    got = fetch_file(_entry(server, "/data.osm.pbf", sha=_sha(PAYLOAD)), tmp_path, limits=LIMITS)
     assert got.path.read_bytes() == PAYLOAD
     assert server.hits["/data.osm.pbf"] == 3
 
 
 def test_404_is_one_clear_error_not_retried(server, tmp_path):
     with pytest.raises(MapDataError, match="HTTP 404 Not Found") as info:
-        fetch_file(_entry(server, "/gone.osm.pbf"), tmp_path, limits=QUICK)
+        fetch_file(_entry(server, "/gone.osm.pbf"), tmp_path, limits=LIMITS)
     assert server.url + "/gone.osm.pbf" in str(info.value)
     assert "no longer serves" in str(info.value)
     assert server.hits["/gone.osm.pbf"] == 1
@@ -158,8 +159,9 @@ def test_trickling_server_hits_the_deadline(server, tmp_path):
     """One byte every 50 ms: each read returns in time, so only an overall deadline ends it
     (the old code read the whole body in one call and waited for as long as it trickled)."""
     server.routes["/slow.osm.pbf"] = _trickle
+    limits = Limits(deadline_s=1.0, read_timeout_s=10.0, retries=2, retry_wait_s=0.0)
     with pytest.raises(MapDataError, match="deadline of 1 s") as info:
-        fetch_file(_entry(server, "/slow.osm.pbf"), tmp_path, limits=QUICK)
+        fetch_file(_entry(server, "/slow.osm.pbf"), tmp_path, limits=limits)
     assert "--deadline" in str(info.value)
     assert _left(tmp_path) == []
 
@@ -173,7 +175,7 @@ def test_silent_server_times_out_each_read(server, tmp_path):
 
 
 def test_size_limit_announced_and_streamed(server, tmp_path):
-    limits = Limits(max_bytes=4096, deadline_s=5.0, retries=0)
+    limits = Limits(max_bytes=4096, deadline_s=60.0, retries=0)
     server.routes["/big.osm.pbf"] = lambda h: _send(h, PAYLOAD)
     with pytest.raises(MapDataError, match="announces 16,384 bytes, over the limit"):
         fetch_file(_entry(server, "/big.osm.pbf"), tmp_path, limits=limits)
@@ -194,7 +196,7 @@ def test_gzip_is_unpacked_and_the_unpacked_file_verified(server, tmp_path):
     packed = gzip.compress(PAYLOAD)
     server.routes["/data.osm.gz"] = lambda h: _send(h, packed)
     entry = _entry(server, "/data.osm.gz", file="city/data.osm", sha=_sha(PAYLOAD))
-    got = fetch_file(entry, tmp_path, limits=QUICK)
+    got = fetch_file(entry, tmp_path, limits=LIMITS)
     assert got.path.read_bytes() == PAYLOAD
     assert _left(tmp_path) == ["city/data.osm"]
 
@@ -210,7 +212,7 @@ def test_gzip_bomb_is_refused_while_streaming(server, tmp_path):
     tracemalloc.start()
     try:
         with pytest.raises(MapDataError, match="unpacks to more than") as info:
-            fetch_file(entry, tmp_path, limits=QUICK)
+            fetch_file(entry, tmp_path, limits=LIMITS)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -223,7 +225,7 @@ def test_unpacked_size_cap_applies_to_plausible_ratios(server, tmp_path):
     """Random bytes do not compress (ratio ~1), so only the absolute cap refuses them."""
     data = os.urandom(64 * 1024)
     server.routes["/big.osm.gz"] = lambda h: _send(h, gzip.compress(data))
-    limits = Limits(max_unpacked_bytes=32 * 1024, deadline_s=5.0, retries=0)
+    limits = Limits(max_unpacked_bytes=32 * 1024, deadline_s=60.0, retries=0)
     with pytest.raises(MapDataError, match="unpacks to more than 32,768 bytes"):
         fetch_file(_entry(server, "/big.osm.gz", file="city/big.osm"), tmp_path, limits=limits)
     assert _left(tmp_path) == []
@@ -236,7 +238,7 @@ def test_zip_member_announcing_too_much_is_refused_before_inflating(server, tmp_
     server.routes["/tile.hgt.zip"] = lambda h: _send(h, buffer.getvalue())
     entry = _entry(server, "/tile.hgt.zip", file="city/N00E000.hgt")
     with pytest.raises(MapDataError, match=r"announces 8\.0 MiB.*refused before inflating"):
-        fetch_file(entry, tmp_path, limits=QUICK)
+        fetch_file(entry, tmp_path, limits=LIMITS)
     assert _left(tmp_path) == []
 
 
@@ -244,7 +246,7 @@ def test_corrupt_gzip_is_a_clear_error(server, tmp_path):
     packed = gzip.compress(PAYLOAD)
     server.routes["/bad.osm.gz"] = lambda h: _send(h, packed[:20] + b"\0" * 50 + packed[70:])
     with pytest.raises(MapDataError, match="archive is corrupt"):
-        fetch_file(_entry(server, "/bad.osm.gz", file="city/bad.osm"), tmp_path, limits=QUICK)
+        fetch_file(_entry(server, "/bad.osm.gz", file="city/bad.osm"), tmp_path, limits=LIMITS)
     assert _left(tmp_path) == []
 
 
@@ -259,7 +261,7 @@ def test_stale_temporaries_of_a_killed_fetch_are_removed(server, tmp_path):
     for path in stale:
         os.utime(path, (old, old))
     server.routes["/data.osm.pbf"] = lambda h: _send(h, PAYLOAD)
-    fetch_file(_entry(server, "/data.osm.pbf"), tmp_path, limits=QUICK)
+    fetch_file(_entry(server, "/data.osm.pbf"), tmp_path, limits=LIMITS)
     assert _left(tmp_path) == ["city/.data.osm.pbf.fedcba987654.part", "city/data.osm.pbf"]
 
 
@@ -267,7 +269,7 @@ def test_download_reports_progress(server):
     server.routes["/data.osm.pbf"] = lambda h: _send(h, PAYLOAD)
     seen = []
     out = io.BytesIO()
-    size = download(server.url + "/data.osm.pbf", out, limits=QUICK, name="data",
+    size = download(server.url + "/data.osm.pbf", out, limits=LIMITS, name="data",
                     progress=lambda *a: seen.append(a))  # fmt: skip
     assert size == len(PAYLOAD) == len(out.getvalue())
     assert seen[-1] == ("data", len(PAYLOAD), len(PAYLOAD))
