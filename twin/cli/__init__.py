@@ -114,6 +114,7 @@ def _register() -> None:
         flood_cmds,
         maps_cmds,
         respond_cmds,
+        results_cmds,
         scenario_cmds,
         traffic_cmds,
     )
