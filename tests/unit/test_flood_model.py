@@ -305,3 +305,26 @@ def test_results_do_not_depend_on_the_thread_count():
     np.testing.assert_array_equal(one.h, many.h)
     np.testing.assert_array_equal(one.qx, many.qx)
     assert one.balance[-1].to_sea == pytest.approx(many.balance[-1].to_sea, rel=1e-12)
+
+
+def test_positivity_limiter_hits_are_counted_where_sheets_drain():
+    """A 5 cm sheet running off a 10 % slope into a walled basin: every upper cell empties
+    faster than it can give (the limiter scales its outflow at least once), the walls
+    keep every drop, and no cell is counted on a run where nothing drains."""
+    z = np.repeat(np.linspace(30.0, 0.0, 40)[None, :], 3, axis=0)
+    model = FloodModel(
+        z, 10.0, config=FloodConfig(manning=0.01, edges="closed"), initial_depth=0.05
+    )
+    model.advance_to(120.0)
+    hits = model.limiter_hits()
+    assert hits.outflow_cells >= 3 * 30  # the upper three quarters drained
+    assert hits.outflow_cell_steps >= hits.outflow_cells
+    assert hits.outflow_worst[2] >= 1
+    assert hits.froude_face_steps == 0
+    assert model.balance[-1].outflow_limited_cell_steps == 0  # no output time yet
+    assert model.volume_balance().outflow_limited_cell_steps == hits.outflow_cell_steps
+    still = FloodModel(
+        np.zeros((3, 40)), 10.0, config=FloodConfig(edges="closed"), initial_depth=0.05
+    )
+    still.advance_to(120.0)
+    assert still.limiter_hits().outflow_cell_steps == 0

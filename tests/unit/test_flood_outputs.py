@@ -150,3 +150,41 @@ def test_bad_input_fails_before_writing(tmp_path):
     with pytest.raises(UserInputError, match="outside"):
         run_flood_command(small_terrain(), far, config(), out, duration=60, console=quiet())
     assert not out.exists()
+
+
+def test_limiter_hits_are_counted_located_and_reported(tmp_path):
+    """With the Froude cap set on a steep valley, the summary says how often it acted and
+    where (lon/lat of the most hit cell), and the volume balance CSV counts both limiters
+    at every output; the default (no cap) reports the cap never hit."""
+    steep = small_terrain()
+    steep = TerrainGrid(
+        steep.elevation * 20, X0, Y0, 10.0, UTM32, "test", "synthetic"
+    )  # 6 m a cell across: ~60 % slopes
+    capped = FloodConfig(output_interval=150, froude_limit=1.0, time_step="depth")
+    console = quiet()
+    report = run_flood_command(
+        steep, forcing(), capped, tmp_path, duration=300, console=console, snapshots=False
+    )
+    hits = report.limiters
+    assert hits.froude_face_steps > 0
+    assert 0 < hits.froude_cells <= steep.elevation.size
+    row, col, n = hits.froude_worst
+    assert 0 < n <= hits.froude_face_steps
+    text = console.file.getvalue()
+    lon, lat = report.grid.cell_lonlat(row, col)
+    assert f"Froude cap: hit {hits.froude_face_steps:,} times" in text
+    assert f"most at {lon:.5f}, {lat:.5f} ({n:,} times)" in text
+    with open(tmp_path / "volume_balance.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    counts = [int(r["froude_capped_face_steps"]) for r in rows]
+    assert counts[0] == 0
+    assert counts == sorted(counts)
+    assert counts[-1] == hits.froude_face_steps
+    assert int(rows[-1]["outflow_limited_cell_steps"]) == hits.outflow_cell_steps
+
+    console = quiet()
+    report = run_flood_command(
+        steep, forcing(), config(), tmp_path / "b", duration=300, console=console
+    )
+    assert report.limiters.froude_face_steps == 0
+    assert "Froude cap: never hit" in console.file.getvalue()

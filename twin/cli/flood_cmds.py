@@ -35,8 +35,8 @@ from twin.errors import Problem, UserInputError
 
 if TYPE_CHECKING:  # the model (numba) is imported when a run starts, not for `twin --help`
     from twin.flood import FloodConfig, Forcing
-    from twin.flood.grid import BuildingRaster
-    from twin.flood.model import VolumeBalance
+    from twin.flood.grid import BuildingRaster, GridSpec
+    from twin.flood.model import LimiterHits, VolumeBalance
 
 #: Progress-bar updates per run (the model stops this often to report).
 PROGRESS_STEPS = 200
@@ -58,6 +58,10 @@ class FloodRunReport:
         Wall time of the simulation and writing (s).
     cells
         Number of grid cells.
+    limiters
+        How often and where the Froude cap and the positivity limiter acted.
+    grid
+        The flood grid (to place the limiters' hits on the map).
     """
 
     files: list[Path]
@@ -65,6 +69,8 @@ class FloodRunReport:
     substeps: int
     wall_seconds: float
     cells: int
+    limiters: LimiterHits | None = None
+    grid: GridSpec | None = None
 
     @property
     def cell_updates_per_second(self) -> float:
@@ -153,6 +159,8 @@ def run_flood_command(
         substeps=model.n_substeps,
         wall_seconds=wall,
         cells=int(np.prod(model.spec.shape)),
+        limiters=model.limiter_hits(),
+        grid=model.spec,
     )
     _print_summary(console, report, Path(out_dir))
     return report
@@ -186,6 +194,38 @@ def _print_summary(console: Console, report: FloodRunReport, out_dir: Path) -> N
         f"cell-updates/s; relative volume error {b.relative_error:.1e}; "
         f"{len(report.files)} files in {out_dir}"
     )
+    for line in limiter_lines(report):
+        console.print(line, markup=False)
+
+
+def limiter_lines(report: FloodRunReport) -> list[str]:
+    """The limiters' hits in words: which, how often, where (the most hit cell)."""
+    hits = report.limiters
+    if hits is None:
+        return []
+
+    def where(worst: tuple[int, int, int] | None) -> str:
+        if worst is None or report.grid is None:
+            return ""
+        row, col, n = worst
+        lonlat = report.grid.cell_lonlat(row, col)
+        at = f"{lonlat[0]:.5f}, {lonlat[1]:.5f}" if lonlat else f"row {row}, column {col}"
+        return f"; most at {at} ({n:,} times)"
+
+    if hits.froude_face_steps:
+        froude = (
+            f"Froude cap: hit {hits.froude_face_steps:,} times on faces of "
+            f"{hits.froude_cells:,} cells{where(hits.froude_worst)}"
+        )
+    else:
+        froude = "Froude cap: never hit (off unless flood.froude_limit is set)"
+    outflow = (
+        f"positivity limiter: scaled {hits.outflow_cell_steps:,} cell outflows "
+        f"({hits.outflow_cell_steps / max(hits.substeps, 1):,.1f} a sub-step) in "
+        f"{hits.outflow_cells:,} cells{where(hits.outflow_worst)}; it keeps depths >= 0 "
+        "where thin sheets drain"
+    )
+    return [froude, outflow]
 
 
 @app.command("flood")

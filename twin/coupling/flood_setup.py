@@ -150,6 +150,7 @@ def flood_setup(scenario, pack) -> FloodSetup:
         depth_threshold=settings.depth_threshold,
         wet_depth=settings.wet_depth,
         froude_limit=settings.froude_limit,
+        time_step=settings.time_step,
         dt_max=settings.dt_max,
         sea_elevation=settings.sea_elevation,
     )

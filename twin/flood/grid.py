@@ -94,6 +94,17 @@ class GridSpec:
         dx = self.resolution
         return self.x0 + (np.arange(nx) + 0.5) * dx, self.y0 - (np.arange(ny) + 0.5) * dx
 
+    def cell_lonlat(self, row: int, col: int) -> tuple[float, float] | None:
+        """Longitude and latitude of a cell's centre, or ``None`` on a grid without a CRS."""
+        if self.crs is None:
+            return None
+        from pyproj import Transformer
+
+        xs, ys = self.cell_centres()
+        tr = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        lon, lat = tr.transform(float(xs[col]), float(ys[row]))
+        return float(lon), float(lat)
+
     def describe(self) -> str:
         """Extent in words, for messages."""
         ny, nx = self.shape

@@ -3,8 +3,10 @@
 The scheme is Bates, Horritt & Fewtrell (2010, J. Hydrol. 387) stabilised as in
 de Almeida et al. (2012, WRR 48); :mod:`twin.flood.kernels` has the equations. The
 model owns its clock: :meth:`FloodModel.step` advances by a given interval using as many
-adaptive sub-steps ``dt = alpha * dx / sqrt(g * h_max)`` as it needs, never stepping over
-a change of the forcing, an output time or a gauge reading.
+adaptive sub-steps ``dt = alpha * dx / max(|u| + sqrt(g h))`` as it needs (see
+:meth:`FloodModel.stable_dt`), never stepping over a change of the forcing, an output time
+or a gauge reading. :meth:`FloodModel.limiter_hits` says how often and where the limiters
+(Froude cap if set, positivity limiter) acted.
 
 State that other models read (never write): ``h`` (depth, m, ``(ny, nx)``, row 0 north),
 ``qx``/``qy`` (unit discharge on faces, m2/s), :meth:`FloodModel.velocity`, ``t`` (s),
@@ -43,6 +45,8 @@ class VolumeBalance:
     ``error = initial + rain + inflow - edge_outflow - to_sea - drainage - infiltration
     - stored``; ``relative_error = error / (rain + inflow + initial + sea inflow)``.
     ``to_sea`` is net: negative when a surge pushed more water onto land than ran off.
+    ``froude_capped_face_steps`` and ``outflow_limited_cell_steps`` count the limiters'
+    hits since the start (see :class:`LimiterHits`).
     """
 
     time: float
@@ -56,10 +60,43 @@ class VolumeBalance:
     stored: float
     error: float
     relative_error: float
+    froude_capped_face_steps: int = 0
+    outflow_limited_cell_steps: int = 0
 
     def as_dict(self) -> dict[str, float]:
         """The row as a mapping (for CSV writers)."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class LimiterHits:
+    """How often and where the scheme's limiters acted since the start of the run.
+
+    Attributes
+    ----------
+    froude_face_steps
+        Face sub-steps whose discharge the Froude cap cut (0 without ``froude_limit``).
+    froude_cells
+        Cells next to at least one capped face.
+    outflow_cell_steps
+        Cell sub-steps whose outflow the positivity limiter scaled down (a cell that would
+        have given more water than it held; keeps depths >= 0 with mass exact; it acts
+        where thin sheets drain, and changes no steady flow).
+    outflow_cells
+        Cells it acted on at least once.
+    substeps
+        Sub-steps taken.
+    froude_worst, outflow_worst
+        ``(row, col, hits)`` of the cell hit most often, or ``None`` without hits.
+    """
+
+    froude_face_steps: int
+    froude_cells: int
+    outflow_cell_steps: int
+    outflow_cells: int
+    substeps: int
+    froude_worst: tuple[int, int, int] | None
+    outflow_worst: tuple[int, int, int] | None
 
 
 class FloodModel:
@@ -177,6 +214,11 @@ class FloodModel:
         self._qx_raw = np.zeros_like(self.qx)
         self._qy_raw = np.zeros_like(self.qy)
         self._ratio = np.ones((ny + 2, nx + 2))  # limiter ratios with a border of ones
+        # limiter hits: Froude cap per face, positivity (outflow) limiter per cell
+        self._capped_x = np.zeros((ny, nx + 1), np.int64)
+        self._capped_y = np.zeros((ny + 1, nx), np.int64)
+        self._limited = np.zeros(shape, np.int64)
+        self._speed_max = 0.0  # largest |u| + sqrt(g h) on a face in the last sub-step (m/s)
         self.max_depth = np.where(kind == LAND, self.h, 0.0)
         self._t_wet = np.full(shape, kernels.NEVER)
         self._t_wet[(kind == LAND) & (self.h >= cfg.wet_depth)] = self.t
@@ -267,12 +309,20 @@ class FloodModel:
         return sl.level(t) if sl is not None else self.config.sea_elevation
 
     def stable_dt(self) -> float:
-        """Longest stable sub-step now (s): ``alpha * dx / sqrt(g * h_max)``, at most
-        ``dt_max``; ``h_max`` covers land and the sea cells next to land."""
+        """Longest stable sub-step now (s), at most ``dt_max``.
+
+        ``alpha * dx / max(|u| + sqrt(g h_f))`` over the faces of the last sub-step and
+        ``sqrt(g h_max)`` over land and the sea next to land (``time_step="flow"``), or
+        ``alpha * dx / sqrt(g * h_max)`` alone (``"depth"``, Bates et al. 2010).
+        """
+        cfg = self.config
         h_max = max(self._h_max, self.sea_level(self.t) - self._coast_z)
-        if h_max <= self.config.depth_threshold:
-            return self.config.dt_max
-        return min(self.config.alpha * self.dx / math.sqrt(kernels.G * h_max), self.config.dt_max)
+        speed = math.sqrt(kernels.G * h_max) if h_max > cfg.depth_threshold else 0.0
+        if cfg.time_step == "flow":
+            speed = max(speed, self._speed_max)
+        if speed <= 0.0:
+            return cfg.dt_max
+        return min(cfg.alpha * self.dx / speed, cfg.dt_max)
 
     def substep(self, dt_limit: float = math.inf) -> float:
         """Advance by one stable sub-step of at most ``dt_limit`` seconds; return its length.
@@ -333,12 +383,14 @@ class FloodModel:
         """The three passes of one sub-step (see :mod:`twin.flood.kernels`)."""
         cfg, dx = self.config, self.dx
         h_min, wet = float(cfg.depth_threshold), float(cfg.wet_depth)
-        kernels.face_discharge(
+        self._speed_max = kernels.face_discharge(
             self.z, self.h, self.qx, self.qy, self.kx, self.ky, self.gn2x, self.gn2y,
             dt, dx, float(cfg.theta), h_min, float(cfg.froude_limit or 0.0),
-            self._qx_raw, self._qy_raw,
+            self._qx_raw, self._qy_raw, self._capped_x, self._capped_y,
         )  # fmt: skip
-        kernels.outflow_ratio(self.h, self.kind, self._qx_raw, self._qy_raw, dt, dx, self._ratio)
+        kernels.outflow_ratio(
+            self.h, self.kind, self._qx_raw, self._qy_raw, dt, dx, self._ratio, self._limited
+        )
         return kernels.continuity(
             self.h, self.z, self.kind, self._rain_rate, rain_dt, sink, float(self.sea_level(t1)),
             self._qx_raw, self._qy_raw, self._ratio, dt, dx, t1, wet,
@@ -380,6 +432,20 @@ class FloodModel:
         """Water on land cells (m3)."""
         return float(self.h[self._land].sum()) * self.dx * self.dx
 
+    def limiter_hits(self) -> LimiterHits:
+        """How often and where the Froude cap and the positivity limiter acted."""
+        cx, cy = self._capped_x, self._capped_y
+        per_cell = cx[:, :-1] + cx[:, 1:] + cy[:-1, :] + cy[1:, :]  # a face counts for both
+        return LimiterHits(
+            froude_face_steps=int(cx.sum() + cy.sum()),
+            froude_cells=int(np.count_nonzero(per_cell)),
+            outflow_cell_steps=int(self._limited.sum()),
+            outflow_cells=int(np.count_nonzero(self._limited)),
+            substeps=self.n_substeps,
+            froude_worst=_worst(per_cell),
+            outflow_worst=_worst(self._limited),
+        )
+
     def volume_balance(self) -> VolumeBalance:
         """The water budget now (see :class:`VolumeBalance`)."""
         tot = self._totals
@@ -395,6 +461,8 @@ class FloodModel:
             stored=stored,
             error=error,
             relative_error=error / scale if scale > 0 else 0.0,
+            froude_capped_face_steps=int(self._capped_x.sum() + self._capped_y.sum()),
+            outflow_limited_cell_steps=int(self._limited.sum()),
             **tot,
         )
 
@@ -436,6 +504,13 @@ class FloodModel:
         level = {n: rows[:, 0, k] + rows[:, 1, k] for k, n in enumerate(names)}
         depth = {n: rows[:, 1, k] for k, n in enumerate(names)}
         return times, level, depth
+
+
+def _worst(hits: np.ndarray) -> tuple[int, int, int] | None:
+    """``(row, col, hits)`` of the cell with the most hits, or ``None`` if none has any."""
+    k = int(np.argmax(hits))
+    r, c = divmod(k, hits.shape[1])
+    return (r, c, int(hits[r, c])) if hits[r, c] > 0 else None
 
 
 def _next_multiple(t: float, step: float) -> float:

@@ -185,7 +185,9 @@ def _balance_header(field: str) -> str:
     """CSV header of a :class:`VolumeBalance` field, with its unit."""
     if field == "time":
         return "time_s"
-    return field if field == "relative_error" else f"{field}_m3"
+    if field == "relative_error" or field.endswith("_steps"):
+        return field
+    return f"{field}_m3"
 
 
 def _block(n: int) -> int:
