@@ -34,8 +34,9 @@ PERSONS_PER_CAR = 1.5
 @dataclass
 class Trips:
     """Trips as arrays (length M): ``origin``/``destination`` node indices, ``depart`` (s),
-    and for trips that start or end inside a link, that link (-1: at the node) and where on
-    it (share of its length from its upstream end; see :func:`snap_to_links`)."""
+    for trips that start or end inside a link, that link (-1: at the node) and where on
+    it (share of its length from its upstream end; see :func:`snap_to_links`), and the
+    model route each follows (-1: none; see :meth:`TrafficModel.add_route`)."""
 
     origin: np.ndarray
     destination: np.ndarray
@@ -44,6 +45,7 @@ class Trips:
     origin_at: np.ndarray | None = None
     destination_link: np.ndarray | None = None
     destination_at: np.ndarray | None = None
+    route: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         m = len(self.depart)
@@ -79,6 +81,7 @@ _LINK_FIELDS = (
     ("origin_at", 0.0, np.float64),
     ("destination_link", -1, np.int64),
     ("destination_at", 1.0, np.float64),
+    ("route", -1, np.int64),
 )
 _FIELDS = ("origin", "destination", "depart", *(f for f, _, _ in _LINK_FIELDS))
 
@@ -471,6 +474,14 @@ def random_trips(
     return Trips(o, d, np.sort(rng.uniform(start, end, n)))
 
 
+def building_key(ref: str, known: set[str]) -> str:
+    """The ``osm_id`` a building reference names: ``ref`` itself if it is one of ``known``,
+    else its number after ``type/`` (``"way/123"`` -> ``"123"``: packs store bare numbers
+    while scenarios and ``twin validate`` write ``way/123``)."""
+    ref = str(ref).strip()
+    return ref if ref in known else ref.rpartition("/")[2]
+
+
 def evacuation_trips(
     evac: Evacuation,
     buildings,
@@ -483,7 +494,8 @@ def evacuation_trips(
 ) -> Trips:
     """Car trips out of an evacuation zone.
 
-    Each ordered building (in ``evac.zone`` or listed in ``evac.buildings``) sends
+    Each ordered building (in ``evac.zone`` or listed in ``evac.buildings`` by OSM id,
+    ``"way/123"`` or ``"123"``, see :func:`building_key`) sends
     ``occupants x compliance x car_share / 1.5`` cars (rounded stochastically) from the
     nearest point of a road (within ``max_snap`` m, else an error naming the building, its
     OSM id and lon/lat) to the nearest node outside the zone (the zone's edge); departures
@@ -499,15 +511,17 @@ def evacuation_trips(
         inside = shapely.contains_xy(zone, centroids.x.to_numpy(), centroids.y.to_numpy())
         chosen = buildings[inside]
     else:
-        wanted = set(evac.buildings or [])
-        chosen = buildings[buildings["osm_id"].astype(str).isin(wanted)]
-        missing = wanted - set(chosen["osm_id"].astype(str))
+        ids = buildings["osm_id"].astype(str)
+        known = set(ids)
+        wanted = {ref: building_key(ref, known) for ref in evac.buildings or []}
+        chosen = buildings[ids.isin(set(wanted.values())).to_numpy()]
+        missing = [ref for ref, key in wanted.items() if key not in known]
         if missing:
             raise UserInputError(
                 Problem(
-                    f"unknown building(s) {sorted(missing)[:5]}",
+                    f"unknown building(s) {missing[:5]}",
                     field="demand.evacuation.buildings",
-                    fix="use OSM ids of the map",
+                    fix="use OSM ids of the map's buildings, e.g. 'way/123456' or '123456'",
                 )
             )
         zone = (

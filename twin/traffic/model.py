@@ -23,11 +23,13 @@ import numpy as np
 from twin.errors import Problem, UserInputError
 from twin.traffic import kernels as kern
 from twin.traffic.budget import check_vehicles
+from twin.traffic.conservation import check_conservation
 from twin.traffic.network import RoadNetwork
 from twin.traffic.outputs import LinkSeries, TripRecords
-from twin.traffic.routing import paths_for_pairs, wrap_paths
+from twin.traffic.routing import chain_paths, wrap_paths
 from twin.traffic.settings import check_settings
 from twin.traffic.vehicles import VehicleArrays
+from twin.traffic.waypoints import RouteBook
 
 
 class TrafficModel:
@@ -125,6 +127,7 @@ class TrafficModel:
         self._v = VehicleArrays(0)
         self._counters = np.zeros(4, dtype=np.int64)  # slots kern.C_*, counted in the kernel
         self._added = 0  # vehicles given to add_vehicles
+        self.routes = RouteBook()  # waypoint routes (evacuation routes) and who follows them
         self._stranded_unreleased = 0  # stranded before leaving their origin queue
         # paths
         self._path_ptr = np.zeros(1, dtype=np.int64)
@@ -136,6 +139,12 @@ class TrafficModel:
         self._record()
 
     # ------------------------------------------------------------------ demand
+    def add_route(self, waypoints, *, name: str) -> int:
+        """Add a route through ``waypoints`` (node indices, in order) for
+        :meth:`add_vehicles`' ``route``: its vehicles drive through them, then on to their
+        own destinations. Returns the route's index."""
+        return self.routes.add(waypoints, name=name, n_nodes=self.net.n_nodes)
+
     def add_vehicles(
         self,
         origins,
@@ -147,6 +156,7 @@ class TrafficModel:
         origin_at=None,
         destination_links=None,
         destination_at=None,
+        route=None,
     ) -> np.ndarray:
         """Add vehicles that depart from node ``origins`` to node ``destinations``, or from
         and to points inside links.
@@ -168,6 +178,11 @@ class TrafficModel:
         destination_links, destination_at
             (M,) link each trip ends on (-1: at its destination node) and where on it
             (0-1): the trip's last link, driven up to that point.
+        route
+            Index (or (M,) indices; -1: none) of a route from :meth:`add_route` the trips
+            follow: they pass its waypoints in order before heading to their destination;
+            if a waypoint cannot be reached any more they leave the route (counted in
+            ``routes.dropped``) and drive straight there.
 
         Returns
         -------
@@ -207,6 +222,7 @@ class TrafficModel:
             )
         m = len(o)
         ends = self._trip_ends(m, origin_links, origin_at, destination_links, destination_at)
+        self.routes.add_vehicles(self.n_vehicles, m, route)
         ids = np.arange(self.n_vehicles, self.n_vehicles + m)
         self._v.grow(self.n_vehicles + m)
         v = self._v
@@ -275,26 +291,32 @@ class TrafficModel:
         A trip that starts inside a link and has not left its origin yet takes that link
         first (the search starts at its end); one that ends inside a link takes that link
         last (the search ends at its start); one that starts and ends on the same link,
-        its end ahead of its start, drives only that link.
+        its end ahead of its start, drives only that link. A trip on a route passes the
+        route's waypoints it has not passed yet (see :mod:`twin.traffic.waypoints`).
         """
         if vehicles.size == 0:
             return
         v = self._v
         net = self.net
+        had = vehicles[v.path_id[vehicles] >= 0]
+        self.routes.advance(had, v.pos[had])  # waypoints driven past on the old path
         first, last = v.first_link[vehicles], v.last_link[vehicles]
         pre = (v.veh_link[vehicles] < 0) & (first >= 0)
+        via = self.routes.remaining(vehicles)
         same = pre & (last == first) & (v.end_at[vehicles] >= v.start_at[vehicles])
+        same &= ~(via >= 0).any(axis=1)
         post = (last >= 0) & ~same
         targets = np.where(last >= 0, net.link_from[np.maximum(last, 0)], v.dest[vehicles])
-        starts = np.where(pre, net.link_to[np.maximum(first, 0)], starts)
-        ptr, links, found, which = paths_for_pairs(
-            net.n_nodes,
-            net.link_from,
-            net.link_to,
-            self.travel_times(),
-            np.where(same, targets, starts),
-            targets,
-        )
+        starts = np.where(same, targets, np.where(pre, net.link_to[np.maximum(first, 0)], starts))
+        cost = self.travel_times()
+        args = (net.n_nodes, net.link_from, net.link_to, cost, starts)
+        ptr, links, found, which, marks = chain_paths(*args, via, targets)
+        broken = ~found[which] & (via >= 0).any(axis=1)
+        if broken.any():  # a waypoint out of reach: leave the route, drive straight on
+            self.routes.drop(vehicles[broken])
+            via[broken] = -1
+            ptr, links, found, which, marks = chain_paths(*args, via, targets)
+        self.routes.set_marks(vehicles, marks + pre[:, None], via)
         head, tail = np.where(pre, first, -1), np.where(post, last, -1)
         ok = found[which] & ~(pre & self.closed[np.maximum(head, 0)])
         ok &= ~(post & self.closed[np.maximum(tail, 0)])
@@ -520,63 +542,23 @@ class TrafficModel:
         with np.errstate(divide="ignore"):
             return np.where(self.closed, 0.0, self.net.length / self.travel_times())
 
+    def waypoints_passed(self) -> np.ndarray:
+        """(N,) waypoints of its route (see :meth:`add_route`) each vehicle has passed so
+        far (0 for vehicles on none)."""
+        ids = np.arange(self.n_vehicles)
+        return self.routes.passed(ids, np.where(self._v.path_id[ids] >= 0, self._v.pos[ids], -1))
+
     # ------------------------------------------------------------------ checks and results
     def check_conservation(self) -> dict[str, int]:
-        """Count vehicles in and out by separate paths and check none was created or lost.
-
-        Counted where they happen: vehicles given to :meth:`add_vehicles` (``added``),
-        released from their origin queue (``departed``, in the kernel), arrived and
-        stranded ones leaving the network (``arrived``, ``left_stranded``, in the kernel),
-        stranded before leaving their origin (``stranded_at_origin``, by the router). The
-        vehicles on links come from the links' entry and exit counters (``on_links``), those
-        still waiting from walking the origin queues (``waiting``). Then
-        ``departed == arrived + left_stranded + on_links`` and ``added == departed +
-        waiting + stranded_at_origin``, and the per-vehicle status array must agree.
-
-        Returns
-        -------
-        dict
-            The counts above and ``stranded`` (stranded and off the network).
+        """Count vehicles in and out by separate paths and check none was created or lost
+        (see :func:`twin.traffic.conservation.check_conservation`).
 
         Raises
         ------
         RuntimeError
             If the counts disagree (a bug, never a user error).
         """
-        v, n, c = self._v, self.n_vehicles, self._counters
-        counts = {
-            "added": self._added,
-            "departed": int(c[kern.C_DEPARTED]),
-            "waiting": kern.count_queued(self._orig_head, self._v.vi),
-            "on_links": int((self.n_in - self.n_out).sum()),
-            "arrived": int(c[kern.C_ARRIVED]),
-            "left_stranded": int(c[kern.C_LEFT_STRANDED]),
-            "stranded_at_origin": self._stranded_unreleased,
-        }
-        counts["stranded"] = counts["left_stranded"] + counts["stranded_at_origin"]
-        problems = []
-        out = counts["arrived"] + counts["left_stranded"] + counts["on_links"]
-        if counts["departed"] != out:
-            problems.append(f"departures {counts['departed']} != arrivals + exits + on links")
-        if counts["added"] != counts["departed"] + counts["waiting"] + counts["stranded_at_origin"]:
-            problems.append("vehicles added != departed + waiting + stranded at their origin")
-        status = v.status[:n]
-        by_status = {
-            "waiting": int((status == kern.WAITING).sum()),
-            "on_links": int((v.veh_link[:n] >= 0).sum()),
-            "arrived": int((status == kern.ARRIVED).sum()),
-            "stranded": int(((status == kern.STRANDED) & (v.veh_link[:n] < 0)).sum()),
-        }
-        for key, value in by_status.items():
-            if value != counts[key]:
-                problems.append(f"{key}: {counts[key]} counted, {value} by vehicle status")
-        if counts["added"] != n:
-            problems.append(f"{counts['added']} vehicles added, {n} stored")
-        if np.any(self.n_in - self.n_out > self._store) or np.any(self.n_out > self.n_in):
-            problems.append("a link holds more than its storage or fewer than none")
-        if problems:
-            raise RuntimeError(f"traffic conservation: {'; '.join(problems)} ({counts})")
-        return counts
+        return check_conservation(self)
 
     def trips(self) -> TripRecords:
         """Per-vehicle trip records at the current time."""

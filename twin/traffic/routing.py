@@ -151,3 +151,59 @@ def wrap_paths(
         np.repeat(ptr[:-1][route], n_route) + within
     ]
     return new_ptr, out, which
+
+
+def chain_paths(
+    n_nodes: int,
+    link_from: np.ndarray,
+    link_to: np.ndarray,
+    cost: np.ndarray,
+    starts: np.ndarray,
+    via: np.ndarray,
+    targets: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shortest paths from each start through its waypoints, in order, to its target: one
+    leg per stretch, all legs found in one search (:func:`paths_for_pairs`).
+
+    Parameters
+    ----------
+    n_nodes, link_from, link_to, cost
+        As :func:`shortest_paths`.
+    starts, targets
+        (K,) node pairs.
+    via
+        (K, w) waypoint nodes of each pair in order, padded with -1 (``w`` may be 0).
+
+    Returns
+    -------
+    ptr, links, found, which, marks
+        Unique paths in CSR form, whether each was found (every leg), each pair's path
+        index, and (K, w) the number of links of its path that lead to each waypoint
+        (0: the start is the waypoint); meaningless where ``via`` is -1.
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    k, w = via.shape
+    if w == 0 or not (via >= 0).any():
+        ptr, links, found, which = paths_for_pairs(
+            n_nodes, link_from, link_to, cost, starts, targets
+        )
+        return ptr, links, found, which, np.zeros((k, w), dtype=np.int64)
+    chain = np.column_stack([starts, via, targets])
+    for col in range(1, w + 1):  # padding repeats the node before it: empty legs
+        chain[:, col] = np.where(chain[:, col] < 0, chain[:, col - 1], chain[:, col])
+    uniq, which = np.unique(chain, axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    leg_ptr, leg_links, leg_found, leg = paths_for_pairs(
+        n_nodes, link_from, link_to, cost, uniq[:, :-1].ravel(), uniq[:, 1:].ravel()
+    )
+    leg = leg.reshape(len(uniq), w + 1)
+    n_leg = np.diff(leg_ptr)[leg]
+    found = leg_found[leg].all(axis=1)
+    flat, n = leg.ravel(), n_leg.ravel()
+    within = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    links = leg_links[np.repeat(leg_ptr[:-1][flat], n) + within]
+    ptr = np.zeros(len(uniq) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(n_leg.sum(axis=1))
+    marks = np.cumsum(n_leg, axis=1)[:, :w]
+    return ptr, links.astype(np.int32), found, which, marks[which]

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.spatial import cKDTree
 
+from twin.city.geometry import format_lonlat
 from twin.errors import Problem, UserInputError
 from twin.traffic.budget import check_vehicles
 from twin.traffic.demand import (
@@ -27,6 +29,7 @@ from twin.traffic.settings import SETTING_EXAMPLES
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
+    from twin.scenario.plan import Plan
     from twin.scenario.schema import Scenario
 
 #: Model settings ``twin traffic --set`` accepts, with their types.
@@ -114,6 +117,8 @@ def traffic_from_scenario(
     settings: dict[str, Any] | None = None,
     *,
     path: Path | str | None = None,
+    plan: Plan | None = None,
+    plan_path: Path | str | None = None,
 ) -> TrafficRun:
     """The traffic of scenario ``sc`` on city ``pack`` (its drive graph's largest strongly
     connected component): trips CSV, OD slices and the evacuation order as demand, ground
@@ -127,6 +132,9 @@ def traffic_from_scenario(
         Model settings (see :data:`SETTINGS`; ``max_snap`` in m).
     path
         The scenario's file: problems with its fields then name the file and line.
+    plan, plan_path
+        A plan whose evacuation routes for cars evacuating drivers follow (see
+        :func:`driving_routes`), and its file (for the lines of its problems).
 
     Raises
     ------
@@ -135,16 +143,24 @@ def traffic_from_scenario(
         vehicles would not fit in memory.
     """
     try:
-        return _traffic(sc, pack, dict(settings or {}))
+        return _traffic(sc, pack, dict(settings or {}), plan)
     except UserInputError as exc:
+        if plan_path is not None:
+            exc = locate_in_scenario(exc, plan_path, roots=("evacuation_routes", "shelters"))
         if path is None:
-            raise
+            raise exc from None
         raise locate_in_scenario(exc, path) from None
 
 
-def locate_in_scenario(exc: UserInputError, path: Path | str) -> UserInputError:
-    """The same problems, those naming a scenario field (``demand.od.0.flows.1.origin``)
-    given the scenario file and the line of the deepest key found in it."""
+def locate_in_scenario(
+    exc: UserInputError,
+    path: Path | str,
+    *,
+    roots: tuple[str, ...] = ("demand", "hazards", "time"),
+) -> UserInputError:
+    """The same problems, those naming a field under ``roots`` (``demand.od.0.flows.1.origin``)
+    given the file ``path`` (a scenario, or a plan with other ``roots``) and the line of the
+    deepest key found in it."""
     from twin.scenario._problems import line_of
     from twin.scenario.loader import read_yaml
 
@@ -155,7 +171,7 @@ def locate_in_scenario(exc: UserInputError, path: Path | str) -> UserInputError:
     problems = []
     for problem in exc.problems:
         field = problem.field or ""
-        if problem.file is None and field.split(".")[0] in ("demand", "hazards", "time"):
+        if problem.file is None and field.split(".")[0] in roots:
             keys = [int(k) if k.isdigit() else k for k in re.split(r"[.\[\]]+", field) if k]
             problem = replace(problem, file=path, line=line_of(tree, keys))
         problems.append(problem)
@@ -180,7 +196,7 @@ def _planned_vehicles(sc: Scenario, pack: CityPack) -> tuple[float, str]:
     return sum(counts.values()), max(counts, key=counts.__getitem__)
 
 
-def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any]) -> TrafficRun:
+def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any], plan) -> TrafficRun:
     max_snap = settings.pop("max_snap", None) or MAX_SNAP_M
     pack = pack.largest_component()
     net = RoadNetwork.from_graph(pack.drive)
@@ -199,11 +215,10 @@ def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any]) -> TrafficR
     if demand.od:
         parts.append(od_slice_trips(demand.od, net, pack.crs, max_snap=max_snap))
     if demand.evacuation is not None:
-        parts.append(
-            evacuation_trips(
-                demand.evacuation, pack.buildings, net, pack.crs, rng, end=end, max_snap=max_snap
-            )
+        evac = evacuation_trips(
+            demand.evacuation, pack.buildings, net, pack.crs, rng, end=end, max_snap=max_snap
         )
+        parts.append(driving_routes(plan, pack, net, model, evac, max_snap=max_snap))
     trips = Trips.concat(parts)
     if len(trips) == 0:
         raise UserInputError(
@@ -223,7 +238,9 @@ def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any]) -> TrafficR
                 fix="make them earlier, or lengthen `time.duration`",
             )
         )
-    model.add_vehicles(trips.origin, trips.destination, trips.depart, **trips.link_ends())
+    model.add_vehicles(
+        trips.origin, trips.destination, trips.depart, **trips.link_ends(), route=trips.route
+    )
     return TrafficRun(model, _closures(sc, pack, net), end)
 
 
@@ -246,3 +263,161 @@ def _closures(
         links = np.flatnonzero(shapely.distance(lines, centre) <= hazard.radius)
         out.append((float(hazard.at), links, hazard.name or f"hazards.{i}"))
     return sorted(out, key=lambda c: c[0])
+
+
+#: Most distance from an evacuation route's waypoint to a junction of the drive network (m),
+#: as the crowd model's limit to its walk network.
+MAX_WAYPOINT_SNAP = 250.0
+#: A ``[lon, lat]`` in a plan's ``open_shelters`` names the candidate nearest it within this
+#: (m), as for walkers.
+MAX_OPEN_SNAP = 250.0
+
+
+def _shelter_sites(plan: Plan, pack: CityPack, to_m) -> tuple[np.ndarray, list[str]]:
+    """Where the plan's evacuees may go, ``(K, 2)`` metres and names: the plan's ``shelters``,
+    the city's designated shelters and the candidates the plan opens (``open_candidates``,
+    ``open_shelters``), those with room, as the crowd model's shelters."""
+    f = pack.facilities
+    ids = (f["osm_type"].astype(str) + "/" + f["osm_id"].astype(str)).tolist()
+    fx, fy = f.geometry.x.to_numpy(), f.geometry.y.to_numpy()
+    xy, names = [], []
+    for s in plan.shelters:
+        if s.location is not None:
+            xy.append(to_m.transform(*s.location))
+        elif s.facility in ids:
+            i = ids.index(s.facility)
+            xy.append((fx[i], fy[i]))
+        else:
+            continue  # a facility the map lacks: the shelter's own error (twin validate)
+        names.append(s.name)
+    status = f["status"].astype(str).to_numpy() if "status" in f else np.full(len(f), "")
+    chosen = status == "shelter"
+    if plan.open_candidates:
+        chosen |= status == "candidate"
+    lowered = [str(n).casefold() for n in f["name"]] if "name" in f else [""] * len(f)
+    for entry in plan.open_shelters:
+        if isinstance(entry, str):
+            hit = [i for i in range(len(f)) if entry in (ids[i],) or entry.casefold() == lowered[i]]
+        else:
+            x, y = to_m.transform(*entry)
+            d = np.where(status != "", np.hypot(fx - x, fy - y), np.inf)
+            hit = [int(np.argmin(d))] if d.size and d.min() <= MAX_OPEN_SNAP else []
+        chosen[[i for i in hit if status[i] != ""]] = True
+    room = np.nan_to_num(f["capacity"].to_numpy(dtype=float)) >= 1 if "capacity" in f else chosen
+    for i in np.flatnonzero(chosen & room):
+        xy.append((fx[i], fy[i]))
+        names.append(ids[i])
+    return np.asarray(xy, dtype=float).reshape(-1, 2), names
+
+
+def driving_routes(
+    plan: Plan | None,
+    pack: CityPack,
+    net: RoadNetwork,
+    model: TrafficModel,
+    trips: Trips,
+    *,
+    max_snap: float = MAX_SNAP_M,
+) -> Trips:
+    """Send evacuating drivers along the plan's evacuation routes for cars (``mode`` car or
+    both), by the rule walkers follow (:mod:`twin.crowd.scenario`): a driver whose trip
+    starts inside a route's ``zone`` takes the first such route; any other takes the
+    zone-less route whose first waypoint is nearest its start (straight line), if there is
+    one. A route passes its waypoints (each snapped to the nearest junction of the drive
+    network, within :data:`MAX_WAYPOINT_SNAP`) and ends at its ``shelter`` (the plan
+    shelter named, else of the shelters evacuees may use the one nearest its last waypoint,
+    straight line), at the junction nearest it (within ``max_snap``). The routes are added
+    to ``model``; the trips are returned with their ``route`` and new destinations.
+
+    Raises
+    ------
+    twin.errors.UserInputError
+        Naming every waypoint or shelter too far from the roads, and a route with no shelter.
+    """
+    import shapely
+    from pyproj import Transformer
+
+    routes = [
+        (i, r) for i, r in enumerate(plan.evacuation_routes if plan else []) if r.mode != "walk"
+    ]
+    if not routes or len(trips) == 0:
+        return trips
+    to_m = Transformer.from_crs("EPSG:4326", pack.crs, always_xy=True)
+    tree = cKDTree(np.column_stack([net.x, net.y]))
+    sites, site_names = _shelter_sites(plan, pack, to_m)
+    on_link = trips.origin_link >= 0
+    sx, sy = net.x[trips.origin].astype(float), net.y[trips.origin].astype(float)
+    starts = shapely.line_interpolate_point(
+        net.link_lines()[trips.origin_link[on_link]], trips.origin_at[on_link], normalized=True
+    )
+    sx[on_link], sy[on_link] = shapely.get_x(starts), shapely.get_y(starts)
+    route = np.full(len(trips), -1, dtype=np.int64)
+    dest = trips.destination.copy()
+    free = np.ones(len(trips), dtype=bool)
+    zone_less, problems = [], []
+    for i, r in routes:
+        field = f"evacuation_routes.{i}"
+        wx, wy = to_m.transform(*np.asarray(r.waypoints, dtype=float).T)
+        dist, via = tree.query(np.column_stack([wx, wy]))
+        for j in np.flatnonzero(dist > MAX_WAYPOINT_SNAP):
+            problems.append(
+                Problem(
+                    f"route {r.name!r}: waypoint {j + 1} at {format_lonlat(*r.waypoints[j])} is "
+                    f"{dist[j]:.0f} m from the nearest junction of the roads "
+                    f"(at most {MAX_WAYPOINT_SNAP:.0f} m)",
+                    field=f"{field}.waypoints.{j}",
+                    fix="put each waypoint on a drivable street, or make the route `mode: walk`",
+                )
+            )
+        if r.shelter is not None and r.shelter in site_names:
+            k = site_names.index(r.shelter)
+        elif r.shelter is None and len(sites):
+            k = int(np.argmin(np.hypot(sites[:, 0] - net.x[via[-1]], sites[:, 1] - net.y[via[-1]])))
+        else:
+            problems.append(
+                Problem(
+                    f"route {r.name!r} leads to no shelter drivers can find"
+                    + (f" ({r.shelter!r} is not placed on the map)" if r.shelter else ""),
+                    field=f"{field}.shelter",
+                    fix="list the shelter in `shelters:` with a `location` or a facility "
+                    "of the map",
+                )
+            )
+            continue
+        gap, end = tree.query(sites[k])
+        if gap > max_snap:
+            problems.append(
+                Problem(
+                    f"route {r.name!r}: shelter {site_names[k]} is {gap:.0f} m from the "
+                    f"nearest junction of the roads (the limit is {max_snap:.0f} m)",
+                    field=f"{field}.shelter",
+                    fix=f"name a shelter near a road, or `twin traffic --set "
+                    f"max_snap={50.0 * np.ceil(gap / 50.0):.0f}`",
+                )
+            )
+        if problems:
+            continue
+        index = model.add_route(via, name=r.name)
+        if r.zone is not None:
+            poly = shapely.Polygon(np.column_stack(to_m.transform(*np.asarray(r.zone).T)))
+            inside = free & shapely.contains_xy(poly.buffer(0), sx, sy)
+            route[inside], dest[inside] = index, end
+            free &= ~inside
+        else:
+            zone_less.append((index, int(via[0]), int(end)))
+    if problems:
+        raise UserInputError(problems)
+    if zone_less:  # the zone-less route whose first waypoint is nearest each start
+        first = np.array([v for _, v, _ in zone_less])
+        d = np.hypot(sx[:, None] - net.x[first][None, :], sy[:, None] - net.y[first][None, :])
+        pick = np.argmin(d, axis=1)
+        route[free] = np.array([k for k, _, _ in zone_less])[pick[free]]
+        dest[free] = np.array([e for _, _, e in zone_less])[pick[free]]
+    routed = route >= 0
+    return replace(
+        trips,
+        destination=dest,
+        destination_link=np.where(routed, -1, trips.destination_link),
+        destination_at=np.where(routed, 1.0, trips.destination_at),
+        route=route,
+    )
