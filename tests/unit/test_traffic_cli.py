@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +178,57 @@ def test_evacuation_building_far_from_roads_is_named(monaco_pack, tmp_path, mona
     assert (first.line, first.field) == (7, "demand.evacuation.zone")
     pattern = r"building \d+ \(OSM id \d+\) at \[7\.41\d+, 43\.72\d+\] \(lon, lat\) is \d+ m from"
     assert re.match(pattern, first.message)
+
+
+def test_read_only_out_folder_exits_2_with_one_line_before_the_run(tmp_path):
+    """--out inside a folder the user may not write in: exit 2 with one line naming the
+    folder, no traceback, before the city is loaded or anything simulated (the scenario's
+    city does not exist: reaching it would end in another error). Run as a separate process,
+    as the unprivileged user ``nobody`` when the tests run as root (for whom permission bits
+    do not apply)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="twin-ro-"))  # /tmp: reachable by nobody
+    try:
+        root.chmod(0o755)
+        (root / "s.yaml").write_text(
+            "version: 1\nname: ro\ncity: {name: nowhere}\ntime: {duration: 10 min}\n"
+            "demand:\n  od:\n    - {start: 0 min, end: 5 min, flows: [{origin: [7.4145, "
+            "43.7268], destination: [7.4246, 43.7384], vehicles: 10}]}\n"
+        )
+        numba = root / "numba"  # numba's cache must be writable where the user runs
+        numba.mkdir()
+        ro = root / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        user = []
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")  # util-linux
+            if setpriv is None:
+                pytest.skip("running as root without setpriv to drop privileges")
+            os.chown(numba, 65534, 65534)
+            user = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        env = {**os.environ, "COLUMNS": "1000", "NUMBA_CACHE_DIR": str(numba)}
+        env.update(TWIN_CACHE_DIR=str(root / "cache"), HOME=str(root))
+        code = "from twin.cli import main; main()"
+        args = ["traffic", str(root / "s.yaml"), "--out", str(ro / "out"), "--no-progress"]
+        result = subprocess.run(
+            [*user, sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+        output = (result.stdout + result.stderr).strip()
+        assert result.returncode == 2, output
+        assert "Traceback" not in output
+        assert output.splitlines() == [output]
+        assert f"{ro / 'out'}: --out: cannot write in the output folder" in output
+        assert not (ro / "out").exists()
+    finally:
+        (root / "ro").chmod(0o755)
+        shutil.rmtree(root, ignore_errors=True)

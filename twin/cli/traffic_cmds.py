@@ -1,4 +1,6 @@
-"""``twin traffic``: run a scenario's road traffic alone, with a progress bar, and write it."""
+"""``twin traffic``: run a scenario's road traffic alone (per plan, whose evacuation routes
+drivers follow), with a progress bar, and write it to ``<outputs.folder>/traffic/<plan>``
+(or ``--out``, per plan inside it)."""
 
 from __future__ import annotations
 
@@ -8,66 +10,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from twin.cli import app, console, user_errors
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
-from twin.scenario.loader import load_scenario
+from twin.errors import Problem, UserInputError
 
 
-@app.command("traffic")
-@user_errors
-def traffic_command(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
-    out: Annotated[
-        Path | None,
-        typer.Option(help="Output folder (default: the scenario's outputs folder / traffic)."),
-    ] = None,
-    until: Annotated[
-        float | None, typer.Option(help="Simulated seconds (default: the scenario's duration).")
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="Model setting KEY=VALUE (dt, route_slice, reroute_every, record_every, "
-            "priority_share, stuck_time, max_snap); repeatable.",
-        ),
-    ] = None,
-    maps: MapsOption = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-) -> None:
-    """Run a scenario's vehicles (trips, OD slices, evacuation; road closures).
-
-    Writes trips.csv, link_series.npz, mfd.csv and kpis.json.
-    """
-    from twin.traffic import write_outputs
-    from twin.traffic.scenario import parse_settings, traffic_from_scenario
-
-    settings = parse_settings(set_ or [])
-    sc = load_scenario(scenario)
-    pack = load_scenario_city(sc, maps)
-    run = traffic_from_scenario(sc, pack, settings, path=scenario)
-    end = sc.time.duration if until is None else until
-    folder = out if out is not None else Path(sc.outputs.folder or f"results/{sc.name}") / "traffic"
-    start = time.perf_counter()
-    with Progress(
-        TextColumn("traffic"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not progress,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("run", total=end)
-        run.run(end, progress=lambda t: bar.update(task, completed=t))
-    wall = time.perf_counter() - start
-    model = run.model
-    model.check_conservation()
-    trips = model.trips()
-    files = write_outputs(folder, trips, model.series, model.net.link_ids, model.net.node_ids)
+def _kpi_table(run, trips, end: float, wall: float) -> Table:
+    """The run's KPIs, closures and evacuation routes as one table."""
     k = trips.kpis()
     table = Table(title=f"traffic after {end / 60:.0f} min ({wall:.1f} s wall)")
     table.add_column("measure")
@@ -83,7 +36,104 @@ def traffic_command(
             text = f"{value:,.1f}"
         table.add_row(key.replace("_", " "), text)
     for when, links, name in run.closures:
-        table.add_row(f"closed at {when / 60:.0f} min: {name}", f"{links.size} links")
-    console.print(table)
-    for path in files:
-        console.print(f"wrote {path}")
+        table.add_row(f"closed at {when / 60:.0f} min: {escape(name)}", f"{links.size} links")
+    routes = run.model.routes
+    for name, following, dropped in zip(
+        routes.names, routes.following(), routes.dropped, strict=True
+    ):
+        table.add_row(
+            f"route {escape(name)}: cars following (left it)", f"{following:,} ({dropped:,})"
+        )
+    return table
+
+
+@app.command("traffic")
+@user_errors
+def traffic_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    plan_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--plan",
+            metavar="PLAN",
+            help="Plan file (repeatable): evacuating drivers follow its evacuation routes; "
+            "default the scenario's plans.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder; default <outputs.folder>/traffic (per plan inside)."),
+    ] = None,
+    until: Annotated[
+        float | None, typer.Option(help="Simulated seconds (default: the scenario's duration).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Model setting KEY=VALUE (dt, route_slice, reroute_every, record_every, "
+            "priority_share, stuck_time, max_snap); repeatable.",
+        ),
+    ] = None,
+    maps: MapsOption = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a scenario's vehicles (trips, OD slices, evacuation along the plan's routes; road
+    closures), per plan.
+
+    Writes trips.csv, link_series.npz, mfd.csv and kpis.json to the output folder, or to a
+    folder per plan inside it (named after the plan) when there are plans.
+    """
+    from twin.cli._checks import ensure_writable
+    from twin.scenario.base import file_name
+    from twin.scenario.loader import load_plan, load_scenario, results_folder
+    from twin.traffic.scenario import parse_settings
+
+    settings = parse_settings(set_ or [])
+    sc = load_scenario(scenario)
+    paths = list(plan_files or sc.plans)
+    plans = [load_plan(path) for path in paths]
+    base = out if out is not None else results_folder(sc, scenario) / "traffic"
+    folders = [Path(base) / file_name(plan.name) for plan in plans] or [Path(base)]
+    if len(set(folders)) < len(folders):
+        raise UserInputError(
+            Problem(
+                "two plans would write to the same folder (their names differ only in punctuation)",
+                field="--plan",
+                fix="give the plans names that differ in letters or digits",
+            )
+        )
+    for folder in folders:
+        ensure_writable(folder)  # before the city and the run, not after them
+    from twin.traffic import write_outputs
+    from twin.traffic.scenario import traffic_from_scenario
+
+    pack = load_scenario_city(sc, maps)
+    end = sc.time.duration if until is None else until
+    for plan, plan_path, folder in zip(plans or [None], paths or [None], folders, strict=True):
+        run = traffic_from_scenario(
+            sc, pack, settings, path=scenario, plan=plan, plan_path=plan_path
+        )
+        start = time.perf_counter()
+        label = f"traffic {escape(plan.name)}" if plan is not None else "traffic"
+        with Progress(
+            TextColumn(label),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not progress,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("run", total=end)
+            run.run(end, progress=lambda t, bar=bar, task=task: bar.update(task, completed=t))
+        wall = time.perf_counter() - start
+        model = run.model
+        model.check_conservation()
+        trips = model.trips()
+        files = write_outputs(folder, trips, model.series, model.net.link_ids, model.net.node_ids)
+        if plan is not None:
+            console.print(f"plan {escape(plan.name)}")
+        console.print(_kpi_table(run, trips, end, wall))
+        for path in files:
+            console.print(f"wrote {escape(str(path))}")
