@@ -130,7 +130,8 @@ def crowd_command(
     ] = None,
     dt: Annotated[float, typer.Option(help="Time step (s).")] = 1.0,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write the KPIs to this JSON file.")
+        Path | None,
+        typer.Option("--json", help="Also write the KPIs to this JSON file (one plan at most)."),
     ] = None,
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -138,30 +139,64 @@ def crowd_command(
     """Run the pedestrians of a scenario (evacuation on foot, crowd events), print KPIs and
     write densities, clearance, shelters and kpis.json per plan."""
     check_times(dt, until)
-    from twin.cli._checks import ensure_writable
+    from twin.cli._checks import ensure_writable, ensure_writable_file
     from twin.crowd.outputs import write_outputs
     from twin.crowd.scenario import crowd_from_scenario
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, load_scenario, results_folder
 
     sc = load_scenario(scenario)
-    plans = [load_plan(path) for path in (plan_files or sc.plans)]
-    base = out if out is not None else results_folder(sc, scenario) / "crowd"
-    folders = [Path(base) / file_name(plan.name) for plan in plans] or [Path(base)]
-    if len(set(folders)) < len(folders):
+    paths = list(plan_files or sc.plans)  # no plan: only the city's designated shelters
+    plans, problems = [], []
+    for path in paths:
+        try:
+            plans.append(load_plan(path))
+        except UserInputError as exc:
+            problems += exc.problems
+    if problems:
+        raise UserInputError(problems)
+    if json_out is not None and len(plans) > 1:
         raise UserInputError(
             Problem(
-                "two plans would write to the same folder (their names differ only in punctuation)",
-                field="--plan",
-                fix="give the plans names that differ in letters or digits",
+                f"--json holds the KPIs of one run, and {len(plans)} plans would run",
+                field="--json",
+                fix="pass one --plan, or read kpis.json in each plan's output folder",
             )
         )
-    for folder in folders:
-        ensure_writable(folder)
+    base = out if out is not None else results_folder(sc, scenario) / "crowd"
+    folders = [Path(base) / file_name(plan.name) for plan in plans] or [Path(base)]
+    for i, folder in enumerate(folders):
+        if folder in folders[:i]:
+            raise UserInputError(
+                Problem(
+                    f"plans {paths[folders.index(folder)]} and {paths[i]} would write to the "
+                    f"same folder {folder.name!r} (their names differ only in punctuation)",
+                    paths[i],
+                    field="name",
+                    fix="give the plans names that differ in letters or digits",
+                )
+            )
     pack = load_scenario_city(sc, maps)
     end = sc.time.duration if until is None else until
-    for plan, folder in zip(plans or [None], folders, strict=True):
-        run = crowd_from_scenario(sc, pack, plan)
+
+    def set_up(plan, path):
+        return crowd_from_scenario(sc, pack, plan, scenario_file=scenario, plan_file=path)
+
+    # every plan's mistakes before any run (a set-up takes a moment, a run minutes), and
+    # before any output folder is made
+    for plan, path in zip(plans or [None], paths or [None], strict=True):
+        try:
+            set_up(plan, path)
+        except UserInputError as exc:
+            problems += exc.problems
+    if problems:
+        raise UserInputError(problems)
+    for folder in folders:
+        ensure_writable(folder)
+    if json_out is not None:
+        ensure_writable_file(json_out, field="--json")
+    for plan, path, folder in zip(plans or [None], paths or [None], folders, strict=True):
+        run = set_up(plan, path)
         start = time.perf_counter()
         label = f"crowd {escape(plan.name)}" if plan is not None else "crowd"
         with Progress(

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +34,7 @@ from twin.crowd.sources import (
     Destinations,
     _polygon,
     _project,
+    candidate_names,
     city_shelters,
     evacuees,
     shelters_from_plan,
@@ -46,6 +48,10 @@ DEFAULT_MAX_SHELTER_DISTANCE = float(Plan.model_fields["max_shelter_distance"].d
 """Walking-distance limit to a shelter without a plan (m): the plan schema's default."""
 MAX_WAYPOINT_SNAP = 250.0
 """Most distance from a route waypoint to the walk network (m)."""
+SCENARIO_FIELDS = ("hazards", "demand", "time")
+"""Top-level scenario fields the crowd set-up names in its problems."""
+PLAN_FIELDS = ("shelters", "open_shelters", "open_candidates", "evacuation_routes")
+"""Top-level plan fields the crowd set-up names in its problems."""
 
 if TYPE_CHECKING:
     from twin.city import CityPack
@@ -112,14 +118,68 @@ def crowd_from_scenario(
     pack: CityPack,
     plan: Plan | None = None,
     params: CrowdParams | None = None,
+    *,
+    scenario_file: Path | str | None = None,
+    plan_file: Path | str | None = None,
 ) -> CrowdRun:
     """Set up the walkers, destinations and closures a scenario implies.
+
+    Parameters
+    ----------
+    scenario, pack, plan
+        The validated scenario, its city and the plan (None: no plan; then only the
+        city's designated shelters are open).
+    params
+        Model parameters (defaults if omitted).
+    scenario_file, plan_file
+        The files they were read from, if any: problems are then given the file and line
+        of the field they name.
 
     Raises
     ------
     twin.errors.UserInputError
         If the scenario has no walkers, evacuees have no shelter, or a place is off the map.
     """
+    try:
+        return _crowd_run(scenario, pack, plan, params)
+    except UserInputError as exc:
+        raise locate(exc, scenario_file=scenario_file, plan_file=plan_file) from None
+
+
+def locate(
+    exc: UserInputError,
+    *,
+    scenario_file: Path | str | None = None,
+    plan_file: Path | str | None = None,
+) -> UserInputError:
+    """The same problems, those naming a field of the scenario (``hazards.0.venue``) or of
+    the plan (``open_shelters.0``) given that file and the line of the deepest key found."""
+    from twin.scenario._problems import line_of
+    from twin.scenario.loader import read_yaml
+
+    files = {"scenario": scenario_file, "plan": plan_file}
+    trees = {}
+    problems = []
+    for problem in exc.problems:
+        root = (problem.field or "").split(".")[0]
+        kind = "scenario" if root in SCENARIO_FIELDS else "plan" if root in PLAN_FIELDS else ""
+        path = files.get(kind)
+        if problem.file is None and path is not None:
+            if kind not in trees:
+                try:
+                    trees[kind] = read_yaml(path)
+                except UserInputError:
+                    trees[kind] = None
+            keys = [int(k) if k.isdigit() else k for k in problem.field.split(".")]
+            line = line_of(trees[kind], keys) if trees[kind] is not None else None
+            problem = replace(problem, file=path, line=line)
+        problems.append(problem)
+    return type(exc)(problems)
+
+
+def _crowd_run(
+    scenario: Scenario, pack: CityPack, plan: Plan | None, params: CrowdParams | None
+) -> CrowdRun:
     net = WalkNetwork.from_graph(pack.walk, crs=pack.crs)
     model = CrowdModel(net, rng_for(scenario.seed, "crowd.speeds"), params)
     order = scenario.demand.evacuation
@@ -132,7 +192,11 @@ def crowd_from_scenario(
             people = model.status.size + hazard.people  # refused before any is drawn
             check_memory(people, net.n_links, net.n_nodes, 1, field=f"hazards.{i}.people")
             nodes, depart, exits = venue_crowd(
-                pack, net, hazard, rng_for(scenario.seed, f"crowd.event.{i}")
+                pack,
+                net,
+                hazard,
+                rng_for(scenario.seed, f"crowd.event.{i}"),
+                field=f"hazards.{i}.venue",
             )
             model.add_destinations(exits.nodes, exits.capacities, exits.names, group=group)
             model.add_people(nodes, depart, group=group)
@@ -175,15 +239,7 @@ def _add_evacuation(model, pack, net, order, plan: Plan | None, seed: int) -> No
         [w for w, k in zip(city.why or [], keep, strict=True) if k] + (plan_shelters.why or []),
     )
     if shelters.nodes.size == 0:
-        raise UserInputError(
-            Problem(
-                f"the evacuation has nowhere to go: {pack.name} has no designated shelter, "
-                "the plan lists none and opens no candidate (school, community centre)",
-                field="shelters",
-                fix="add `shelters:` to the plan, or open candidates with "
-                "`open_shelters: [name or OSM id]` or `open_candidates: true`",
-            )
-        )
+        raise UserInputError(_nowhere_to_go(pack, plan))
     dest = model.add_destinations(
         shelters.nodes, shelters.capacities, shelters.names, group="shelters", why=shelters.why
     )
@@ -192,6 +248,34 @@ def _add_evacuation(model, pack, net, order, plan: Plan | None, seed: int) -> No
     nodes, depart = evacuees(pack, net, order, rng_for(seed, "crowd.evacuees"))
     routes = _routes(model, pack, net, plan, dest[-len(listed) :] if listed else dest[:0], nodes)
     model.add_people(nodes, depart, group="shelters", route=routes)
+
+
+def _nowhere_to_go(pack: CityPack, plan: Plan | None) -> Problem:
+    """Why an evacuation has no shelter, and how to open one."""
+    candidates = candidate_names(pack)
+    if candidates:
+        shown = ", ".join(candidates[:5])
+        more = f" and {len(candidates) - 5} more" if len(candidates) > 5 else ""
+        how = (
+            "open candidate shelters with the plan field `open_shelters: [name or OSM id]` "
+            f"(candidates of {pack.name}: {shown}{more}) or `open_candidates: true`, or list "
+            "the plan's own `shelters:`"
+        )
+    else:
+        how = f"{pack.name} maps no candidate shelter either: list `shelters:` in the plan"
+    if plan is None:
+        return Problem(
+            f"the evacuation has nowhere to go: {pack.name} maps no designated shelter and "
+            "no plan was given to open one",
+            field="demand.evacuation",
+            fix=f"pass --plan PLAN.yaml (or list it under the scenario's `plans:`); in it, {how}",
+        )
+    return Problem(
+        f"the evacuation has nowhere to go: {pack.name} maps no designated shelter and plan "
+        f"{plan.name!r} lists no shelter and opens no candidate",
+        field="open_shelters",
+        fix=how,
+    )
 
 
 def _routes(model, pack, net, plan: Plan | None, listed: np.ndarray, origins) -> np.ndarray:

@@ -48,6 +48,14 @@ class Destinations:
     why: list[str] | None = None
 
 
+def candidate_names(pack: CityPack) -> list[str]:
+    """Names of the city's candidate shelters (schools, community centres), as the KPIs
+    name them."""
+    f = pack.facilities
+    status = shelter_status(f)
+    return [n for n, s in zip(_facility_names(f), status, strict=True) if s == "candidate"]
+
+
 def shelter_status(facilities) -> np.ndarray:
     """``shelter``, ``candidate`` or ``""`` for each facility (its ``status`` column, or its
     kind when the pack predates it)."""
@@ -151,20 +159,25 @@ def evacuees(
 
 
 def venue_crowd(
-    pack: CityPack, net: WalkNetwork, event: CrowdEvent, rng: np.random.Generator
+    pack: CityPack,
+    net: WalkNetwork,
+    event: CrowdEvent,
+    rng: np.random.Generator,
+    *,
+    field: str = "hazards.crowd_event.venue",
 ) -> tuple[np.ndarray, np.ndarray, Destinations]:
     """People leaving a venue and the venue's exits.
 
     The people start spread evenly over the walk nodes inside the venue polygon and leave
     uniformly over ``[start, start + duration]``. Exits are the nodes outside the venue at
-    the end of a link that leaves it.
+    the end of a link that leaves it. ``field``: the scenario field of the venue, for errors
+    (``hazards.<i>.venue``).
 
     Raises
     ------
     twin.errors.UserInputError
         If the venue is off the map, or no walkway leads out of it.
     """
-    field = "hazards.crowd_event.venue"
     poly = _polygon(pack, event.venue, field)
     inside = shapely.contains_xy(poly, net.x, net.y)
     exits = np.unique(net.head[inside[net.tail] & ~inside[net.head]])
