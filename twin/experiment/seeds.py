@@ -5,8 +5,9 @@ A study has a base seed (the scenario's ``seed``). Replication ``r`` runs with
 incidents, demand and weather draws (common random numbers, CRN). Inside a run each
 purpose (``"incidents"``, ``"weather"``, ``"demand"``...) draws from its own stream,
 :func:`stream` ``(seed, purpose)``, so a plan that makes one model draw more numbers does
-not shift another model's draws. This is the same derivation as
-:func:`twin.response.incidents.rng_for` (a test holds them equal).
+not shift another model's draws. :func:`stream` lives in :mod:`twin.random` (the one
+source of randomness) and is re-exported here; :func:`twin.response.incidents.rng_for`
+derives the same streams (a test holds them equal).
 
 Without CRN (``crn=False``, for checking what CRN buys) each plan gets its own seed per
 replication, independent of the others.
@@ -14,30 +15,14 @@ replication, independent of the others.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
+
+from twin.random import purpose_key, stream
+
+__all__ = ["SEED_BITS", "purpose_key", "replication_seed", "stream"]
 
 SEED_BITS = 63
 """Run seeds are below 2**63 (they fit a signed 64-bit database column)."""
-
-
-def purpose_key(purpose: str) -> int:
-    """A 64-bit number naming a purpose (first 8 bytes of its SHA-256, little-endian)."""
-    return int.from_bytes(hashlib.sha256(purpose.encode()).digest()[:8], "little")
-
-
-def stream(seed: int, purpose: str) -> np.random.Generator:
-    """The random stream of one purpose of a run; the same (seed, purpose), the same numbers.
-
-    Parameters
-    ----------
-    seed
-        The run seed (0 or more).
-    purpose
-        What the numbers are for, e.g. ``"incidents"``.
-    """
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(purpose_key(purpose),)))
 
 
 def replication_seed(base: int, replication: int, *, plan_key: str | None = None) -> int:
