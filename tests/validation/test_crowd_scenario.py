@@ -50,6 +50,7 @@ def test_sinkhole_closes_links_and_nobody_walks_into_them(stadium):
     walking = int(model.count.sum()) + waiting
     assert k.flows["released"] == k.flows["arrived"] + k.counts["stuck"] + walking
     assert k.flows["arrived"] >= 14_000
+    assert {d["why"] for d in k.destinations} == {"exit of the venue"}  # was blank
 
 
 def test_cli_prints_kpis_and_writes_json(monaco_dir, tmp_path, monkeypatch):

@@ -198,7 +198,9 @@ def _crowd_run(
                 rng_for(scenario.seed, f"crowd.event.{i}"),
                 field=f"hazards.{i}.venue",
             )
-            model.add_destinations(exits.nodes, exits.capacities, exits.names, group=group)
+            model.add_destinations(
+                exits.nodes, exits.capacities, exits.names, group=group, why=exits.why
+            )
             model.add_people(nodes, depart, group=group)
         elif isinstance(hazard, GroundCollapse):
             ((x, y),) = _project(pack, hazard.location)

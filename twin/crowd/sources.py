@@ -193,7 +193,8 @@ def venue_crowd(
     nodes = starts[rng.integers(0, starts.size, event.people)]
     depart = event.start + rng.uniform(0.0, event.duration, event.people)
     names = [f"exit {net.node_ids[n]}" for n in exits]
-    return nodes, depart, Destinations(exits, np.full(exits.size, np.inf), names)
+    why = ["exit of the venue"] * exits.size
+    return nodes, depart, Destinations(exits, np.full(exits.size, np.inf), names, why)
 
 
 def shelters_from_facilities(
