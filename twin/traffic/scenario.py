@@ -294,10 +294,14 @@ def _shelter_sites(plan: Plan, pack: CityPack, to_m) -> tuple[np.ndarray, list[s
     chosen = status == "shelter"
     if plan.open_candidates:
         chosen |= status == "candidate"
-    lowered = [str(n).casefold() for n in f["name"]] if "name" in f else [""] * len(f)
+    lowered = [n.casefold() if isinstance(n, str) else "" for n in f.get("name", [""] * len(f))]
     for entry in plan.open_shelters:
         if isinstance(entry, str):
-            hit = [i for i in range(len(f)) if entry in (ids[i],) or entry.casefold() == lowered[i]]
+            hit = [
+                i
+                for i, (o, n) in enumerate(zip(ids, lowered, strict=True))
+                if entry == o or entry.casefold() == n
+            ]
         else:
             x, y = to_m.transform(*entry)
             d = np.where(status != "", np.hypot(fx - x, fy - y), np.inf)
