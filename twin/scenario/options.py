@@ -109,9 +109,9 @@ class FloodSettings(StrictModel):
     wet_depth: PositiveLength = 0.01
     """Depth at which a cell counts as wet, for the time of first wetting (m)."""
     froude_limit: float | None = Field(default=None, gt=0)
-    """Cap face discharges at Fr * h * sqrt(g h) (default none). Speed over accuracy: with
-    `froude_limit: 1` and `time_step: depth` runs take 3-4x fewer steps on steep terrain,
-    but sheet flow on steep slopes runs at critical depth (36-121 % too deep on 10-50 %)."""
+    """Cap face discharges at Fr * h * sqrt(g h) (default none). For comparisons with the old
+    default (`froude_limit: 1`, `time_step: depth`, `theta: 0.8`) and Landlab's steep_slopes:
+    sheet flow on steep slopes then runs at critical depth (36-121 % too deep on 10-50 %)."""
     time_step: Literal["flow", "depth"] = "flow"
     """flow (default): dt from the flow speed plus the wave speed on every face, right on
     steep ground; depth: dt = alpha * dx / sqrt(g * h_max) (Bates et al. 2010), stable on
