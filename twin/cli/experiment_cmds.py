@@ -1,5 +1,6 @@
 """``twin compare`` and ``twin sweep``: replicated plan comparisons (``twin results``, which
-reads their files, is in :mod:`twin.cli.results_cmds`).
+reads their files, is in :mod:`twin.cli.results_cmds`). They parse options, call
+:func:`twin.compare` / :func:`twin.sweep` (:mod:`twin.experiment.api`) and print.
 
 ``compare`` runs every plan on the same seeds (common random numbers), stores each run in
 a DuckDB file (``--study``, default ``<outputs.folder>/compare.duckdb``), prints the
@@ -9,7 +10,6 @@ finished runs. ``sweep`` does the same over a grid of scenario variants.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +20,6 @@ from rich.table import Table
 
 from twin.cli import app, console, err_console, user_errors
 from twin.cli.maps_cmds import MapsOption
-from twin.errors import Problem, UserInputError
 
 PlanArgs = Annotated[
     list[Path] | None,
@@ -89,226 +88,78 @@ Model = Annotated[str, typer.Option(help="Which model runs a replication.")]
 ProgressFlag = Annotated[bool, typer.Option(help="Show a progress bar.")]
 HtmlOption = Annotated[Path | None, typer.Option(help="HTML summary; default beside --study.")]
 
-DEFAULT_REPLICATIONS = 10
 
-
-def parse_precision(text: str, kpi_name: str) -> float:
-    """``--precision`` in the primary KPI's unit: durations may carry a unit (``30 s``,
-    ``0.5 min``; bare numbers are s), shares and counts are plain numbers.
-
-    Raises
-    ------
-    UserInputError
-        If it is not a positive number of that kind.
-    """
-    from pydantic_core import PydanticCustomError
-
-    from twin.metrics.kpis import KPIS
-    from twin.scenario.quantities import DURATION
-
-    kpi = KPIS[kpi_name]
-    try:
-        if kpi.unit == "s":
-            value = DURATION.parse(float(text) if _is_number(text) else text)
-        else:
-            value = float(text)
-    except (PydanticCustomError, ValueError):
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        example = "30 s" if kpi.unit == "s" else "0.02"
-        raise UserInputError(
-            Problem(
-                f"--precision {text!r} is not a positive {kpi.unit} value for {kpi.label}",
-                field="--precision",
-                fix=f"give the CI half-width to reach, e.g. --precision '{example}'",
-            )
-        )
-    return value
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _objectives(scenario_file: Path, scenario: Any, runner: Any, objective: str | None):
-    """Primary KPI and weights, checked against what the runner reports.
-
-    Raises
-    ------
-    UserInputError
-        Unknown KPI, or a primary KPI the model does not report.
-    """
-    from twin.metrics.kpis import kpi
-    from twin.scenario._problems import line_of
-    from twin.scenario.loader import read_yaml
-
-    primary = kpi(objective, field="--objective").name if objective else scenario.objectives.primary
-    if primary not in runner.kpis:
-        where: dict[str, Any] = {"field": "--objective"}
-        if not objective:
-            tree = read_yaml(scenario_file)
-            where = {
-                "file": scenario_file,
-                "line": line_of(tree, ["objectives", "primary"]),
-                "field": "objectives.primary",
-            }
-        raise UserInputError(
-            Problem(
-                f"the {runner.name} model does not report {primary!r}, so it cannot rank plans",
-                **where,
-                fix=f"rank by one it reports: {', '.join(runner.kpis)}",
-            )
-        )
-    weights = dict(scenario.objectives.weights)
-    missing = [k for k in weights if k not in runner.kpis]
-    if missing:
-        err_console.print(
-            f"[yellow]note:[/yellow] the {runner.name} model does not report "
-            f"{escape(', '.join(missing))}; the weighted score is left out",
-            highlight=False,
-        )
-        weights = {}
-    return primary, weights
-
-
-def _plans(plan_args: list[Path] | None, plan_opts: list[Path] | None, scenario: Any):
-    from twin.experiment.study import PlanEntry, check_plan_names
-    from twin.scenario.loader import load_plan
-
-    paths = list(plan_opts or []) + list(plan_args or []) or list(scenario.plans)
-    if not paths:
-        raise UserInputError(
-            Problem(
-                "no plan to compare",
-                field="--plans",
-                fix="pass --plans A.yaml B.yaml, or list `plans` in the scenario",
-            )
-        )
-    entries = [PlanEntry.of(load_plan(p), Path(p)) for p in paths]
-    check_plan_names(entries)
-    return entries
-
-
-def _baseline(entries: list, baseline: str | None) -> int:
-    if baseline is None:
-        return 0
-    for i, e in enumerate(entries):
-        if baseline == e.name or (
-            e.file is not None and Path(baseline).resolve() == e.file.resolve()
-        ):
-            return i
-    raise UserInputError(
-        Problem(
-            f"--baseline {baseline!r} is none of the compared plans",
-            field="--baseline",
-            fix=f"name one of: {', '.join(e.name for e in entries)}",
-        )
-    )
-
-
-def _run(
-    study: Any,
-    scenario_file: Path,
-    study_file: Path | None,
-    *,
-    replications: int | None,
-    precision: str | None,
-    workers: int | None,
-    scheduler: str | None,
-    maps: list[Path] | None,
-    progress: bool,
-    connect_timeout: float = 10.0,
-    threads: int | None = None,
-    html: Path | None = None,
-):
-    """Check, run and store a study; return the open store's path and the progress."""
-    from twin.cli._checks import ensure_writable_file
+def _run(kind: str, scenario_file: Path, plans: list[Path] | None, *, maps, progress: bool,
+         **options: Any):  # fmt: skip
+    """Run ``twin.compare`` or ``twin.sweep`` with a progress bar; print what it reports."""
+    import twin
     from twin.cli.maps_cmds import load_scenario_city
-    from twin.experiment.driver import check_study, run_study
-    from twin.experiment.executors import ClusterLostError, make_executor
-    from twin.experiment.runners import get_runner
-    from twin.experiment.store import Store
-    from twin.metrics.stats import SequentialRule
+    from twin.experiment.executors import ClusterLostError
 
-    scenario = study.variants[0].scenario
-    rule = None
-    if precision is not None:
-        rule = SequentialRule(parse_precision(precision, study.primary), start=replications or 5)
-        replications = None
-    else:
-        replications = replications or scenario.replications or DEFAULT_REPLICATIONS
-    folder = Path(scenario.outputs.folder or Path("results") / scenario.name)
-    path = study_file or folder / f"{study.kind}.duckdb"
-    # unwritable outputs and an unreachable scheduler fail here, before the city is loaded
-    ensure_writable_file(path, field="--study" if study_file else "outputs.folder")
-    ensure_writable_file(html or path.with_suffix(".html"), field="--html")
-    preload = tuple(getattr(get_runner(study.runner), "preload", ()))
-    executor = make_executor(
-        workers, scheduler, timeout=connect_timeout, preload=preload, threads=threads
+    bar = Progress(
+        TextColumn(f"[bold blue]{kind}[/bold blue] {{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not progress,
     )
+    state: dict[str, Any] = {}
+
+    def start(study: Any, path: Path, where: str) -> None:
+        for note in study.notes:
+            err_console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
+        state.update(path=path, where=where)
+        bar.start()
+        state["task"] = bar.add_task(where, total=None)
+
+    def show(p: Any) -> None:
+        state["p"] = p
+        bar.update(
+            state["task"],
+            total=p.total,
+            completed=p.reused + p.done + p.failed,
+            description=f"{state['where']}, {p.replications} replications",
+        )
+
+    verb = twin.compare if kind == "compare" else twin.sweep
     try:
-        city = load_scenario_city(scenario, maps)
-        prepared = check_study(study, city)
-    except BaseException:
-        executor.close()
-        raise
-    with (
-        Store(path) as store,
-        Progress(
-            TextColumn(f"[bold blue]{study.kind}[/bold blue] {{task.description}}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=not progress,
-        ) as bar,
-    ):
-        where = executor.describe()
-        task = bar.add_task(where, total=None)
-        state: dict[str, Any] = {}
-
-        def show(p) -> None:
-            state["p"] = p
-            bar.update(
-                task,
-                total=p.total,
-                completed=p.reused + p.done + p.failed,
-                description=f"{where}, {p.replications} replications",
-            )
-
-        try:
-            outcome = run_study(
-                study,
-                store,
-                executor,
-                prepared,
-                replications=replications,
-                rule=rule,
-                on_progress=show,
-            )
-        except (KeyboardInterrupt, ClusterLostError):
+        result = verb(
+            scenario_file,
+            plans,
+            maps=maps,
+            city_loader=lambda scenario: load_scenario_city(scenario, maps),
+            on_start=start,
+            on_progress=show,
+            **options,
+        )
+    except (KeyboardInterrupt, ClusterLostError):
+        bar.stop()
+        if "path" in state:
             p = state.get("p")
             kept = (p.reused + p.done) if p else 0
-            bar.stop()
             err_console.print(
                 escape(
-                    f"{kept} finished runs are stored in {path}; run the same command again to "
-                    "resume (finished runs are reused)"
+                    f"{kept} finished runs are stored in {state['path']}; run the same command "
+                    "again to resume (finished runs are reused)"
                 ),
                 highlight=False,
             )
-            raise
-    if outcome.reused:
-        err_console.print(escape(f"reused {outcome.reused} finished runs from {path}"),
-                          highlight=False)  # fmt: skip
-    for line in outcome.errors:
+        raise
+    finally:
+        bar.stop()
+    if result.progress.reused:
+        err_console.print(escape(f"reused {result.progress.reused} finished runs from "
+                                 f"{result.path}"), highlight=False)  # fmt: skip
+    for line in result.progress.errors:
         err_console.print(f"[red]failed after a retry:[/red] {escape(line)}", highlight=False)
-    return path, outcome
+    _show(result.summary, result.path, result.study_id, result.html)
+
+
+def _plan_files(plan_args: list[Path] | None, plan_opts: list[Path] | None) -> list[Path] | None:
+    """Plan files given with --plan, then after --plans; ``None``: the scenario's."""
+    return list(plan_opts or []) + list(plan_args or []) or None
 
 
 def _plain(row: Any) -> list[str]:
@@ -363,53 +214,24 @@ def _print_sweep(summary: Any) -> None:
     console.print(escape("wins: " + ", ".join(f"{p} {n}" for p, n in wins(summary).items())))
 
 
+def _show(summary: Any, path: Path, study_id: str, html: Path) -> None:
+    """Print a study's tables and where its files are."""
+    if summary.spec["kind"] == "sweep":
+        _print_sweep(summary)
+    else:
+        _print_summary(summary)
+    console.print(escape(f"study {study_id} in {path}; summary {html}"), highlight=False)
+
+
 def _finish(path: Path, study_id: str, html: Path | None) -> None:
+    """Summarise a stored study, print it and write its HTML summary (``twin results``)."""
     from twin.experiment.report import summarize, write_html
     from twin.experiment.store import Store
 
     with Store(path, read_only=True) as store:
         summary = summarize(store, study_id)
-    if summary.spec["kind"] == "sweep":
-        _print_sweep(summary)
-    else:
-        _print_summary(summary)
     out = write_html(summary, html or path.with_suffix(".html"))
-    console.print(escape(f"study {study_id} in {path}; summary {out}"), highlight=False)
-
-
-def _study(
-    kind: str,
-    scenario_file: Path,
-    params: list,
-    plan_args: list[Path] | None,
-    plan_opts: list[Path] | None,
-    *,
-    model: str,
-    objective: str | None,
-    seed: int | None,
-    baseline: str | None,
-    crn: bool = True,
-):
-    """The study a compare or sweep command describes (variants x plans, objectives)."""
-    from twin.experiment.runners import get_runner
-    from twin.experiment.study import Study, scenario_variants
-
-    variants = scenario_variants(scenario_file, params)
-    scenario = variants[0].scenario
-    primary, weights = _objectives(scenario_file, scenario, get_runner(model), objective)
-    entries = _plans(plan_args, plan_opts, scenario)
-    return Study(
-        kind,
-        scenario_file,
-        variants,
-        entries,
-        runner=model,
-        base_seed=scenario.seed if seed is None else seed,
-        crn=crn,
-        baseline=_baseline(entries, baseline),
-        primary=primary,
-        weights=weights,
-    )
+    _show(summary, path, study_id, out)
 
 
 @app.command("compare")
@@ -443,25 +265,13 @@ def compare(
     progress: ProgressFlag = True,
 ) -> None:
     """Compare plans on one scenario over replications with common random numbers."""
-    study = _study(
-        "compare", scenario_file, [], plan_args, plan_opts,
-        model=model, objective=objective, seed=seed, baseline=baseline, crn=crn,
+    _run(
+        "compare", scenario_file, _plan_files(plan_args, plan_opts), maps=maps,
+        progress=progress, n=replications, seed=seed, model=model, objective=objective,
+        baseline=baseline, crn=crn, study_file=study_file, precision=precision,
+        workers=workers, threads=threads, scheduler=scheduler,
+        connect_timeout=connect_timeout, html=html,
     )  # fmt: skip
-    path, _ = _run(
-        study,
-        scenario_file,
-        study_file,
-        replications=replications,
-        precision=precision,
-        workers=workers,
-        scheduler=scheduler,
-        maps=maps,
-        progress=progress,
-        connect_timeout=connect_timeout,
-        threads=threads,
-        html=html,
-    )
-    _finish(path, study.study_id, html)
 
 
 @app.command("sweep")
@@ -495,32 +305,10 @@ def sweep(
     progress: ProgressFlag = True,
 ) -> None:
     """Run plans over a grid of scenario variants: which plan wins under which conditions."""
-    from twin.experiment.study import parse_param
-
-    if not params:
-        raise UserInputError(
-            Problem(
-                "nothing to sweep",
-                field="--param",
-                fix="give e.g. --param incidents.background.medical=0.5,1.0",
-            )
-        )
-    study = _study(
-        "sweep", scenario_file, [parse_param(p) for p in params], plan_args, plan_opts,
-        model=model, objective=objective, seed=seed, baseline=baseline,
+    _run(
+        "sweep", scenario_file, _plan_files(plan_args, plan_opts), maps=maps,
+        progress=progress, params=list(params or []), n=replications, seed=seed,
+        model=model, objective=objective, baseline=baseline, study_file=study_file,
+        workers=workers, threads=threads, scheduler=scheduler,
+        connect_timeout=connect_timeout, html=html,
     )  # fmt: skip
-    path, _ = _run(
-        study,
-        scenario_file,
-        study_file,
-        replications=replications,
-        precision=None,
-        workers=workers,
-        scheduler=scheduler,
-        maps=maps,
-        progress=progress,
-        connect_timeout=connect_timeout,
-        threads=threads,
-        html=html,
-    )
-    _finish(path, study.study_id, html)

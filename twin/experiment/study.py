@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -161,6 +162,74 @@ class Study:
     primary: str = "response_time_p90"
     weights: dict[str, float] = field(default_factory=dict)
     series: bool = True
+    notes: tuple[str, ...] = ()
+    """What the user should know about how the study was set up (e.g. weights left out);
+    not part of the study's identity."""
+
+    @classmethod
+    def from_files(
+        cls,
+        scenario: Path | str,
+        plans: Sequence[Path | str] | None = None,
+        *,
+        kind: Literal["compare", "sweep"] = "compare",
+        params: Sequence[tuple[str, list[Any]] | str] = (),
+        model: str = "response",
+        objective: str | None = None,
+        seed: int | None = None,
+        baseline: str | None = None,
+        crn: bool = True,
+    ) -> Study:
+        """The study a scenario file, plan files and options describe.
+
+        Parameters
+        ----------
+        scenario
+            The scenario file.
+        plans
+            Plan files; default those the scenario lists under ``plans``.
+        kind
+            ``"compare"`` (one scenario) or ``"sweep"`` (a grid of variants of it).
+        params
+            Swept parameters, as ``"key=v1,v2"`` text or ``(dotted key, values)``.
+        model
+            Registered runner name (see :func:`twin.experiment.runners.registered`).
+        objective
+            KPI plans are ranked by; default the scenario's ``objectives.primary``.
+        seed
+            Base seed; default the scenario's ``seed``.
+        baseline
+            Plan (its name or file) differences are taken against; default the first.
+        crn
+            Common random numbers (the same seeds for every plan).
+
+        Raises
+        ------
+        UserInputError
+            With file, line and field: an invalid scenario or plan, no plan, two plans of
+            one name, an unknown or unreported KPI, an unknown model or baseline.
+        """
+        from twin.experiment.runners import get_runner
+
+        swept = [parse_param(p) if isinstance(p, str) else p for p in params]
+        variants = scenario_variants(Path(scenario), swept)
+        base = variants[0].scenario
+        runner = get_runner(model)
+        primary, weights, notes = study_objectives(base, runner, objective)
+        entries = plan_entries(plans, base)
+        return cls(
+            kind,
+            Path(scenario),
+            variants,
+            entries,
+            runner=model,
+            base_seed=base.seed if seed is None else seed,
+            crn=crn,
+            baseline=baseline_index(entries, baseline),
+            primary=primary,
+            weights=weights,
+            notes=tuple(notes),
+        )
 
     @property
     def study_id(self) -> str:
@@ -227,6 +296,104 @@ class Study:
                 {"label": v.label, "hash": v.hash, "params": v.params} for v in self.variants
             ],
         }
+
+
+def study_objectives(
+    scenario: Scenario, runner: Any, objective: str | None = None
+) -> tuple[str, dict[str, float], list[str]]:
+    """Primary KPI and weights of a study, checked against what the runner reports.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario (its ``objectives``).
+    runner
+        The :class:`~twin.experiment.runners.Runner` (its ``name`` and ``kpis``).
+    objective
+        A KPI chosen instead of ``objectives.primary``.
+
+    Returns
+    -------
+    tuple
+        ``(primary, weights, notes)``: weights are dropped (with a note) when the runner
+        does not report every weighted KPI.
+
+    Raises
+    ------
+    UserInputError
+        An unknown KPI, or a primary KPI the runner does not report (naming the scenario's
+        line when the scenario chose it).
+    """
+    from twin.metrics.kpis import kpi
+    from twin.scenario.problems import problem_at
+
+    primary = kpi(objective, field="--objective").name if objective else scenario.objectives.primary
+    if primary not in runner.kpis:
+        message = f"the {runner.name} model does not report {primary!r}, so it cannot rank plans"
+        fix = f"rank by one it reports: {', '.join(runner.kpis)}"
+        if objective:
+            problem = Problem(message, field="--objective", fix=fix)
+        else:
+            problem = problem_at(scenario, ["objectives", "primary"], message, fix)
+        raise UserInputError(problem)
+    weights = dict(scenario.objectives.weights)
+    notes = []
+    missing = [k for k in weights if k not in runner.kpis]
+    if missing:
+        notes.append(
+            f"the {runner.name} model does not report {', '.join(missing)}; the weighted "
+            "score is left out"
+        )
+        weights = {}
+    return primary, weights, notes
+
+
+def plan_entries(plans: Sequence[Path | str] | None, scenario: Scenario) -> list[PlanEntry]:
+    """Load the plans of a study: the files given, else those the scenario lists.
+
+    Raises
+    ------
+    UserInputError
+        If there is no plan, a plan file is invalid, or two plans share a name.
+    """
+    from twin.scenario.loader import load_plan
+
+    paths = [Path(p) for p in plans or []] or list(scenario.plans)
+    if not paths:
+        raise UserInputError(
+            Problem(
+                "no plan to compare",
+                field="--plans",
+                fix="pass --plans A.yaml B.yaml, or list `plans` in the scenario",
+            )
+        )
+    entries = [PlanEntry.of(load_plan(p), Path(p)) for p in paths]
+    check_plan_names(entries)
+    return entries
+
+
+def baseline_index(entries: list[PlanEntry], baseline: str | None) -> int:
+    """Index of the plan named ``baseline`` (its name or file); 0 when ``None``.
+
+    Raises
+    ------
+    UserInputError
+        If no compared plan has that name or file.
+    """
+    if baseline is None:
+        return 0
+    for i, e in enumerate(entries):
+        if baseline == e.name or (
+            e.file is not None and Path(baseline).resolve() == e.file.resolve()
+        ):
+            return i
+    raise UserInputError(
+        Problem(
+            f"--baseline {baseline!r} is none of the compared plans",
+            field="--baseline",
+            fix=f"name one of: {', '.join(e.name for e in entries)}",
+        )
+    )
 
 
 def check_plan_names(plans: list[PlanEntry]) -> None:
@@ -317,8 +484,8 @@ def scenario_variants(path: Path, params: list[tuple[str, list[Any]]]) -> list[V
     ScenarioError
         If the file is invalid, or a parameter names no field or gives an invalid value.
     """
-    from twin.scenario._problems import problems_from
-    from twin.scenario.loader import load_scenario, plain, read_yaml
+    from twin.scenario.loader import load_scenario, plain
+    from twin.scenario.problems import adopt, problems_from, source_of
 
     base = load_scenario(path)
     if not params:
@@ -332,7 +499,7 @@ def scenario_variants(path: Path, params: list[tuple[str, list[Any]]]) -> list[V
                     fix="run one study per city; use --seed for another base seed",
                 )
             )
-    tree = plain(read_yaml(path))
+    tree = plain(source_of(base).tree)  # type: ignore[union-attr]  # just loaded: known
     context = {"base_dir": Path(path).resolve().parent, "check_paths": True}
     variants = []
     for combo in itertools.product(*[[(k, v) for v in values] for k, values in params]):
@@ -361,5 +528,6 @@ def scenario_variants(path: Path, params: list[tuple[str, list[Any]]]) -> list[V
                     for p in problems
                 ]
             ) from None
+        adopt(scenario, base)  # problems found later point at the scenario file's lines
         variants.append(Variant.of(scenario, dict(combo)))
     return variants

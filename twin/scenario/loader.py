@@ -18,9 +18,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from twin.errors import Problem, ScenarioError
-from twin.scenario._problems import problems_from
 from twin.scenario.base import file_name
 from twin.scenario.plan import Plan
+from twin.scenario.problems import problems_from, remember
 from twin.scenario.schema import Scenario
 
 FileKind = Literal["scenario", "plan"]
@@ -217,9 +217,11 @@ def _validate(model: type[M], tree: Any, path: Path, *, check_paths: bool) -> M:
     except TooManyValuesError:
         raise TooManyValuesError(path) from None
     try:
-        return model.model_validate(data, context=context)
+        validated = model.model_validate(data, context=context)
     except ValidationError as exc:
         raise ScenarioError(problems_from(exc, model, tree, path)) from None
+    remember(validated, path, tree)  # problems found later locate their lines from it
+    return validated
 
 
 def _load(path: Path | str, want: FileKind, *, check_paths: bool) -> Any:
@@ -328,7 +330,7 @@ def results_folder(scenario: Scenario, scenario_file: Path | str, out: Path | No
     ScenarioError
         If ``outputs.folder`` points outside both trees, naming the line and ``--out``.
     """
-    from twin.scenario._problems import line_of
+    from twin.scenario.problems import where
 
     if out is not None:
         return Path(out)
@@ -340,10 +342,7 @@ def results_folder(scenario: Scenario, scenario_file: Path | str, out: Path | No
     resolved = Path(folder).resolve()
     if resolved.is_relative_to(base) or resolved.is_relative_to(Path.cwd().resolve()):
         return Path(folder)
-    try:
-        line = line_of(read_yaml(scenario_file), ["outputs", "folder"])
-    except ScenarioError:
-        line = None
+    _, line = where(scenario, ["outputs", "folder"], file=scenario_file)
     raise ScenarioError(
         Problem(
             f"outputs.folder {folder} is outside the scenario's folder ({base}) and the current "
