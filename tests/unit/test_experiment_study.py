@@ -69,3 +69,38 @@ def test_bad_params_are_refused():
         scenario_variants(FLOOD, [parse_param("incidents.background.medical=-1")])
     with pytest.raises(UserInputError, match="one city"):
         scenario_variants(FLOOD, [parse_param("city.name=helsinki")])
+
+
+def test_from_files_is_the_study_the_parts_make():
+    """Study.from_files with the scenario's plans is the study built from its parts (same
+    content key, so the CLI and the Python API find each other's runs)."""
+    built = Study.from_files(FLOOD, seed=1)
+    assert built.study_id == _study().study_id
+    assert [p.name for p in built.plans] == ["baseline", "two_stations"]
+    assert built.primary == load_scenario(FLOOD).objectives.primary
+
+
+def test_from_files_baseline_and_params():
+    """The baseline is found by name or file; swept params may be given as text."""
+    plans = [SCENARIOS / "plans" / f"monaco_{n}.yaml" for n in ("baseline", "two_stations")]
+    assert Study.from_files(FLOOD, plans, baseline="two_stations").baseline == 1
+    assert Study.from_files(FLOOD, plans, baseline=str(plans[1])).baseline == 1
+    with pytest.raises(UserInputError, match="none of the compared plans"):
+        Study.from_files(FLOOD, plans, baseline="nobody")
+    sweep = Study.from_files(
+        FLOOD, plans, kind="sweep", params=["incidents.background.medical=0.2,0.4"]
+    )
+    assert [v.label for v in sweep.variants] == [
+        "incidents.background.medical=0.2",
+        "incidents.background.medical=0.4",
+    ]
+
+
+def test_from_files_drops_weights_the_model_does_not_report():
+    """The flood scenario weighs people_exposed, which the response model does not report:
+    the score is left out, with a note saying why (before, the CLI printed it itself)."""
+    study = Study.from_files(FLOOD, seed=1)
+    assert study.weights == {}
+    (note,) = study.notes
+    assert "people_exposed" in note
+    assert "weighted score is left out" in note
