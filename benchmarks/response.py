@@ -81,7 +81,7 @@ LABELS = {False: "free flow", True: "live traffic (1 min updates)"}
 
 
 def run_once(pack, net, plan, scenario, *, days: float, live: bool, seed: int):
-    from twin.response.build import build_response
+    from twin.coupling.response_setup import build_response
 
     model = build_response(scenario, plan, pack, network=net, seed=seed, residents=PEOPLE)
     if live:
@@ -150,7 +150,8 @@ def main() -> None:
     from rich.table import Table
 
     from twin.city import load_city
-    from twin.response.build import CityNetwork, facility_plan
+    from twin.coupling.response_setup import facility_plan
+    from twin.response.network import CityNetwork
     from twin.scenario.schema import Scenario
 
     pack = load_city("monaco")

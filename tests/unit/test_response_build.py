@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.response.build import CityNetwork, build_response, facility_plan, hospitals_of
+from twin.coupling.response_setup import build_response, facility_plan
+from twin.response.network import CityNetwork, hospitals_of
 from twin.scenario.plan import Plan
 from twin.scenario.schema import Scenario
 

@@ -63,7 +63,7 @@ def test_respond_writes_kpis_and_log(files):
 def test_respond_link_times_slow_the_response(files):
     """Given link times three times the free-flow ones, the median response grows."""
     from twin.city import load_city
-    from twin.response.build import CityNetwork
+    from twin.response.network import CityNetwork
 
     net = CityNetwork.from_pack(load_city("monaco"))
     with (files / "slow.csv").open("w") as f:

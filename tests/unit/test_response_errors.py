@@ -6,9 +6,10 @@ import textwrap
 
 import pytest
 
+from twin.coupling.response_setup import build_response, plan_stations
 from twin.errors import ScenarioError, UserInputError
 from twin.response import POLICIES, make_policy
-from twin.response.build import CityNetwork, build_response, plan_stations
+from twin.response.network import CityNetwork
 from twin.scenario import load_plan
 from twin.scenario.schema import Scenario
 
@@ -132,6 +133,6 @@ def test_unknown_policy_in_registry():
 def test_bad_policy_parameters():
     """An unknown or invalid parameter is a user error naming the policy."""
     with pytest.raises(UserInputError, match="coverage"):
-        make_policy("coverage", coverage_time=-1.0)
+        make_policy("coverage", coverage_time=-1.0, move_up=True)
     with pytest.raises(UserInputError, match="nearest"):
         make_policy("nearest", coverage_time=300.0)

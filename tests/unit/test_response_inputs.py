@@ -9,14 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from twin.coupling.response_setup import MAX_EXPECTED_CALLS, build_response, residents_for_rates
 from twin.errors import ScenarioError
-from twin.response.build import (
-    MAX_EXPECTED_CALLS,
-    CityNetwork,
-    build_response,
-    residents_for_rates,
-)
 from twin.response.kpis import NO_HOSPITAL
+from twin.response.network import CityNetwork
 from twin.scenario.plan import Plan
 from twin.scenario.schema import Scenario
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from twin.coupling.response_setup import build_response
 from twin.errors import ScenarioError
-from twin.response.build import CityNetwork, build_response
+from twin.response.network import CityNetwork
 from twin.scenario import load_plan
 from twin.scenario.schema import Scenario
 

@@ -7,6 +7,7 @@ import csv
 import numpy as np
 import pytest
 
+from twin.coupling.response_setup import plan_policy
 from twin.response import (
     BackgroundDemand,
     IncidentProfile,
@@ -15,7 +16,6 @@ from twin.response import (
     ResponseModel,
     StationSpec,
     kpis_from_log,
-    make_policy,
     write_log,
 )
 from twin.response.kpis import summarize
@@ -47,7 +47,7 @@ def test_log_file_replays_to_the_same_kpis(tmp_path):
     model = ResponseModel(
         travel,
         [StationSpec("s", 0, {"ambulance": 2})],
-        policy=make_policy("priority"),
+        policy=plan_policy("priority"),
         seed=2,
         background=BackgroundDemand({"medical": 1 / 600}, np.array([1.0, 2.0])),
         profiles={"medical": profile},

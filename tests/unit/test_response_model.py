@@ -6,6 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from twin.coupling.response_setup import plan_policy
 from twin.response import (
     HazardSignal,
     Hospital,
@@ -31,7 +32,7 @@ def model_on(travel, stations, calls, policy="nearest", **kw):
     return ResponseModel(
         travel,
         stations,
-        policy=make_policy(policy, **kw.pop("params", {})),
+        policy=plan_policy(policy, **kw.pop("params", {})),
         scripted=scripted,
         profiles=FIXED,
         coverage_interval=None,
@@ -226,16 +227,19 @@ def test_coverage_move_up_fills_an_empty_station():
 def test_tiered_mutual_aid_when_no_unit_is_free():
     """The only unit is busy for long: local and city rungs hold the same unit, so the call
     is at the top rung at once; after escalate_after (60 s) there a unit from outside the
-    plan is sent and arrives MUTUAL_AID_DELAY later; without mutual aid the call waits."""
-    from twin.response.policies import MUTUAL_AID_DELAY
+    plan is sent and arrives the plan's default outside_aid_delay later; without mutual aid
+    the call waits."""
+    from twin.scenario.plan import TieredDispatch
+
+    delay = TieredDispatch().outside_aid_delay
 
     travel = MatrixTravel(np.zeros((1, 1)))
     profiles = {"medical": IncidentProfile({"ambulance": 1}, (1.0, 0.0, 0.0), 1e5, 1e-9)}
-    for aid, expected in [(True, 60.0 + MUTUAL_AID_DELAY), (False, None)]:
+    for aid, expected in [(True, 60.0 + delay), (False, None)]:
         m = ResponseModel(
             travel,
             [StationSpec("s", 0, {"ambulance": 1})],
-            policy=make_policy("tiered", escalate_after=60.0, mutual_aid=aid),
+            policy=plan_policy("tiered", escalate_after=60.0, mutual_aid=aid),
             scripted=[ScriptedCall(0.0, "medical", 1, 0), ScriptedCall(0.0, "medical", 1, 0)],
             profiles=profiles,
             coverage_interval=None,

@@ -21,9 +21,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from twin.coupling.response_setup import plan_policy, policy_options
 from twin.response import IncidentProfile, MatrixTravel, ResponseModel, ScriptedCall, StationSpec
 from twin.response.jurisdictions import Jurisdictions, JurisdictionSpec
-from twin.response.policies import MUTUAL_AID_DELAY, make_policy
+from twin.response.policies import make_policy
+from twin.scenario.plan import TieredDispatch
+
+OUTSIDE_AID_DELAY = TieredDispatch().outside_aid_delay
+"""The plan's default travel time of a unit from outside the plan (s)."""
 
 TIMES = np.array(
     [
@@ -57,7 +62,7 @@ def run(calls, *, until=3000.0, jurisdictions=None, **params):
     model = ResponseModel(
         MatrixTravel(TIMES),
         STATIONS,
-        policy=make_policy(
+        policy=plan_policy(
             "tiered",
             escalate_after=60.0,
             jurisdictions=city() if jurisdictions is None else jurisdictions,
@@ -146,11 +151,11 @@ def test_lowest_tier_by_priority():
 
 def test_outside_aid_after_the_top_waits():
     """Every unit busy: the fourth call climbs to B's aid (70 s) and to S (130 s), waits
-    there 60 s, and a unit from outside the plan arrives MUTUAL_AID_DELAY later."""
+    there 60 s, and a unit from outside the plan arrives OUTSIDE_AID_DELAY later."""
     calls = [(0.0, 2, 0), (1.0, 2, 1), (2.0, 2, 2), (10.0, 2, 0)]
     model = run(calls, until=3000.0)
     assert [t for t, incident, _ in climbs(model) if incident == 3] == [70.0, 130.0]
-    assert model.incidents[3].first_arrival == pytest.approx(190.0 + MUTUAL_AID_DELAY)
+    assert model.incidents[3].first_arrival == pytest.approx(190.0 + OUTSIDE_AID_DELAY)
     none = run(calls, until=3000.0, outside_aid_delay=None)
     assert none.incidents[3].first_arrival is None
 
@@ -172,4 +177,6 @@ def test_bad_structures_are_refused():
     with pytest.raises(ValueError, match="tier"):
         Jurisdictions([JurisdictionSpec("X", "county")], np.zeros(1, dtype=int), 0)
     with pytest.raises(Exception, match="lowest_tier"):
-        make_policy("tiered", lowest_tier=["province"] * 3)
+        make_policy(
+            "tiered", **{**policy_options(TieredDispatch()), "lowest_tier": ["province"] * 3}
+        )

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from twin.coupling.response_setup import build_response
 from twin.errors import ScenarioError
-from twin.response.build import build_response
 from twin.scenario import load_plan, load_scenario
 
 LON0, LAT0, STEP = 7.420, 43.730, 8e-4  # about 65 m between junctions

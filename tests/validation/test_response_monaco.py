@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from twin.response.build import CityNetwork, build_response, facility_plan
+from twin.coupling.response_setup import build_response, facility_plan
+from twin.response.network import CityNetwork
 from twin.response.units import TRANSITIONS
 from twin.scenario.schema import Scenario
 

@@ -14,13 +14,13 @@ import math
 import numpy as np
 from scipy import stats
 
+from twin.coupling.response_setup import plan_policy
 from twin.response import (
     BackgroundDemand,
     IncidentProfile,
     MatrixTravel,
     ResponseModel,
     StationSpec,
-    make_policy,
 )
 
 TRAVEL = np.array(
@@ -40,7 +40,7 @@ def p90(policy: str, seed: int) -> tuple[float, list[tuple[float, int]]]:
     model = ResponseModel(
         MatrixTravel(TRAVEL),
         [StationSpec("one", 0, {"ambulance": 1}), StationSpec("two", 2, {"ambulance": 1})],
-        policy=make_policy(policy, **({"coverage_time": 480.0} if policy == "coverage" else {})),
+        policy=plan_policy(policy, **({"coverage_time": 480.0} if policy == "coverage" else {})),
         seed=seed,
         background=BackgroundDemand({"medical": RATES.sum()}, RATES),
         profiles={"medical": profile},

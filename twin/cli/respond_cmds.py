@@ -155,7 +155,8 @@ def respond(
 ) -> None:
     """Run the emergency response model for a scenario and plan(s); print and write KPIs."""
     from twin.cli.maps_cmds import load_scenario_city
-    from twin.response.build import CityNetwork, build_response, hospitals_of, residents_for_rates
+    from twin.coupling.response_setup import build_response, residents_for_rates
+    from twin.response.network import CityNetwork, hospitals_of
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, load_scenario, results_folder
 

@@ -5,9 +5,11 @@ problem instead of stopping at the first, each naming its file, line and field:
 
 * every ``[lon, lat]`` lies on the map (else how far away it is, and whether it fits with its
   two numbers swapped: :func:`twin.city.geometry.describe_point_problem`);
-* response: stations and scripted incidents within :data:`~twin.response.build.MAX_SNAP` of the
-  roads units use (the largest strongly connected part of the drive graph, so they are
-  reachable), facilities that exist, closures on a road, units some incident needs;
+* response: stations and scripted incidents within
+  :data:`~twin.coupling.response_setup.MAX_SNAP` of the roads units use (the largest
+  strongly connected part of the drive graph, so they are reachable), facilities that
+  exist, closures on a road, units some incident needs, jurisdictions holding roads, a
+  dispatch policy that is registered and takes the plan's options;
 * traffic: origins and destinations within :data:`SNAP_LIMIT` of a drivable link;
 * crowd: shelters and venues within :data:`SNAP_LIMIT` of the largest walkable part;
 * flood: inflows not inside a building (water cannot enter an obstacle cell);
@@ -133,7 +135,7 @@ def _check_scenario(
     from shapely.geometry import Point, Polygon
 
     from twin.city.geometry import format_lonlat
-    from twin.response.build import scripted_calls
+    from twin.coupling.response_setup import scripted_calls
 
     def fresh(keys: list) -> bool:
         return tuple(keys) not in skip
@@ -213,14 +215,18 @@ def _check_plan(
     scenario: Scenario, plan: Plan, plan_file: Path, pack: CityPack, net, report: Report, skip
 ) -> list[Problem]:
     from twin.city.geometry import format_lonlat
-    from twin.response.build import closure_timeline, plan_stations
+    from twin.coupling.response_setup import closure_timeline, dispatch_policy, plan_stations
+
+    def stations_and_policy() -> None:
+        # unneeded units are a run option (--allow-unneeded-units), not a place problem
+        stations = plan_stations(
+            plan, scenario, pack, net, plan_file=plan_file, allow_unneeded_units=True
+        )
+        dispatch_policy(plan, net, stations, plan_file=plan_file)
 
     problems: list[Problem] = []
     for check in (
-        # unneeded units are a run option (--allow-unneeded-units), not a place problem
-        lambda: plan_stations(
-            plan, scenario, pack, net, plan_file=plan_file, allow_unneeded_units=True
-        ),
+        stations_and_policy,
         lambda: closure_timeline(scenario, plan, net, plan_file=plan_file),
     ):
         try:
@@ -277,7 +283,7 @@ def check_on_city(
     list of Problem
         Empty when everything fits.
     """
-    from twin.response.build import CityNetwork
+    from twin.response.network import CityNetwork
 
     problems: list[Problem] = []
     report = _reporter(scenario_file, problems)

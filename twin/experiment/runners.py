@@ -187,12 +187,17 @@ class ResponseRunner:
         "utilisation_mean",
         "coverage_mean",
     )
-    code = ("twin.response", "twin.scenario", "twin.experiment.runners")
-    preload = ("twin.response.build", "twin.response.kernels")
+    code = (
+        "twin.response",
+        "twin.coupling.response_setup",
+        "twin.scenario",
+        "twin.experiment.runners",
+    )
+    preload = ("twin.coupling.response_setup", "twin.response.kernels")
 
     def prepare(self, city: CityPack) -> _ResponseSetup:
         """The pack with its road network and population per node (built once)."""
-        from twin.response.build import CityNetwork
+        from twin.response.network import CityNetwork
 
         return _ResponseSetup(city, CityNetwork.from_pack(city))
 
@@ -206,7 +211,7 @@ class ResponseRunner:
         ScenarioError
             Naming the plan file, line and field.
         """
-        from twin.response.build import build_response
+        from twin.coupling.response_setup import build_response
         from twin.scenario._problems import field_path, line_of
         from twin.scenario.loader import read_yaml
 
@@ -242,7 +247,7 @@ class ResponseRunner:
         series: bool = True,
     ) -> RunOutput:
         """One replication of the response model over the scenario's duration."""
-        from twin.response.build import build_response
+        from twin.coupling.response_setup import build_response
 
         model = build_response(scenario, plan, prepared.pack, seed=seed, network=prepared.network)
         k = model.run(scenario.time.duration)

@@ -21,10 +21,9 @@ from statistics import NormalDist
 
 import numpy as np
 
-from twin.scenario.plan import UnitType
-
 UNIT_TYPES: tuple[str, ...] = ("ambulance", "fire_engine", "police", "rescue_boat")
-"""Kinds of response unit, as in plan files."""
+"""Kinds of response unit, as in plan files (a test holds them equal to the plan schema's
+``UnitType``)."""
 
 DAY = 86400.0
 """Seconds in a day."""
@@ -343,7 +342,7 @@ class HazardSignal:
 
     The interface for the flood, traffic and crowd models (through twin/coupling): each
     coupling interval, report what crossed a threshold of :data:`SIGNAL_THRESHOLDS` at the
-    road node nearest to it (:meth:`twin.response.build.CityNetwork.snap` for a place,
+    road node nearest to it (:meth:`twin.response.network.CityNetwork.snap` for a place,
     ``RoadTravel.nearest`` for projected x, y); give each hazard a stable ``key`` so that
     reporting it again raises no new call.
 
@@ -376,6 +375,6 @@ class HazardSignal:
             raise ValueError(f"count must be >= 1, got {self.count}")
 
 
-def unit_types_needed(incident_types: set[str]) -> set[UnitType]:
+def unit_types_needed(incident_types: set[str]) -> set[str]:
     """Unit types any of these incident types need."""
-    return {u for t in incident_types for u in PROFILES[t].needs}  # type: ignore[misc]
+    return {u for t in incident_types for u in PROFILES[t].needs}

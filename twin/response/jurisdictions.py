@@ -11,7 +11,7 @@ from, in order: the lowest jurisdiction holding it whose tier is allowed for its
 then (with mutual aid) that jurisdiction's neighbours, then its parent, the parent's
 neighbours, and so on to the top. Pools are cumulative: a unit offered once stays offered.
 
-Areas (:func:`jurisdictions_of`): a polygon or a circle from the plan, cut to the parent's
+Areas (:func:`place_jurisdictions`): a polygon or a circle (:class:`AreaSpec`), cut to the parent's
 area (where sibling areas overlap, the one listed first wins); a jurisdiction without an
 area takes the places of its parent's area no sibling area holds and that its own stations
 (its whole subtree's) reach first, by free-flow drive time, among its siblings without
@@ -25,18 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twin.errors import ScenarioError
-from twin.scenario.plan import TIERS
-
 if TYPE_CHECKING:
-    from twin.response.build import CityNetwork
-    from twin.response.units import StationSpec
-    from twin.scenario.plan import Plan
+    from twin.response.travel import RoadTravel
+
+TIERS: tuple[str, ...] = ("community", "street", "district", "city")
+"""Levels of command, lowest first (the plan schema's ``Tier`` names; a test holds them
+equal)."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +44,14 @@ class JurisdictionSpec:
     Attributes
     ----------
     name, tier
-        Name and tier (one of :data:`~twin.scenario.plan.TIERS`).
+        Name and tier (one of :data:`TIERS`).
     parent
         Index of the jurisdiction it escalates to, or ``None`` at the top.
     stations
         Indices of the stations it owns itself (not those of jurisdictions below it).
     neighbours
-        Indices of the jurisdictions that lend it units (mutual aid).
+        Indices of the jurisdictions that lend it units (mutual aid); those given to
+        :func:`place_jurisdictions` are the listed ones, it adds those sharing a border.
     """
 
     name: str
@@ -163,73 +162,80 @@ class Jurisdictions:
         return steps or [Step(f"{self.items[chain[-1]].name} (no station)", frozenset())]
 
 
-def jurisdictions_of(
-    plan: Plan,
-    net: CityNetwork,
-    stations: Sequence[StationSpec],
-    *,
-    plan_file: Path | str | None = None,
-) -> Jurisdictions | None:
-    """The plan's jurisdictions on the road graph (see the module notes), or ``None`` when
-    the plan declares none.
+@dataclass(frozen=True)
+class AreaSpec:
+    """Where a jurisdiction is responsible, in the road graph's projected metres: a polygon,
+    or a circle.
+
+    Attributes
+    ----------
+    polygon
+        Corners, shape ``(k, 2)`` (m), or ``None`` for a circle.
+    center, radius
+        Centre (m) and radius (m) of a circular area (when ``polygon`` is ``None``).
+    """
+
+    polygon: np.ndarray | None = None
+    center: tuple[float, float] | None = None
+    radius: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.polygon is None) == (self.center is None or self.radius is None):
+            raise ValueError("an area is a polygon, or a center with a radius")
+
+
+class EmptyJurisdictionError(ValueError):
+    """Jurisdictions whose area holds no road node; :attr:`indices` says which."""
+
+    def __init__(self, indices: Sequence[int]) -> None:
+        self.indices = tuple(indices)
+        super().__init__(f"jurisdictions {list(self.indices)} hold no road node")
+
+
+def place_jurisdictions(
+    specs: Sequence[JurisdictionSpec],
+    areas: Sequence[AreaSpec | None],
+    travel: RoadTravel,
+    station_nodes: Sequence[int],
+) -> Jurisdictions:
+    """Jurisdictions on the road graph (see the module notes).
 
     Parameters
     ----------
-    plan
-        A validated plan (its jurisdictions are consistent: known names, tiers in order,
-        every station owned once).
-    net
-        The city's road network (free-flow travel times).
-    stations
-        The plan's stations on the graph, in plan order.
-    plan_file
-        The plan's file, for error messages.
+    specs
+        The jurisdictions (consistent: parents of higher tiers, every station owned once),
+        with the neighbours listed by the plan.
+    areas
+        Each one's drawn area, or ``None``.
+    travel
+        The road graph, with free-flow travel times.
+    station_nodes
+        Road node of every station, in station index order.
 
     Raises
     ------
-    ScenarioError
-        A jurisdiction whose area holds no road node (within its parent's area).
+    EmptyJurisdictionError
+        Naming the jurisdictions whose area holds no road node (within its parent's area).
     """
-    if not plan.jurisdictions:
-        return None
-    from twin.response.build import _problem_maker
-
-    items = plan.jurisdictions
-    index = {j.name: k for k, j in enumerate(items)}
-    station_index = {s.name: k for k, s in enumerate(stations)}
-    parents = [None if j.parent is None else index[j.parent] for j in items]
-    specs = [
-        JurisdictionSpec(j.name, j.tier, parents[k], tuple(station_index[s] for s in j.stations))
-        for k, j in enumerate(items)
-    ]
-    subtree = Jurisdictions(specs, np.full(net.travel.n_nodes, -1), len(stations)).subtree
-    masks = _areas(plan, net, stations, parents, subtree)
-    problems: list = []
-    problem = _problem_maker(plan_file, problems)
-    for k, j in enumerate(items):
-        if not masks[k].any():
-            within = f" within {j.parent!r}" if j.parent is not None else ""
-            problem(
-                ["jurisdictions", k, "area" if j.area is not None else "stations"],
-                f"jurisdiction {j.name!r} holds no road node of the map{within}",
-                "draw its area over streets of the city (inside its parent's area), or give "
-                "it stations",
-            )
-    if problems:
-        raise ScenarioError(problems)
-    home = np.full(net.travel.n_nodes, -1, dtype=np.int64)
-    for k in _top_down(items):
+    n_stations = len(station_nodes)
+    subtree = Jurisdictions(specs, np.full(travel.n_nodes, -1), n_stations).subtree
+    masks = _areas(specs, areas, travel, station_nodes, subtree)
+    empty = [k for k in range(len(specs)) if not masks[k].any()]
+    if empty:
+        raise EmptyJurisdictionError(empty)
+    home = np.full(travel.n_nodes, -1, dtype=np.int64)
+    for k in _top_down(specs):
         home[masks[k]] = k
-    neighbours = _neighbours(items, masks, net)
-    for k, j in enumerate(items):
+    neighbours = _neighbours(specs, masks, travel)
+    for k, j in enumerate(specs):
         for other in j.neighbours:
-            neighbours[k].add(index[other])
-            neighbours[index[other]].add(k)
-    specs = [
+            neighbours[k].add(other)
+            neighbours[other].add(k)
+    placed = [
         JurisdictionSpec(s.name, s.tier, s.parent, s.stations, frozenset(neighbours[k]))
         for k, s in enumerate(specs)
     ]
-    return Jurisdictions(specs, home, len(stations))
+    return Jurisdictions(placed, home, n_stations)
 
 
 def _top_down(items) -> list[int]:
@@ -237,26 +243,23 @@ def _top_down(items) -> list[int]:
     return sorted(range(len(items)), key=lambda k: (-TIERS.index(items[k].tier), k))
 
 
-def _areas(plan, net, stations, parents, subtree) -> list[np.ndarray]:
+def _areas(items, areas, travel, station_nodes, subtree) -> list[np.ndarray]:
     """Road nodes each jurisdiction holds (boolean masks), parents before children."""
     import shapely
-    from pyproj import Transformer
 
-    to_xy = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform
-    x, y = net.travel.xy[:, 0], net.travel.xy[:, 1]
-    n = net.travel.n_nodes
-    items = plan.jurisdictions
+    x, y = travel.xy[:, 0], travel.xy[:, 1]
+    n = travel.n_nodes
+    parents = [j.parent for j in items]
     masks = [np.zeros(n, dtype=bool) for _ in items]
     drawn = {}
-    for k, j in enumerate(items):
-        if j.area is None:
+    for k, area in enumerate(areas):
+        if area is None:
             continue
-        if j.area.polygon is not None:
-            xs, ys = to_xy(*np.array(j.area.polygon, dtype=float).T)
-            drawn[k] = shapely.contains_xy(shapely.Polygon(np.column_stack([xs, ys])), x, y)
+        if area.polygon is not None:
+            drawn[k] = shapely.contains_xy(shapely.Polygon(np.asarray(area.polygon)), x, y)
         else:
-            cx, cy = to_xy(*j.area.center)
-            drawn[k] = np.hypot(x - cx, y - cy) <= j.area.radius
+            cx, cy = area.center
+            drawn[k] = np.hypot(x - cx, y - cy) <= area.radius
     groups: dict[int | None, list[int]] = {}
     for k in _top_down(items):
         groups.setdefault(parents[k], []).append(k)
@@ -276,8 +279,8 @@ def _areas(plan, net, stations, parents, subtree) -> list[np.ndarray]:
             continue
         times = np.vstack(
             [
-                net.travel.nearest_time(
-                    np.array([stations[s].node for s in sorted(subtree[k])], dtype=np.int64),
+                travel.nearest_time(
+                    np.array([station_nodes[s] for s in sorted(subtree[k])], dtype=np.int64),
                     np.inf,
                 )
                 for k in rest
@@ -297,12 +300,12 @@ def _depth(k: int | None, parents) -> int:
     return depth
 
 
-def _neighbours(items, masks, net) -> list[set[int]]:
+def _neighbours(items, masks, travel) -> list[set[int]]:
     """Jurisdictions of the same tier joined by a road link."""
-    u, v = net.travel.edge_nodes
+    u, v = travel.edge_nodes
     found: list[set[int]] = [set() for _ in items]
     for tier in TIERS:
-        label = np.full(net.travel.n_nodes, -1, dtype=np.int64)
+        label = np.full(travel.n_nodes, -1, dtype=np.int64)
         for k, j in enumerate(items):
             if j.tier == tier:
                 label[masks[k]] = k

@@ -13,11 +13,13 @@ Clock: seconds since the run start. Processes:
   calls for a seed.
 * ``_dispatcher`` wakes when a call arrives or a unit frees and lets the policy match
   waiting requests (one per unit needed) to free units.
-* ``_job`` (:mod:`~twin.response.unit_trips`) drives a unit to the scene, keeps it
+* ``trips.job`` (:mod:`~twin.response.unit_trips`) drives a unit to the scene, keeps it
   there, takes the patient to hospital when the call says so, and drives it home; a unit
   on its way home may be sent to a new call, and (with a preempting policy) a unit on its
   way to a call may be redirected to a more urgent one, the first call then waiting
   again. Policies may also move parked units between stations (coverage move-ups).
+  Policies see the model through a read-only :class:`~twin.response.dispatch.DispatchView`
+  (:attr:`ResponseModel.view`).
 * ``_sampler`` records coverage every ``coverage_interval``.
 
 Units drive the road state they are given (:meth:`ResponseModel.update_roads`); when it
@@ -36,6 +38,7 @@ from types import EllipsisType
 import numpy as np
 import simpy
 
+from twin.response.dispatch import DispatchView, Request
 from twin.response.incidents import (
     HAZARD_SIGNALS,
     PROFILES,
@@ -56,7 +59,7 @@ from twin.response.kpis import (
     kpis_from_log,
     summarize,
 )
-from twin.response.policies import DispatchPolicy, Request
+from twin.response.policies import DispatchPolicy
 from twin.response.travel import RoadTravel, Travel
 from twin.response.unit_trips import UnitTrips
 from twin.response.units import (
@@ -68,7 +71,7 @@ from twin.response.units import (
 )
 
 
-class ResponseModel(UnitTrips):
+class ResponseModel:
     """One replication of the response model.
 
     Parameters
@@ -148,8 +151,27 @@ class ResponseModel(UnitTrips):
         self.incidents: list[Incident] = []
         self.pending: list[Request] = []
         self.events: list[LogEvent] = []
-        self.overflow = self.diversions = 0
-        self.untransported = 0
+        self.trips = UnitTrips(
+            self.env,
+            travel_for=self.travel_for,
+            estimator=self.estimator,
+            hospitals=self.hospitals,
+            record=self.record,
+            set_state=self._set_state,
+            events=self,
+        )
+        """The unit processes (drive, work, transport, home) and transport counts."""
+        self.view = DispatchView(
+            lambda: self.env.now,
+            self.units,
+            self.stations,
+            frozenset(self.unit_types),
+            self.targets,
+            self.coverage_weights,
+            self.estimator_for,
+            self.record,
+        )
+        """What the dispatch policy sees of the model."""
         self._seq = 0
         self._wake = self.env.event()
         self._coverage: dict[str, list[float]] = {t: [] for t in sorted(self.unit_types)}
@@ -169,7 +191,7 @@ class ResponseModel(UnitTrips):
         if not self.hospitals:
             self._log("no_hospital", -1, -1, -1, NO_HOSPITAL)
 
-    # ------------------------------------------------------------------ queries for policies
+    # ------------------------------------------------------------------ queries
     @property
     def now(self) -> float:
         """Current simulated time (s)."""
@@ -190,20 +212,6 @@ class ResponseModel(UnitTrips):
     def free_units(self, unit_type: str) -> list[Unit]:
         """Units of a type that can take a call now, by id."""
         return [u for u in self.units if u.type == unit_type and u.free]
-
-    def reach_times(self, unit: Unit) -> np.ndarray:
-        """Estimated time (s) for ``unit`` to reach every node from where it is now."""
-        node, lead = unit.position(self.env.now)
-        times = self.estimator_for(unit.type).times_from(node)
-        return times + lead if lead else times
-
-    def station_time(self, station: int, node: int) -> float:
-        """Estimated drive from a station to a node (s)."""
-        return self.estimator.time(self.stations[station].node, node)
-
-    def any_local_station(self, node: int, radius: float) -> bool:
-        """Whether a station is within ``radius`` drive (s) of ``node``."""
-        return any(self.station_time(s, node) <= radius for s in range(len(self.stations)))
 
     # ------------------------------------------------------------------ inputs
     def call(self, incident: Incident) -> Incident:
@@ -351,11 +359,11 @@ class ResponseModel(UnitTrips):
             unserved,
             busy,
             self._coverage,
-            self.overflow,
-            self.diversions,
+            self.trips.overflow,
+            self.trips.diversions,
             self.horizon,
             self.targets,
-            untransported=self.untransported,
+            untransported=self.trips.untransported,
             hospitals=bool(self.hospitals),
         )
 
@@ -387,7 +395,7 @@ class ResponseModel(UnitTrips):
 
     def _dispatch_round(self) -> None:
         self._match()
-        for unit, station in self.policy.move_ups(self):
+        for unit, station in self.policy.move_ups(self.view):
             self._relocate(unit, station)
 
     def _match(self) -> None:
@@ -408,7 +416,7 @@ class ResponseModel(UnitTrips):
             if free.get(req.unit_type):
                 self._offer(req, free[req.unit_type])
             elif not self._outside_aid(req) and policy.preempts:  # none free: redirect?
-                unit = policy.preempt_for(self, req)
+                unit = policy.preempt_for(self.view, req)
                 if unit is not None:
                     self.pending.remove(req)
                     self._assign(unit, req)
@@ -417,7 +425,7 @@ class ResponseModel(UnitTrips):
 
     def _schedule_retry(self, req: Request) -> None:
         """Wake the dispatcher when the policy wants another look at ``req``."""
-        at = self.policy.retry_at(self, req)
+        at = self.policy.retry_at(self.view, req)
         if at is not None and at > self.env.now and at != req.retry_at:
             req.retry_at = at
             self.env.timeout(at - self.env.now).callbacks.append(lambda _e: self._poke())
@@ -425,7 +433,7 @@ class ResponseModel(UnitTrips):
     def _outside_aid(self, req: Request) -> bool:
         """Send a unit from outside the plan if the (time-based) policy says so now; it
         arrives the policy's delay (s) from now. Returns whether one was sent."""
-        delay = self.policy.mutual_aid(self, req) if self.policy.timed else None
+        delay = self.policy.mutual_aid(self.view, req) if self.policy.timed else None
         if delay is None:
             return False
         self.pending.remove(req)
@@ -457,18 +465,13 @@ class ResponseModel(UnitTrips):
                 self._give_up(inc, f"no {req.unit_type} can reach it by road")
             return
         units = [u for u, k in zip(units, ok, strict=True) if k]
-        unit = self.policy.choose(self, req, units, times[ok])
+        unit = self.policy.choose(self.view, req, units, times[ok])
         if unit is None:  # left waiting: a time-based policy may call outside help
             self._outside_aid(req)
             return
         self.pending.remove(req)
         free.remove(unit)
         self._assign(unit, req)
-
-    def eta(self, unit: Unit, node: int) -> float:
-        """Estimated time (s) for ``unit`` to reach ``node`` from where it is now."""
-        start, lead = unit.position(self.env.now)
-        return lead + float(self.estimator_for(unit.type).times_to(node)[start])
 
     def _reachable(self, req: Request) -> bool:
         """Whether some unit of the request's type could reach the call from its station."""
@@ -487,14 +490,38 @@ class ResponseModel(UnitTrips):
         unit.route, unit.node = None, start[0]
         unit.incident = req.incident
         self._set_state(unit, "dispatched", req.incident.id)
-        unit.process = self.env.process(self._job(unit, req, start))
+        unit.process = self.env.process(self.trips.job(unit, req, start))
 
     def _relocate(self, unit: Unit, station: int) -> None:
         """Move a parked unit to another station (a coverage move-up); it stays free."""
         unit.station, unit.home = station, self.stations[station].node
         self._log("move_up", unit.id, -1, unit.home, self.stations[station].name)
         self._set_state(unit, "returning", -1)
-        unit.process = self.env.process(self._go_home(unit))
+        unit.process = self.env.process(self.trips.go_home(unit))
+
+    # ------------------------------------------------------------------ trip events
+    def scene_unreachable(self, unit: Unit, request: Request) -> None:
+        """``unit`` found no road to the scene: offer the request again, or give up."""
+        if self._reachable(request):
+            self.pending.append(request)
+        else:
+            self._give_up(request.incident, f"no {request.unit_type} can reach it by road")
+
+    def redirected(self, request: Request) -> None:
+        """The unit sent to ``request`` went to a more urgent call: it waits again."""
+        self.pending.append(request)
+        self._poke()
+
+    def parked(self, unit: Unit) -> None:
+        """``unit`` is home: available (or off duty when due), and dispatch looks again."""
+        self._set_state(unit, "available", -1)
+        if unit.off_until > self.env.now:
+            self._go_off_duty(unit)
+        self._poke()
+
+    def poke(self) -> None:
+        """Wake the dispatcher (a unit is free, or a call came)."""
+        self._poke()
 
     # ------------------------------------------------------------------ bookkeeping
     def _poke(self) -> None:

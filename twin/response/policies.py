@@ -6,8 +6,11 @@ Optional hooks: :meth:`~DispatchPolicy.retry_at` (look again at a set time),
 :meth:`~DispatchPolicy.mutual_aid` (a unit from outside the plan),
 :meth:`~DispatchPolicy.preempt_for` (redirect a unit already sent) and
 :meth:`~DispatchPolicy.move_ups` (relocate parked units). Ties go to the unit with the
-lower id, so runs are deterministic. Register a new policy with :func:`register`;
-:func:`make_policy` builds one by name:
+lower id, so runs are deterministic. Policies see the model through a read-only
+:class:`~twin.response.dispatch.DispatchView`. Register a new policy with :func:`register`
+(a plan file may then name it); :func:`make_policy` builds one by name. Parameters have no
+defaults here: every value is given (a plan's defaults live in its schema,
+:mod:`twin.scenario.plan`):
 
 ======== ==================================================================
 nearest  first come, first served; the unit that arrives soonest
@@ -21,47 +24,17 @@ tiered   lowest allowed tier first; escalation after a wait or when no unit
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from twin.errors import Problem, UserInputError
+from twin.plugins import DISPATCH_POLICIES
+from twin.response.dispatch import DispatchView, Request
+from twin.response.jurisdictions import TIERS, Jurisdictions
 
 if TYPE_CHECKING:
-    from twin.response.incidents import Incident
-    from twin.response.jurisdictions import Jurisdictions
-    from twin.response.model import ResponseModel
     from twin.response.units import Unit
-
-
-@dataclass(eq=False)
-class Request:
-    """One unit of one type wanted at an incident.
-
-    Attributes
-    ----------
-    incident, unit_type
-        The call and the kind of unit it needs.
-    seq
-        Creation order (breaks ties between requests of the same call time).
-    excluded
-        Ids of units that found the scene unreachable.
-    retry_at
-        When the dispatcher will look at it again for a time-based rule (tiered
-        escalation, mutual aid), or ``None``.
-    tier, tier_since
-        Tiered dispatch: the rung of its ladder it is at and since when (s; ``None``
-        before the policy first looks at it).
-    """
-
-    incident: Incident
-    unit_type: str
-    seq: int
-    excluded: set[int] = field(default_factory=set)
-    retry_at: float | None = None
-    tier: int = 0
-    tier_since: float | None = None
 
 
 class DispatchPolicy:
@@ -79,7 +52,7 @@ class DispatchPolicy:
 
     def choose(
         self,
-        model: ResponseModel,
+        view: DispatchView,
         request: Request,
         units: Sequence[Unit],
         times: np.ndarray,
@@ -88,22 +61,22 @@ class DispatchPolicy:
         (s, finite), or ``None`` to leave it waiting."""
         return units[_argmin_by_id(times, units)]
 
-    def retry_at(self, model: ResponseModel, request: Request) -> float | None:
+    def retry_at(self, view: DispatchView, request: Request) -> float | None:
         """When to look again at a request :meth:`choose` left waiting (s); ``None``: only when
         a unit frees."""
         return None
 
-    def mutual_aid(self, model: ResponseModel, request: Request) -> float | None:
+    def mutual_aid(self, view: DispatchView, request: Request) -> float | None:
         """Travel time (s) of a unit from outside the plan to send to ``request`` now (no
         unit of its type is free), or ``None`` to keep it waiting."""
         return None
 
-    def preempt_for(self, model: ResponseModel, request: Request) -> Unit | None:
+    def preempt_for(self, view: DispatchView, request: Request) -> Unit | None:
         """A unit on its way to a less urgent call to redirect to ``request`` (no unit of its
         type is free), or ``None``."""
         return None
 
-    def move_ups(self, model: ResponseModel) -> list[tuple[Unit, int]]:
+    def move_ups(self, view: DispatchView) -> list[tuple[Unit, int]]:
         """Parked units to move to another station (unit, station index), after dispatch."""
         return []
 
@@ -113,12 +86,9 @@ def _argmin_by_id(values: np.ndarray, units: Sequence[Unit]) -> int:
     return int(np.lexsort((ids, values))[0])
 
 
-MUTUAL_AID_DELAY = 1200.0
-"""Default travel time of a unit from outside the plan (s; 20 min; plans set it with the
-tiered policy's ``outside_aid_delay``). An assumption of the model."""
-
-POLICIES: dict[str, type[DispatchPolicy]] = {}
-"""Registered policies by name."""
+POLICIES: dict[str, type[DispatchPolicy]] = DISPATCH_POLICIES  # type: ignore[assignment]
+"""Registered policies by name (the registry plan files may name, see
+:data:`twin.plugins.DISPATCH_POLICIES`)."""
 
 
 def register(name: str) -> Callable[[type[DispatchPolicy]], type[DispatchPolicy]]:
@@ -175,19 +145,19 @@ class PriorityPolicy(DispatchPolicy):
         again.
     """
 
-    def __init__(self, preempt: bool = False) -> None:
+    def __init__(self, *, preempt: bool) -> None:
         self.preempts = bool(preempt)
 
     def key(self, request: Request) -> tuple:
         inc = request.incident
         return (inc.priority, inc.call_time, request.seq)
 
-    def preempt_for(self, model, request):
+    def preempt_for(self, view, request):
         if not self.preempts or request.incident.priority != 1:
             return None
         units = [
             u
-            for u in model.units
+            for u in view.units
             if u.type == request.unit_type
             and u.state == "dispatched"
             and u.incident is not None
@@ -196,7 +166,7 @@ class PriorityPolicy(DispatchPolicy):
         ]
         if not units:
             return None
-        times = np.array([model.eta(u, request.incident.node) for u in units])
+        times = np.array([view.eta(u, request.incident.node) for u in units])
         if not np.isfinite(times).any():
             return None
         return units[_argmin_by_id(times, units)]
@@ -221,19 +191,19 @@ class CoveragePolicy(DispatchPolicy):
         Whether parked units move between stations to fill coverage gaps.
     """
 
-    def __init__(self, coverage_time: float = 480.0, move_up: bool = True) -> None:
+    def __init__(self, *, coverage_time: float, move_up: bool) -> None:
         if not coverage_time > 0:
             raise ValueError("coverage_time must be > 0")
         self.coverage_time = float(coverage_time)
-        self.move_up = move_up
+        self.move_up = bool(move_up)
 
-    def move_ups(self, model):
+    def move_ups(self, view):
         if not self.move_up:
             return []
         moves = []
-        weights = model.coverage_weights
-        for type_ in sorted(model.unit_types):
-            free = model.free_units(type_)
+        weights = view.coverage_weights
+        for type_ in sorted(view.unit_types):
+            free = view.free_units(type_)
             parked: dict[int, list[Unit]] = {}
             for u in free:
                 if u.state == "available":
@@ -242,19 +212,19 @@ class CoveragePolicy(DispatchPolicy):
             posts = {u.station for u in free}
             empty = [
                 s
-                for s, station in enumerate(model.stations)
+                for s, station in enumerate(view.stations)
                 if station.units.get(type_) and s not in posts
             ]
             if not donors or not empty:
                 continue
-            reach = np.vstack([model.reach_times(u) for u in free]) <= self.coverage_time
+            reach = np.vstack([view.reach_times(u) for u in free]) <= self.coverage_time
             now = weights[reach.any(axis=0)].sum()
             row = {u.id: i for i, u in enumerate(free)}
             best = (0.0, None)
             for u in donors:
                 others = np.delete(reach, row[u.id], axis=0).any(axis=0)
                 for s in empty:
-                    there = model.estimator_for(type_).times_from(model.stations[s].node)
+                    there = view.times_from(type_, view.stations[s].node)
                     gain = weights[others | (there <= self.coverage_time)].sum() - now
                     if gain > best[0] + 1e-9:
                         best = (gain, (u, s))
@@ -262,14 +232,14 @@ class CoveragePolicy(DispatchPolicy):
                 moves.append(best[1])
         return moves
 
-    def choose(self, model, request, units, times):
+    def choose(self, view, request, units, times):
         within = np.flatnonzero(times <= self.coverage_time)
         if len(within) <= 1:
-            return super().choose(model, request, units, times)
-        free = model.free_units(request.unit_type)
-        reach = np.vstack([model.reach_times(u) for u in free]) <= self.coverage_time
+            return super().choose(view, request, units, times)
+        free = view.free_units(request.unit_type)
+        reach = np.vstack([view.reach_times(u) for u in free]) <= self.coverage_time
         count = reach.sum(axis=0)
-        weights = model.coverage_weights
+        weights = view.coverage_weights
         row = {u.id: i for i, u in enumerate(free)}
         loss = np.array([weights[reach[row[units[k].id]] & (count == 1)].sum() for k in within])
         ids = np.array([units[k].id for k in within])
@@ -312,8 +282,8 @@ class TieredPolicy(DispatchPolicy):
         Whether neighbouring jurisdictions lend units and units from outside the plan come
         last.
     lowest_tier
-        Lowest tier allowed for priority 1, 2 and 3: three tier names, or a mapping
-        ``{"priority_1": ..., ...}`` (default community for all).
+        Lowest tier allowed for priority 1, 2 and 3: three names of
+        :data:`~twin.response.jurisdictions.TIERS`.
     outside_aid_delay
         Travel time of a unit from outside the plan (s); ``None`` for no outside aid.
     jurisdictions
@@ -322,25 +292,21 @@ class TieredPolicy(DispatchPolicy):
 
     def __init__(
         self,
-        local_radius: float = 600.0,
-        escalate_after: float = 120.0,
-        mutual_aid: bool = True,
         *,
-        lowest_tier: Sequence[str] | dict[str, str] | None = None,
-        outside_aid_delay: float | None = MUTUAL_AID_DELAY,
-        jurisdictions: Jurisdictions | None = None,
+        local_radius: float,
+        escalate_after: float,
+        mutual_aid: bool,
+        lowest_tier: Sequence[str],
+        outside_aid_delay: float | None,
+        jurisdictions: Jurisdictions | None,
     ) -> None:
-        from twin.scenario.plan import TIERS
-
         if not local_radius > 0:
             raise ValueError("local_radius must be > 0")
         if not escalate_after >= 0:
             raise ValueError("escalate_after must be >= 0")
         if outside_aid_delay is not None and not outside_aid_delay >= 0:
             raise ValueError("outside_aid_delay must be >= 0 or None")
-        if isinstance(lowest_tier, dict):
-            lowest_tier = [lowest_tier.get(f"priority_{p}", TIERS[0]) for p in (1, 2, 3)]
-        tiers = tuple(lowest_tier or (TIERS[0],) * 3)
+        tiers = tuple(lowest_tier)
         if len(tiers) != 3 or any(t not in TIERS for t in tiers):
             raise ValueError(f"lowest_tier needs 3 of: {', '.join(TIERS)}; got {tiers!r}")
         self.local_radius = float(local_radius)
@@ -356,15 +322,15 @@ class TieredPolicy(DispatchPolicy):
         inc = request.incident
         return (inc.priority, inc.call_time, request.seq)
 
-    def ladder(self, model: ResponseModel, request: Request) -> list[tuple[str, frozenset[int]]]:
+    def ladder(self, view: DispatchView, request: Request) -> list[tuple[str, frozenset[int]]]:
         """The request's rungs: ``(label, ids of the units of its type it may have)``."""
         inc = request.incident
         if self.jurisdictions is None:
-            near = model.estimator_for(request.unit_type).times_to(inc.node)
+            near = view.times_to(request.unit_type, inc.node)
             local = frozenset(
-                s for s, st in enumerate(model.stations) if near[st.node] <= self.local_radius
+                s for s, st in enumerate(view.stations) if near[st.node] <= self.local_radius
             )
-            steps = [("local", local), ("city", frozenset(range(len(model.stations))))]
+            steps = [("local", local), ("city", frozenset(range(len(view.stations))))]
         else:
             key = (inc.node, inc.priority, request.unit_type)
             if key in self._ladders:
@@ -378,7 +344,7 @@ class TieredPolicy(DispatchPolicy):
         rungs: list[tuple[str, frozenset[int]]] = []
         for label, stations in steps:
             ids = frozenset(
-                u.id for u in model.units if u.type == request.unit_type and u.station in stations
+                u.id for u in view.units if u.type == request.unit_type and u.station in stations
             )
             if ids and (not rungs or ids != rungs[-1][1]):
                 rungs.append((label, ids))
@@ -387,40 +353,40 @@ class TieredPolicy(DispatchPolicy):
             self._ladders[key] = rungs
         return rungs
 
-    def _climb(self, model: ResponseModel, request: Request) -> list[tuple[str, frozenset[int]]]:
+    def _climb(self, view: DispatchView, request: Request) -> list[tuple[str, frozenset[int]]]:
         """Move the request up its ladder as far as the rules say now; its ladder."""
-        rungs = self.ladder(model, request)
+        rungs = self.ladder(view, request)
         if request.tier_since is None:
             request.tier_since = request.incident.call_time
         request.tier = min(request.tier, len(rungs) - 1)
         while request.tier < len(rungs) - 1:
             due = request.tier_since + self.escalate_after
-            if model.now >= due:
+            if view.now >= due:
                 since = due
-            elif not self._capable(model, request, rungs[request.tier][1]):
-                since = model.now
+            elif not self._capable(view, request, rungs[request.tier][1]):
+                since = view.now
             else:
                 break
             request.tier, request.tier_since = request.tier + 1, since
             inc = request.incident
-            model.record(
+            view.record(
                 "escalate", -1, inc.id, inc.node, f"{request.unit_type} -> "
                 f"{rungs[request.tier][0]}", request.tier,
             )  # fmt: skip
         return rungs
 
-    def _capable(self, model: ResponseModel, request: Request, pool: frozenset[int]) -> bool:
+    def _capable(self, view: DispatchView, request: Request, pool: frozenset[int]) -> bool:
         """Whether a unit of ``pool`` could arrive within target: a free one from where it
         is, a busy one (not off duty) from its station."""
         inc = request.incident
-        target = model.target(inc.priority)
-        to_scene = model.estimator_for(request.unit_type).times_to(inc.node)
+        target = view.target(inc.priority)
+        to_scene = view.times_to(request.unit_type, inc.node)
         for uid in pool:
-            unit = model.units[uid]
+            unit = view.unit(uid)
             if uid in request.excluded or unit.state == "out_of_service":
                 continue
             if unit.free:
-                node, lead = unit.position(model.now)
+                node, lead = unit.position(view.now)
                 time = lead + to_scene[node]
             else:
                 time = to_scene[unit.home]
@@ -428,13 +394,13 @@ class TieredPolicy(DispatchPolicy):
                 return True
         return False
 
-    def choose(self, model, request, units, times):
-        rungs = self._climb(model, request)
+    def choose(self, view, request, units, times):
+        rungs = self._climb(view, request)
         pool = rungs[request.tier][1]
         mine = np.array([u.id in pool for u in units], dtype=bool)
         if not mine.any():
             return None
-        within = mine & (times <= model.target(request.incident.priority))
+        within = mine & (times <= view.target(request.incident.priority))
         if within.any():
             pick = np.flatnonzero(within)
         elif request.tier == len(rungs) - 1:
@@ -448,16 +414,16 @@ class TieredPolicy(DispatchPolicy):
             return None
         return request.tier_since + self.escalate_after
 
-    def retry_at(self, model, request):
-        rungs = self._climb(model, request)
+    def retry_at(self, view, request):
+        rungs = self._climb(view, request)
         top = request.tier == len(rungs) - 1
         at = request.tier_since + self.escalate_after if not top else None
         at = at if at is not None else self._outside_aid_at(request, top)
-        return at if at is not None and at > model.now else None
+        return at if at is not None and at > view.now else None
 
-    def mutual_aid(self, model, request):
-        rungs = self._climb(model, request)
+    def mutual_aid(self, view, request):
+        rungs = self._climb(view, request)
         at = self._outside_aid_at(request, request.tier == len(rungs) - 1)
-        if at is not None and model.now >= at:
+        if at is not None and view.now >= at:
             return self.outside_aid_delay
         return None

@@ -1,26 +1,99 @@
 """What a unit does once dispatched, as SimPy processes: drive to the scene, work, take a
 patient to hospital, drive home; rerouting on the way when the roads change.
 
-:class:`UnitTrips` is a part of :class:`~twin.response.model.ResponseModel` (which it
-extends); it uses the model's clock, travel, hospitals, log and state bookkeeping.
+:class:`UnitTrips` is composed into :class:`~twin.response.model.ResponseModel`
+(``model.trips``). It is given what it uses (the clock, how each unit type moves, the
+dispatcher's travel estimates, the hospitals, the log and state changes) and tells the
+dispatcher what it cannot handle itself (a scene out of reach, a unit redirected, a unit
+parked again) through :class:`TripEvents`. It counts the transport outcomes
+(:attr:`~UnitTrips.overflow`, :attr:`~UnitTrips.diversions`,
+:attr:`~UnitTrips.untransported`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
 import numpy as np
 import simpy
 
-from twin.response.incidents import Incident
 from twin.response.kpis import NO_HOSPITAL
-from twin.response.policies import Request
 from twin.response.travel import Route
-from twin.response.units import Unit, choose_hospital
+from twin.response.units import Hospital, Unit, choose_hospital
+
+if TYPE_CHECKING:
+    from twin.response.dispatch import Request
+    from twin.response.incidents import Incident
+    from twin.response.travel import Travel
+
+
+class TripEvents(Protocol):
+    """What the dispatcher does when a trip ends in a way the trip cannot settle."""
+
+    def scene_unreachable(self, unit: Unit, request: Request) -> None:
+        """``unit`` found no road to the request's scene (it is back in its hands)."""
+
+    def redirected(self, request: Request) -> None:
+        """The unit sent to ``request`` was taken for a more urgent call: it waits again."""
+
+    def parked(self, unit: Unit) -> None:
+        """``unit`` is back at its station."""
+
+    def poke(self) -> None:
+        """A unit became free to take calls: look at the waiting ones."""
 
 
 class UnitTrips:
-    """The unit processes of the response model (a mixin of ``ResponseModel``)."""
+    """The unit processes of the response model.
 
-    def _job(self, unit: Unit, req: Request, start: tuple[int, float]):
+    Parameters
+    ----------
+    env
+        The model's clock.
+    travel_for
+        How units of a type move (roads, or water for boats).
+    estimator
+        Travel times the dispatcher ranks hospitals by.
+    hospitals
+        Where ambulances take patients; without any, patients are counted untransported.
+    record
+        Appends an event to the model's log (``record(event, unit, incident, node,
+        detail)``).
+    set_state
+        Changes a unit's state (``set_state(unit, state, incident_id)``), checked and logged.
+    events
+        The dispatcher's side of a trip (see :class:`TripEvents`).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        *,
+        travel_for: Callable[[str], Travel],
+        estimator: Travel,
+        hospitals: Sequence[Hospital],
+        record: Callable[..., None],
+        set_state: Callable[[Unit, str, int], None],
+        events: TripEvents,
+    ) -> None:
+        self.env = env
+        self.travel_for = travel_for
+        self.estimator = estimator
+        self.hospitals = list(hospitals)
+        self._log = record
+        self._set_state = set_state
+        self._events = events
+        self.overflow = 0
+        """Patients brought to a hospital while every one was on diversion."""
+        self.diversions = 0
+        """Patients taken past a full hospital to another."""
+        self.untransported = 0
+        """Patients who needed a hospital where the map has none."""
+
+    def job(self, unit: Unit, req: Request, start: tuple[int, float]):
+        """SimPy process: serve ``req`` from ``start`` (next node, time to reach it), then
+        drive home; a ``"dispatch"`` interrupt redirects the unit."""
         inc = req.incident
         to_scene = True
         try:
@@ -30,10 +103,7 @@ class UnitTrips:
                 self._log("unreachable", unit.id, inc.id, unit.node, "no route to the scene")
                 unit.incident = None
                 req.excluded.add(unit.id)
-                if self._reachable(req):
-                    self.pending.append(req)  # another unit may get there
-                else:
-                    self._give_up(inc, f"no {req.unit_type} can reach it by road")
+                self._events.scene_unreachable(unit, req)  # another unit may get there
             else:
                 self._set_state(unit, "on_scene", inc.id)
                 inc.arrivals.append(self.env.now)
@@ -50,16 +120,16 @@ class UnitTrips:
                         self._log("untransported", unit.id, inc.id, unit.node, NO_HOSPITAL)
             unit.incident = None
             self._set_state(unit, "returning", inc.id)
-            self._poke()
+            self._events.poke()
             yield from self._home_leg(unit)
         except simpy.Interrupt as stop:
             if stop.cause != "dispatch":  # pragma: no cover - no other cause reaches here
                 raise
             if to_scene:  # redirected to a more urgent call: this one waits again
-                self.pending.append(req)
-                self._poke()
+                self._events.redirected(req)
 
-    def _go_home(self, unit: Unit):
+    def go_home(self, unit: Unit):
+        """SimPy process: drive home (a move-up); a ``"dispatch"`` interrupt stops it."""
         try:
             yield from self._home_leg(unit)
         except simpy.Interrupt as stop:
@@ -70,10 +140,7 @@ class UnitTrips:
         home = yield from self._drive(unit, unit.home, (unit.node, 0.0))
         if not home:
             self._log("unreachable", unit.id, -1, unit.node, "no route home")
-        self._set_state(unit, "available", -1)
-        if unit.off_until > self.env.now:
-            self._go_off_duty(unit)
-        self._poke()
+        self._events.parked(unit)
 
     def _transport(self, unit: Unit, inc: Incident):
         ends = np.array([h.node for h in self.hospitals], dtype=np.int64)

@@ -7,11 +7,13 @@ same scenario, so a plan holds only what an emergency officer decides.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Literal
+from difflib import get_close_matches
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
+from twin.plugins import DISPATCH_POLICIES
 from twin.scenario.base import (
     LonLat,
     Name,
@@ -157,11 +159,65 @@ class TieredDispatch(StrictModel):
     `escalate_after` with no free unit (s; default 20 min); null for none."""
 
 
+BUILT_IN_POLICIES: tuple[str, ...] = ("nearest", "priority", "coverage", "tiered")
+"""Dispatch policies whose options this schema knows."""
+
+
+def policy_names() -> list[str]:
+    """Every policy a plan may name: the built-in ones, then those registered by code
+    (``twin.response.policies.register``, see :data:`twin.plugins.DISPATCH_POLICIES`)."""
+    return [*BUILT_IN_POLICIES, *sorted(set(DISPATCH_POLICIES) - set(BUILT_IN_POLICIES))]
+
+
+class RegisteredDispatch(StrictModel):
+    """A dispatch policy registered by code (``twin.response.policies.register``), named by
+    its ``policy``; its other options are passed to it as written (it checks them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    policy: str = Field(json_schema_extra={"not": {"enum": list(BUILT_IN_POLICIES)}})
+    """Name the policy was registered under (not a built-in one: those have their own
+    options)."""
+    travel_time: Literal["live", "free_flow"] = "live"
+    """Travel times from live traffic and closures, or from free-flow speeds."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registered(cls, data: Any) -> Any:
+        names = policy_names()
+        if isinstance(data, dict) and data.get("policy") in names:
+            return data
+        if not isinstance(data, dict) or "policy" not in data:
+            raise PydanticCustomError(
+                "missing_policy",
+                "missing `policy`",
+                {"subloc": ("policy",), "fix": f"add `policy:` with one of: {', '.join(names)}"},
+            )
+        policy = str(data["policy"])
+        close = get_close_matches(policy, names, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise PydanticCustomError(
+            "unknown_policy",
+            f"unknown policy {policy!r}{hint}",
+            {"subloc": ("policy",), "fix": f"use one of: {', '.join(names)}"},
+        )
+
+
+def _dispatch_tag(value: Any) -> str:
+    policy = value.get("policy") if isinstance(value, dict) else getattr(value, "policy", None)
+    return policy if isinstance(policy, str) and policy in BUILT_IN_POLICIES else "registered"
+
+
 Dispatch = Annotated[
-    NearestDispatch | PriorityDispatch | CoverageDispatch | TieredDispatch,
-    Field(discriminator="policy"),
+    Annotated[NearestDispatch, Tag("nearest")]
+    | Annotated[PriorityDispatch, Tag("priority")]
+    | Annotated[CoverageDispatch, Tag("coverage")]
+    | Annotated[TieredDispatch, Tag("tiered")]
+    | Annotated[RegisteredDispatch, Tag("registered")],
+    Discriminator(_dispatch_tag),
 ]
-"""A dispatch rule, told apart by its ``policy``."""
+"""A dispatch rule, told apart by its ``policy``: a built-in one (options checked here), or
+one registered by code."""
 
 
 class Area(StrictModel):
@@ -288,7 +344,8 @@ class Plan(StrictModel):
     stations: list[Station] = Field(min_length=1)
     """Stations and the units they hold."""
     dispatch: Dispatch = NearestDispatch()
-    """Dispatch rule: {policy: nearest | priority | coverage | tiered, ...options}."""
+    """Dispatch rule: {policy: nearest | priority | coverage | tiered | a registered policy,
+    ...options}."""
     shelters: list[Shelter] = Field(default_factory=list)
     """Shelters for evacuees, with capacities."""
     open_shelters: list[str | LonLat] = Field(default_factory=list)

@@ -1,45 +1,73 @@
-"""Build a response model from a scenario, a plan and a city pack, checking the plan first.
+"""Scenario + plan + city -> the response model's inputs, and the model built from them.
+
+The scenario and plan speak the user's language (places in lon/lat, facilities by OSM id,
+dispatch options with defaults, jurisdictions with areas); the response model
+(:mod:`twin.response`) takes plain inputs: stations on road nodes, calls, hospitals, a
+policy built with explicit values, closed-link masks. This module is the one place that
+translates, and the one that checks a plan against its city.
 
 Every mistake a user can make here (a station naming a facility the city lacks or placed off
-the road graph, units no incident can need) is gathered and raised as one
-:class:`~twin.errors.ScenarioError` naming the plan file, line, field and a fix. Unknown
-dispatch policies are refused by the plan schema and by
-:func:`~twin.response.policies.make_policy`, both listing the valid names.
+the road graph, units no incident can need, a dispatch policy no one registered) is gathered
+and raised as one :class:`~twin.errors.ScenarioError` naming the file, line, field and a
+fix.
+
+>>> model = build_response(scenario, plan, pack)  # doctest: +SKIP
+>>> kpis = model.run(scenario.time.duration)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from twin.city.geometry import describe_point_problem, format_lonlat
-from twin.errors import Problem, ScenarioError
+from twin.errors import Problem, ScenarioError, UserInputError
 from twin.response.incidents import (
     BackgroundDemand,
     HazardSignal,
     ScriptedCall,
     unit_types_needed,
 )
-from twin.response.jurisdictions import jurisdictions_of
-from twin.response.model import ResponseModel
-from twin.response.policies import make_policy
-from twin.response.travel import EMERGENCY_SPEED_FACTOR, RoadTravel, StraightTravel
-from twin.response.units import (
-    ARRIVALS_PER_BED_HOUR,
-    BOAT_SPEED,
-    WATER_UNITS,
-    Hospital,
-    StationSpec,
+from twin.response.jurisdictions import (
+    AreaSpec,
+    EmptyJurisdictionError,
+    Jurisdictions,
+    JurisdictionSpec,
+    place_jurisdictions,
 )
+from twin.response.model import ResponseModel
+from twin.response.network import CityNetwork, hospitals_of
+from twin.response.policies import DispatchPolicy, make_policy
+from twin.response.travel import StraightTravel
+from twin.response.units import BOAT_SPEED, WATER_UNITS, StationSpec
 from twin.scenario.quantities import humanize_duration
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
-    from twin.scenario.plan import Plan
+    from twin.scenario.plan import Dispatch, Plan
     from twin.scenario.schema import Scenario
+
+__all__ = [
+    "DEFAULT_FACILITY_UNITS",
+    "HAZARD_INCIDENTS",
+    "MAX_EXPECTED_CALLS",
+    "MAX_SNAP",
+    "CityNetwork",
+    "build_response",
+    "closure_timeline",
+    "dispatch_policy",
+    "facility_plan",
+    "hospitals_of",
+    "incident_types",
+    "jurisdictions_of",
+    "plan_policy",
+    "plan_stations",
+    "policy_options",
+    "residents_for_rates",
+    "scripted_calls",
+]
 
 MAX_SNAP = 250.0
 """Farthest a station or incident may be from the nearest drivable road node (m)."""
@@ -56,46 +84,6 @@ HAZARD_INCIDENTS: dict[str, set[str]] = {
     "ground_collapse": {"structural"},
 }
 """Incident types each scenario hazard kind can raise (through hazard signals)."""
-
-
-@dataclass(frozen=True)
-class CityNetwork:
-    """What the response model takes from a city: the drivable graph and who lives where.
-
-    Attributes
-    ----------
-    travel
-        Road travel on the largest strongly connected part of the drive graph.
-    population
-        Residents nearest to each node (from building occupants).
-    crs
-        The pack's projected CRS.
-    """
-
-    travel: RoadTravel
-    population: np.ndarray
-    crs: str
-
-    @classmethod
-    def from_pack(
-        cls, pack: CityPack, *, speed_factor: float = EMERGENCY_SPEED_FACTOR
-    ) -> CityNetwork:
-        """Road travel and population per node from a city pack."""
-        graph = pack.largest_component().drive
-        travel = RoadTravel(graph, speed_factor=speed_factor)
-        centres = pack.buildings.geometry.centroid
-        nodes, _ = travel.nearest(centres.x.to_numpy(), centres.y.to_numpy())
-        people = np.nan_to_num(pack.buildings["occupants"].to_numpy(dtype=float))
-        population = np.bincount(nodes, weights=people, minlength=travel.n_nodes)
-        return cls(travel, population, pack.crs)
-
-    def snap(self, lonlat: tuple[float, float]) -> tuple[int, float]:
-        """Nearest node index to a ``(lon, lat)`` place and the distance to it (m)."""
-        from pyproj import Transformer
-
-        x, y = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True).transform(*lonlat)
-        node, distance = self.travel.nearest(np.array([x]), np.array([y]))
-        return int(node[0]), float(distance[0])
 
 
 def incident_types(scenario: Scenario) -> set[str]:
@@ -217,22 +205,6 @@ def _facility_examples(pack: CityPack) -> str:
     return ", ".join(refs) + (", ..." if len(rows) > 4 else "") if refs else "none"
 
 
-def hospitals_of(pack: CityPack, net: CityNetwork) -> list[Hospital]:
-    """The city's hospitals, each taking ``beds x ARRIVALS_PER_BED_HOUR`` arrivals an hour
-    (at least one)."""
-    rows = pack.facilities[pack.facilities["kind"] == "hospital"]
-    if rows.empty:
-        return []
-    centres = rows.geometry.centroid
-    nodes, _ = net.travel.nearest(centres.x.to_numpy(), centres.y.to_numpy())
-    beds = np.nan_to_num(rows["capacity"].to_numpy(dtype=float))
-    names = [str(n) if isinstance(n, str) else f"hospital {k}" for k, n in enumerate(rows["name"])]
-    return [
-        Hospital(name, int(node), max(1.0, float(b) * ARRIVALS_PER_BED_HOUR))
-        for name, node, b in zip(names, nodes, beds, strict=True)
-    ]
-
-
 def residents_for_rates(
     scenario: Scenario, net: CityNetwork, residents: float | None = None
 ) -> tuple[float, str]:
@@ -316,6 +288,141 @@ def scripted_calls(
     return scripted
 
 
+def policy_options(dispatch: Dispatch) -> dict[str, Any]:
+    """The options of a plan's dispatch rule as its policy class takes them, every one
+    explicit: the schema's defaults filled in, tiered ``lowest_tier`` as three tier names
+    (priority 1, 2, 3) and no ``jurisdictions`` (see :func:`dispatch_policy`); a registered
+    policy's options as written.
+
+    >>> make_policy("tiered", **policy_options(TieredDispatch(escalate_after=60)))  # doctest: +SKIP
+    """
+    params = dispatch.model_dump(exclude={"policy", "travel_time"})
+    if dispatch.policy == "tiered":
+        params["lowest_tier"] = tuple(dispatch.lowest_tier.of(p) for p in (1, 2, 3))
+        params["jurisdictions"] = None
+    return params
+
+
+def plan_policy(
+    policy: str, *, jurisdictions: Jurisdictions | None = None, **options: Any
+) -> DispatchPolicy:
+    """A policy as a plan's ``dispatch`` section would give it: ``options`` checked by the
+    plan schema, its defaults filled in (see :func:`policy_options`).
+
+    >>> plan_policy("tiered", escalate_after=60.0)  # doctest: +SKIP
+
+    Raises
+    ------
+    pydantic.ValidationError
+        Options the plan schema refuses.
+    """
+    from pydantic import TypeAdapter
+
+    from twin.scenario.plan import Dispatch
+
+    dispatch = TypeAdapter(Dispatch).validate_python({"policy": policy, **options})
+    params = policy_options(dispatch)
+    if jurisdictions is not None:
+        params["jurisdictions"] = jurisdictions
+    return make_policy(policy, **params)
+
+
+def dispatch_policy(
+    plan: Plan,
+    net: CityNetwork,
+    stations: list[StationSpec],
+    *,
+    plan_file: Path | str | None = None,
+) -> DispatchPolicy:
+    """The plan's dispatch policy, built with every value explicit (the plan schema holds the
+    defaults): a built-in policy's options, or a registered policy's options as written.
+
+    Raises
+    ------
+    ScenarioError
+        A policy no one registered (listing those that are), or options its class refuses.
+    """
+    params = policy_options(plan.dispatch)
+    if plan.dispatch.policy == "tiered":
+        params["jurisdictions"] = jurisdictions_of(plan, net, stations, plan_file=plan_file)
+    try:
+        return make_policy(plan.dispatch.policy, **params)
+    except UserInputError as exc:
+        problems: list[Problem] = []
+        problem = _problem_maker(plan_file, problems)
+        for p in exc.problems:
+            keys = ["dispatch", "policy"] if p.field == "dispatch.policy" else ["dispatch"]
+            problem(keys, p.message, p.fix or "see the policy's documentation for its options")
+        raise ScenarioError(problems) from None
+
+
+def jurisdictions_of(
+    plan: Plan,
+    net: CityNetwork,
+    stations: list[StationSpec],
+    *,
+    plan_file: Path | str | None = None,
+) -> Jurisdictions | None:
+    """The plan's jurisdictions on the road graph (see :mod:`twin.response.jurisdictions`),
+    or ``None`` when the plan declares none.
+
+    Parameters
+    ----------
+    plan
+        A validated plan (its jurisdictions are consistent: known names, tiers in order,
+        every station owned once).
+    net
+        The city's road network (free-flow travel times).
+    stations
+        The plan's stations on the graph, in plan order.
+    plan_file
+        The plan's file, for error messages.
+
+    Raises
+    ------
+    ScenarioError
+        A jurisdiction whose area holds no road node (within its parent's area).
+    """
+    if not plan.jurisdictions:
+        return None
+    items = plan.jurisdictions
+    index = {j.name: k for k, j in enumerate(items)}
+    station_index = {s.name: k for k, s in enumerate(stations)}
+    specs = [
+        JurisdictionSpec(
+            j.name,
+            j.tier,
+            None if j.parent is None else index[j.parent],
+            tuple(station_index[s] for s in j.stations),
+            frozenset(index[n] for n in j.neighbours),
+        )
+        for j in items
+    ]
+    areas: list[AreaSpec | None] = []
+    for j in items:
+        if j.area is None:
+            areas.append(None)
+        elif j.area.polygon is not None:
+            areas.append(AreaSpec(np.array([net.to_xy(*p) for p in j.area.polygon])))
+        else:
+            areas.append(AreaSpec(center=net.to_xy(*j.area.center), radius=j.area.radius))
+    try:
+        return place_jurisdictions(specs, areas, net.travel, [s.node for s in stations])
+    except EmptyJurisdictionError as exc:
+        problems: list[Problem] = []
+        problem = _problem_maker(plan_file, problems)
+        for k in exc.indices:
+            j = items[k]
+            within = f" within {j.parent!r}" if j.parent is not None else ""
+            problem(
+                ["jurisdictions", k, "area" if j.area is not None else "stations"],
+                f"jurisdiction {j.name!r} holds no road node of the map{within}",
+                "draw its area over streets of the city (inside its parent's area), or give "
+                "it stations",
+            )
+        raise ScenarioError(problems) from None
+
+
 def build_response(
     scenario: Scenario,
     plan: Plan,
@@ -357,8 +464,8 @@ def build_response(
     Raises
     ------
     ScenarioError
-        For mistakes in the plan (see :func:`plan_stations` and
-        :func:`~twin.response.jurisdictions.jurisdictions_of`) and in the scenario: a
+        For mistakes in the plan (see :func:`plan_stations`, :func:`dispatch_policy` and
+        :func:`jurisdictions_of`) and in the scenario: a
         scripted incident off the map or far from roads, background rates on a map without
         residents, or more than :data:`MAX_EXPECTED_CALLS` expected calls.
     """
@@ -372,10 +479,7 @@ def build_response(
     stations = plan_stations(
         plan, scenario, pack, net, plan_file=plan_file, allow_unneeded_units=allow_unneeded_units
     )
-    params = plan.dispatch.model_dump(exclude={"policy", "travel_time"})
-    if plan.dispatch.policy == "tiered":
-        params["jurisdictions"] = jurisdictions_of(plan, net, stations, plan_file=plan_file)
-    policy = make_policy(plan.dispatch.policy, **params)
+    policy = dispatch_policy(plan, net, stations, plan_file=plan_file)
     estimator = None
     if plan.dispatch.travel_time == "free_flow":
         estimator = net.travel.fresh()  # never given live times: free-flow speeds
