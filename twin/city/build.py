@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.city.pack import CityPack
+from twin.city.links import LinkIndex
+from twin.city.pack import CityPack, nearest_node_ids
 
 #: Steps reported to the progress callback, in order.
 BUILD_STEPS = (
@@ -55,19 +56,6 @@ def utm_crs(lon: float, lat: float) -> str:
     """EPSG code of the UTM zone containing a point (WGS 84 / UTM, north or south)."""
     zone = min(60, math.floor((lon + 180.0) / 6.0) + 1)
     return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
-
-
-def nearest_nodes(graph, points_frame) -> np.ndarray:
-    """Id of the graph node nearest to each geometry's point (metres, same CRS)."""
-    from scipy.spatial import cKDTree
-
-    if graph.number_of_nodes() == 0 or len(points_frame) == 0:
-        return np.zeros(len(points_frame), dtype=np.int64)
-    ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
-    xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in ids])
-    centres = points_frame.geometry.centroid
-    _, index = cKDTree(xy).query(np.column_stack([centres.x, centres.y]))
-    return ids[index]
 
 
 def _add_elevations(graph, terrain) -> None:
@@ -202,8 +190,12 @@ def build_city_pack(
 
     step("facilities")
     facilities = facilities_frame(osm.facilities, to_crs, crs, buildings)
-    facilities["drive_node"] = nearest_nodes(drive, facilities)
-    facilities["walk_node"] = nearest_nodes(walk, facilities)
+    indexes = {
+        "drive": (drive, LinkIndex.from_graph(drive, "drive")),
+        "walk": (walk, LinkIndex.from_graph(walk, "walk")),
+    }
+    facilities["drive_node"] = nearest_node_ids(indexes["drive"][1], facilities)
+    facilities["walk_node"] = nearest_node_ids(indexes["walk"][1], facilities)
     return CityPack(
         name=name or Path(osm_path).name.split(".")[0],
         crs=crs,
@@ -217,4 +209,5 @@ def build_city_pack(
         places=places_frame(osm.places, to_crs, crs),
         sources={**(sources or {}), "options": options.as_dict()},
         build_seconds=time.perf_counter() - start,
+        link_indexes=indexes,
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from twin.city.links import KINDS, LinkIndex
 from twin.city.streets import largest_component
 
 if TYPE_CHECKING:
@@ -62,6 +63,9 @@ class CityPack:
         Input files with their SHA-256 and the build options: the provenance of the pack.
     build_seconds
         Wall time of the build that made this pack (s).
+    link_indexes
+        ``{"drive": (graph, LinkIndex), "walk": ...}``: the link index of each graph, built
+        with the pack and stored with it; read it with :meth:`links`.
     """
 
     name: str
@@ -77,18 +81,41 @@ class CityPack:
     sources: dict[str, Any] = field(default_factory=dict)
     build_seconds: float = float("nan")
     attribution: str = OSM_ATTRIBUTION
+    link_indexes: dict[str, tuple[nx.MultiDiGraph, LinkIndex]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def links(self, kind: str) -> LinkIndex:
+        """The link index of the ``"drive"`` or ``"walk"`` graph (see
+        :mod:`twin.city.links`): the stored one, or built once from the graph if the pack
+        has none for it (a pack made by hand, or a graph replaced since)."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        graph = getattr(self, kind)
+        stored = self.link_indexes.get(kind)
+        if stored is None or stored[0] is not graph:
+            self.link_indexes[kind] = (graph, LinkIndex.from_graph(graph, kind))
+        return self.link_indexes[kind][1]
 
     def largest_component(self) -> CityPack:
         """A pack whose drive graph is its largest strongly connected component (every node
-        reaches every other) and whose walk graph is its largest connected component."""
-        drive = largest_component(self.drive, strongly=True)
-        walk = largest_component(self.walk, strongly=False)
+        reaches every other) and whose walk graph is its largest connected component; their
+        link indexes are the pack's restricted to those nodes (same link order)."""
         facilities = self.facilities.copy()
-        from twin.city.build import nearest_nodes
-
-        facilities["drive_node"] = nearest_nodes(drive, facilities)
-        facilities["walk_node"] = nearest_nodes(walk, facilities)
-        return dataclasses.replace(self, drive=drive, walk=walk, facilities=facilities)
+        indexes = {}
+        for kind, strongly in (("drive", True), ("walk", False)):
+            graph = largest_component(getattr(self, kind), strongly=strongly)
+            index = self.links(kind)
+            keep = np.isin(index.node_ids, np.fromiter(graph.nodes, dtype=np.int64))
+            indexes[kind] = (graph, index.subset(keep))
+            facilities[f"{kind}_node"] = nearest_node_ids(indexes[kind][1], facilities)
+        return dataclasses.replace(
+            self,
+            drive=indexes["drive"][0],
+            walk=indexes["walk"][0],
+            facilities=facilities,
+            link_indexes=indexes,
+        )
 
     def extent_lonlat(self) -> tuple[float, float, float, float]:
         """``(west, south, east, north)`` in degrees of the data itself: every node of the
@@ -156,3 +183,12 @@ class CityPack:
             "build_seconds": float(self.build_seconds),
             "attribution": self.attribution,
         }
+
+
+def nearest_node_ids(index: LinkIndex, points_frame) -> np.ndarray:
+    """OSM id of the index's node nearest each geometry's centroid (metres, same CRS)."""
+    if index.n_nodes == 0 or len(points_frame) == 0:
+        return np.zeros(len(points_frame), dtype=np.int64)
+    centres = points_frame.geometry.centroid
+    nearest, _ = index.nearest_nodes(centres.x.to_numpy(), centres.y.to_numpy())
+    return index.node_ids[nearest]

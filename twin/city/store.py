@@ -4,7 +4,9 @@ One pack is a set of named byte blobs (:data:`PACK_FILES` plus a JSON manifest w
 :mod:`twin.city.cache`): graphs as Parquet tables of nodes and edges whose attribute
 columns keep their Python types (ints, floats, bools, strings, WKB geometries; lists such
 as osmnx's merged ``osmid`` as JSON text), the GeoDataFrames as GeoParquet, and the terrain
-as an ``.npz`` read with ``allow_pickle=False``. Nothing read here can run code.
+as an ``.npz`` read with ``allow_pickle=False``, as is the link index of each graph
+(:class:`twin.city.links.LinkIndex`, one ``.npz`` of plain arrays per graph). Nothing read
+here can run code.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ PACK_FILES = (
     "landcover.parquet",
     "places.parquet",
     "terrain.npz",
+    "drive_links.npz",
+    "walk_links.npz",
 )
 _KINDS_KEY = b"twin.kinds"
 
@@ -228,6 +232,8 @@ def pack_blobs(pack: CityPack) -> tuple[dict[str, bytes], dict[str, Any]]:
     sink = io.BytesIO()
     np.savez(sink, elevation=pack.terrain.elevation)
     blobs["terrain.npz"] = sink.getvalue()
+    for kind in ("drive", "walk"):
+        blobs[f"{kind}_links.npz"] = pack.links(kind).to_npz()
     terrain = pack.terrain
     meta = {
         "name": pack.name,
@@ -254,6 +260,7 @@ def pack_from_blobs(blobs: dict[str, bytes], meta: dict[str, Any]) -> CityPack:
     """Inverse of :func:`pack_blobs`; raises on anything malformed (the caller rebuilds)."""
     import pyproj
 
+    from twin.city.links import LinkIndex
     from twin.city.pack import CityPack
     from twin.city.terrain import TerrainGrid
 
@@ -281,6 +288,12 @@ def pack_from_blobs(blobs: dict[str, bytes], meta: dict[str, Any]) -> CityPack:
         )
         for name in ("drive", "walk")
     }
+    indexes = {}
+    for name, graph in graphs.items():
+        index = LinkIndex.from_npz(blobs[f"{name}_links.npz"])
+        if index.n_nodes != graph.number_of_nodes() or index.n_links != graph.number_of_edges():
+            raise ValueError(f"{name}_links.npz does not match the {name} graph")
+        indexes[name] = (graph, index)
     west, south, east, north = (float(v) for v in meta["bbox_lonlat"])
     return CityPack(
         name=str(meta["name"]),
@@ -296,4 +309,5 @@ def pack_from_blobs(blobs: dict[str, bytes], meta: dict[str, Any]) -> CityPack:
         sources=dict(meta["sources"]),
         build_seconds=float(meta["build_seconds"]),
         attribution=str(meta["attribution"]),
+        link_indexes=indexes,
     )

@@ -1,4 +1,5 @@
-"""The walk network as arrays (links, nodes, widths) and shortest walking-time routes to it."""
+"""The walk network as arrays (links, nodes, widths), from a city's walk link index, and
+shortest walking-time routes on it."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from twin.errors import Problem, UserInputError
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from twin.city.links import LinkIndex
 
 
 @dataclass
@@ -36,6 +38,9 @@ class WalkNetwork:
         Original node ids (OSM ids for a city), shape ``(n_nodes,)``.
     crs
         CRS of ``x``/``y`` (e.g. ``"EPSG:32632"``), or None for synthetic networks.
+    links
+        The city's walk link index these links are, in the same order (see
+        :meth:`from_links`); None for a synthetic network (see :meth:`link_index`).
     """
 
     tail: np.ndarray
@@ -47,6 +52,7 @@ class WalkNetwork:
     z: np.ndarray
     node_ids: np.ndarray
     crs: str | None = None
+    links: LinkIndex | None = None
 
     @property
     def n_links(self) -> int:
@@ -117,45 +123,61 @@ class WalkNetwork:
         )
 
     @classmethod
-    def from_graph(
-        cls, graph: nx.MultiDiGraph, *, crs: str | None = None, min_width: float | None = None
+    def from_links(
+        cls, links: LinkIndex, *, crs: str | None = None, min_width: float | None = None
     ) -> WalkNetwork:
-        """Arrays from a CityPack walk graph (edges ``length``, ``effective_width``).
+        """Arrays of a city's walk link index (``pack.links("walk")``: length, effective
+        width, node elevation); link ``i`` here is link ``i`` there.
 
         Parameters
         ----------
-        graph
-            Walk graph in metres; node ``x``, ``y`` (and ``elevation``), edge ``length``
-            (m) and ``effective_width`` (or ``width``) (m).
+        links
+            The walk link index (metres).
         crs
             Its CRS, kept for turning lon/lat into nodes.
         min_width
             If given, widths that are missing or below it are set to it (m); otherwise a
             missing or non-positive width raises :class:`~twin.errors.UserInputError`.
         """
-        ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
-        index = {node: i for i, node in enumerate(ids.tolist())}
-        nodes = graph.nodes
-        x = np.array([nodes[n]["x"] for n in ids.tolist()], dtype=np.float64)
-        y = np.array([nodes[n]["y"] for n in ids.tolist()], dtype=np.float64)
-        z = np.array([nodes[n].get("elevation", 0.0) for n in ids.tolist()], dtype=np.float64)
-        edges = list(graph.edges(data=True))
-        tail = np.array([index[u] for u, _, _ in edges], dtype=np.int64)
-        head = np.array([index[v] for _, v, _ in edges], dtype=np.int64)
-        length = np.array([d.get("length", np.nan) for *_, d in edges], dtype=np.float64)
-        width = np.array(
-            [d.get("effective_width", d.get("width", np.nan)) for *_, d in edges], dtype=float
-        )
-        width = np.where(np.isfinite(width), width, np.nan)
+        width = links.width.copy()
         if min_width is not None:
             width = np.where(np.isfinite(width), np.maximum(width, min_width), min_width)
-        return cls.from_arrays(tail, head, length, width, x, y, z, ids, crs=crs)
+        net = cls.from_arrays(
+            links.tail, links.head, links.length, width, links.x, links.y, links.z,
+            links.node_ids, crs=crs,
+        )  # fmt: skip
+        net.links = links
+        return net
+
+    @classmethod
+    def from_graph(
+        cls, graph: nx.MultiDiGraph, *, crs: str | None = None, min_width: float | None = None
+    ) -> WalkNetwork:
+        """Arrays of a walk graph (edges ``length``, ``effective_width`` or ``width``; nodes
+        ``x``, ``y``, ``elevation``) through its link index (see :meth:`from_links`; prefer
+        ``from_links(pack.links("walk"))``, which reuses the pack's stored index)."""
+        from twin.city.links import LinkIndex
+
+        return cls.from_links(LinkIndex.from_graph(graph, "walk"), crs=crs, min_width=min_width)
+
+    def link_index(self) -> tuple[LinkIndex, np.ndarray]:
+        """The link index these links are part of and, for each of its links, the index of
+        that link here (the identity for a network built :meth:`from_links`); built once
+        from the arrays for a synthetic network."""
+        if self.links is not None:
+            return self.links, np.arange(self.n_links)
+        if getattr(self, "_own_index", None) is None:
+            from twin.city.links import index_of_arrays
+
+            self._own_index = index_of_arrays(
+                self.tail, self.head, self.x, self.y, length=self.length, kind="walk"
+            )
+        return self._own_index
 
     def nearest_nodes(self, x, y) -> tuple[np.ndarray, np.ndarray]:
-        """Index of the nearest node to each point, and the distance to it (m)."""
-        tree = cKDTree(np.column_stack([self.x, self.y]))
-        dist, idx = tree.query(np.column_stack([np.ravel(x), np.ravel(y)]))
-        return idx.astype(np.int64), dist
+        """Index of the nearest node to each point, and the distance to it (m): the link
+        index's lookup (its k-d tree is built once)."""
+        return self.link_index()[0].nearest_nodes(x, y)
 
     def link_lookup(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sorted ``tail * n_nodes + head`` keys and the lightest link of each node pair."""

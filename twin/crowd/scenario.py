@@ -3,7 +3,7 @@
 Used by ``twin crowd``; the coupled city model wires the same pieces itself. Walkers come
 from the evacuation order (its share on foot) and from every crowd event; venue crowds go
 to their venue's exits; ground collapses close the walk links within their radius at their
-time.
+time (the rule every model uses, :mod:`twin.coupling.hazards`).
 
 Evacuees go to the city's designated shelters, the plan's ``shelters`` and the candidate
 shelters the plan opens (``open_shelters``, ``open_candidates``), never farther than the
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
+from twin.coupling.hazards import collapse_links
 from twin.crowd.choice import check_memory
 from twin.crowd.model import CrowdModel
 from twin.crowd.network import WalkNetwork
@@ -63,15 +64,6 @@ def rng_for(seed: int, purpose: str) -> np.random.Generator:
     model's): the same ``seed`` and ``purpose`` always give the same stream."""
     key = int.from_bytes(hashlib.sha256(purpose.encode()).digest()[:8], "little")
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
-
-
-def links_near(net: WalkNetwork, x: float, y: float, radius: float) -> np.ndarray:
-    """Mask of links whose straight segment passes within ``radius`` (m) of ``(x, y)``."""
-    ax, ay = net.x[net.tail], net.y[net.tail]
-    dx, dy = net.x[net.head] - ax, net.y[net.head] - ay
-    seg2 = np.maximum(dx * dx + dy * dy, 1e-12)
-    s = np.clip(((x - ax) * dx + (y - ay) * dy) / seg2, 0.0, 1.0)
-    return np.hypot(ax + s * dx - x, ay + s * dy - y) <= radius
 
 
 @dataclass
@@ -180,7 +172,7 @@ def locate(
 def _crowd_run(
     scenario: Scenario, pack: CityPack, plan: Plan | None, params: CrowdParams | None
 ) -> CrowdRun:
-    net = WalkNetwork.from_graph(pack.walk, crs=pack.crs)
+    net = WalkNetwork.from_links(pack.links("walk"), crs=pack.crs)
     model = CrowdModel(net, rng_for(scenario.seed, "crowd.speeds"), params)
     order = scenario.demand.evacuation
     if order is not None:
@@ -203,8 +195,9 @@ def _crowd_run(
             )
             model.add_people(nodes, depart, group=group)
         elif isinstance(hazard, GroundCollapse):
-            ((x, y),) = _project(pack, hazard.location)
-            mask = links_near(net, x, y, hazard.radius)
+            index, order = net.link_index()
+            mask = np.zeros(net.n_links, dtype=bool)
+            mask[order] = collapse_links(index, pack.crs, hazard.location, hazard.radius)
             closures.append((hazard.at, mask, hazard.name or f"ground collapse {i}"))
     if model.status.size == 0:
         raise UserInputError(

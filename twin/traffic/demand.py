@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from twin.city.geometry import format_lonlat
 from twin.errors import Problem, UserInputError
@@ -106,25 +105,12 @@ class Snapped:
 
 
 def snap_to_links(net: RoadNetwork, x: np.ndarray, y: np.ndarray) -> Snapped:
-    """The nearest point on any link of each point ``(x, y)`` (m), by an R-tree of the
-    links' drawn shapes (shapely ``STRtree.query_nearest``); of two links at the same
-    distance (the two directions of a street) the one with the lower index."""
-    import shapely
-
-    lines = net.link_lines()
-    tree = getattr(net, "_link_tree", None)
-    if tree is None:
-        tree = net._link_tree = shapely.STRtree(lines)
-    pts = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    (which, link), dist = tree.query_nearest(pts, return_distance=True, all_matches=True)
-    # keep the lowest link index per point (ties: both directions of a street)
-    order = np.lexsort((link, which))
-    which, link, dist = which[order], link[order], dist[order]
-    first = np.ones(which.size, dtype=bool)
-    first[1:] = which[1:] != which[:-1]
-    link, dist = link[first].astype(np.int64), dist[first]
-    at = shapely.line_locate_point(lines[link], pts, normalized=True)
-    return Snapped(link, np.clip(np.nan_to_num(at), 0.0, 1.0), dist)
+    """The nearest point on any link of each point ``(x, y)`` (m): the link index's lookup
+    (:meth:`twin.city.links.LinkIndex.snap`; of two links at the same distance the one
+    with the lower index here)."""
+    index, order = net.link_index()
+    link, at, dist = index.snap(x, y, rank=order)
+    return Snapped(order[link].astype(np.int64), at, dist)
 
 
 def far_problems(
@@ -558,13 +544,10 @@ def evacuation_trips(
                 fix="draw a smaller zone",
             )
         )
-    out_idx = np.flatnonzero(outside)
-    _, near = cKDTree(np.column_stack([net.x[out_idx], net.y[out_idx]])).query(
-        np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
-    )
+    near, _ = net.link_index()[0].nearest_nodes(px, py, among=outside)
     origin_link = np.repeat(home.link, cars)
     origin_at = np.repeat(home.at, cars)
-    dest = np.repeat(out_idx[near], cars)
+    dest = np.repeat(near, cars)
     depart = evac.order_time + evac.curve.delays(int(cars.sum()), rng)
     keep = depart < end
     return Trips(

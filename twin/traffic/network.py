@@ -1,4 +1,5 @@
-"""RoadNetwork: the links and nodes of the traffic model as arrays, from a city or from CSV."""
+"""RoadNetwork: the links and nodes of the traffic model as arrays, from a city's link index
+or from CSV."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from twin.errors import Problem, UserInputError
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from twin.city.links import LinkIndex
 
 #: UXsim's default driver reaction time (s): it sets capacity and wave speed of CSV links.
 REACTION_TIME_S = 1.0
@@ -44,6 +47,10 @@ class RoadNetwork:
     geometry
         (L,) drawn shape of each link (shapely LineStrings in metres, any direction), or
         None (or a None entry): the straight segment between its nodes.
+    links
+        The city's link index whose links these are, in the same order (see
+        :meth:`from_links`), or None for a synthetic or CSV network (one is then built
+        from these arrays when a lookup needs it, see :meth:`link_index`).
     """
 
     node_ids: np.ndarray
@@ -57,6 +64,7 @@ class RoadNetwork:
     jam_density: np.ndarray
     link_ids: np.ndarray
     geometry: np.ndarray | None = None
+    links: LinkIndex | None = None
 
     def __post_init__(self) -> None:
         self.link_from = np.asarray(self.link_from, dtype=np.int32)
@@ -92,33 +100,35 @@ class RoadNetwork:
         """(L,) vehicles a jammed link holds, ``k_j L`` rounded down, at least 1 (veh)."""
         return np.maximum(1, np.floor(self.jam_density * self.length + 1e-9)).astype(np.int64)
 
+    def link_index(self) -> tuple[LinkIndex, np.ndarray]:
+        """The link index these links are part of and, for each of its links, the index of
+        that link here (the identity for a network built :meth:`from_links`); built once
+        from the arrays for a synthetic or CSV network (links sorted by upstream node)."""
+        if self.links is not None:
+            return self.links, np.arange(self.n_links)
+        if getattr(self, "_own_index", None) is None:
+            from twin.city.links import index_of_arrays
+
+            self._own_index = index_of_arrays(
+                self.link_from,
+                self.link_to,
+                self.x,
+                self.y,
+                length=self.length,
+                lines=self.geometry,
+                kind="traffic",
+            )
+        return self._own_index
+
     def link_lines(self) -> np.ndarray:
         """(L,) shapely LineStrings of the links (m), each drawn from its upstream node to
-        its downstream one; computed once."""
-        if getattr(self, "_lines", None) is None:
-            import shapely
-
-            straight = shapely.linestrings(
-                np.stack(
-                    [
-                        np.column_stack([self.x[self.link_from], self.y[self.link_from]]),
-                        np.column_stack([self.x[self.link_to], self.y[self.link_to]]),
-                    ],
-                    axis=1,
-                )
-            )
-            lines = straight
-            if self.geometry is not None:
-                drawn = np.array([g is not None for g in self.geometry])
-                lines = np.where(drawn, self.geometry, straight)
-                # orient each drawn line from its upstream node
-                starts = shapely.get_point(lines, 0)
-                ends = shapely.get_point(lines, -1)
-                up = shapely.points(self.x[self.link_from], self.y[self.link_from])
-                flip = shapely.distance(ends, up) < shapely.distance(starts, up)
-                lines[flip] = shapely.reverse(lines[flip])
-            self._lines = lines
-        return self._lines
+        its downstream one; computed once (by the link index)."""
+        index, order = self.link_index()
+        if self.links is not None:
+            return index.lines()
+        lines = np.empty(self.n_links, dtype=object)
+        lines[order] = index.lines()
+        return lines
 
     def node_index(self, node_id) -> int:
         """Index of a node given its original id; raises ``KeyError`` when unknown."""
@@ -129,30 +139,43 @@ class RoadNetwork:
         return np.array([self._index.get(n, -1) for n in node_ids], dtype=np.int64)
 
     @classmethod
-    def from_graph(cls, graph: nx.MultiDiGraph) -> RoadNetwork:
-        """Network of a CityPack drive graph (edges with ``length``, ``speed``, ``capacity``
-        in veh/h and ``storage`` in vehicles; nodes with ``x``, ``y`` in metres)."""
-        node_ids = np.array(list(graph.nodes))
-        index = {n: i for i, n in enumerate(node_ids.tolist())}
-        rows = list(graph.edges(keys=True, data=True))
-        length = np.array([max(float(d["length"]), 1.0) for *_, d in rows])
+    def from_links(cls, links: LinkIndex) -> RoadNetwork:
+        """Network of a city's drive link index (``pack.links("drive")``: length, free
+        speed, capacity in veh/s, storage in vehicles, lanes; a link without lanes has
+        one). Links and nodes keep the index's order, so link ``i`` here is link ``i``
+        there."""
+        length = np.maximum(links.length, 1.0)
         # jam density from the pack's storage (lanes / jam spacing); very short links keep
         # it rather than the "at least one vehicle" of their storage, which `storage` restores
-        storage = np.array([float(d["storage"]) for *_, d in rows])
-        lanes = np.array([float(d.get("lanes", 1)) for *_, d in rows])
+        lanes = np.where(np.isnan(links.lanes), 1.0, links.lanes)
+        ids = links.node_ids
         return cls(
-            node_ids=node_ids,
-            x=np.array([graph.nodes[n]["x"] for n in node_ids.tolist()]),
-            y=np.array([graph.nodes[n]["y"] for n in node_ids.tolist()]),
-            link_from=np.array([index[u] for u, *_ in rows]),
-            link_to=np.array([index[v] for _, v, *_ in rows]),
+            node_ids=ids,
+            x=links.x.copy(),
+            y=links.y.copy(),
+            link_from=links.tail,
+            link_to=links.head,
             length=length,
-            free_speed=np.array([float(d["speed"]) for *_, d in rows]),
-            capacity=np.array([float(d["capacity"]) / 3600.0 for *_, d in rows]),
-            jam_density=np.minimum(storage / length, lanes / JAM_SPACING_M),
-            link_ids=np.array([f"{u}-{v}-{k}" for u, v, k, _ in rows]),
-            geometry=_objects([d.get("geometry") for *_, d in rows]),
+            free_speed=links.speed.copy(),
+            capacity=links.capacity.copy(),
+            jam_density=np.minimum(links.storage / length, lanes / JAM_SPACING_M),
+            link_ids=np.array(
+                [
+                    f"{ids[u]}-{ids[v]}-{k}"
+                    for u, v, k in zip(links.tail, links.head, links.key, strict=True)
+                ]
+            ),
+            links=links,
         )
+
+    @classmethod
+    def from_graph(cls, graph: nx.MultiDiGraph) -> RoadNetwork:
+        """Network of a CityPack drive graph, through its link index (see
+        :meth:`from_links`); prefer ``from_links(pack.links("drive"))``, which reuses the
+        pack's stored index."""
+        from twin.city.links import LinkIndex
+
+        return cls.from_links(LinkIndex.from_graph(graph, "drive"))
 
     @classmethod
     def from_csv(cls, folder: Path | str) -> RoadNetwork:
@@ -239,13 +262,6 @@ def grid_network(
         jam_density=np.full(n, jam_density),
         link_ids=np.array([f"{ids[a]}__{ids[b]}" for a, b in zip(frm, to, strict=True)]),
     )
-
-
-def _objects(items: list) -> np.ndarray:
-    """A 1-D object array of ``items`` (never split into their parts)."""
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
 
 
 def _read_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from twin.city.geometry import format_lonlat
 from twin.errors import Problem, UserInputError
@@ -199,7 +198,7 @@ def _planned_vehicles(sc: Scenario, pack: CityPack) -> tuple[float, str]:
 def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any], plan) -> TrafficRun:
     max_snap = settings.pop("max_snap", None) or MAX_SNAP_M
     pack = pack.largest_component()
-    net = RoadNetwork.from_graph(pack.drive)
+    net = RoadNetwork.from_links(pack.links("drive"))
     nullable = {"reroute_every", "stuck_time"}  # None switches these off
     model = TrafficModel(
         net, **{k: v for k, v in settings.items() if v is not None or k in nullable}
@@ -247,22 +246,15 @@ def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any], plan) -> Tr
 def _closures(
     sc: Scenario, pack: CityPack, net: RoadNetwork
 ) -> list[tuple[float, np.ndarray, str]]:
-    """Ground collapses as ``(time, links, name)``: links whose drawn geometry (or straight
-    segment, where the graph has none) passes within the collapse's radius."""
-    import shapely
-    from pyproj import Transformer
+    """Ground collapses as ``(time, links, name)``, by the one rule of
+    :mod:`twin.coupling.hazards` (links whose drawn geometry passes within the radius)."""
+    from twin.coupling.hazards import collapse_closures
 
-    collapses = [(i, h) for i, h in enumerate(sc.hazards) if h.kind == "ground_collapse"]
-    if not collapses:
-        return []
-    lines = net.link_lines()
-    to_m = Transformer.from_crs("EPSG:4326", pack.crs, always_xy=True)
-    out = []
-    for i, hazard in collapses:
-        centre = shapely.Point(*to_m.transform(*hazard.location))
-        links = np.flatnonzero(shapely.distance(lines, centre) <= hazard.radius)
-        out.append((float(hazard.at), links, hazard.name or f"hazards.{i}"))
-    return sorted(out, key=lambda c: c[0])
+    index, order = net.link_index()
+    return [
+        (c.start, np.sort(order[np.flatnonzero(c.links)]), c.name or c.field)
+        for c in collapse_closures(sc.hazards, index, pack.crs)
+    ]
 
 
 #: Most distance from an evacuation route's waypoint to a junction of the drive network (m),
@@ -347,7 +339,7 @@ def driving_routes(
     if not routes or len(trips) == 0:
         return trips
     to_m = Transformer.from_crs("EPSG:4326", pack.crs, always_xy=True)
-    tree = cKDTree(np.column_stack([net.x, net.y]))
+    links = net.link_index()[0]  # its nodes are the network's, in order
     sites, site_names = _shelter_sites(plan, pack, to_m)
     on_link = trips.origin_link >= 0
     sx, sy = net.x[trips.origin].astype(float), net.y[trips.origin].astype(float)
@@ -362,7 +354,7 @@ def driving_routes(
     for i, r in routes:
         field = f"evacuation_routes.{i}"
         wx, wy = to_m.transform(*np.asarray(r.waypoints, dtype=float).T)
-        dist, via = tree.query(np.column_stack([wx, wy]))
+        via, dist = links.nearest_nodes(wx, wy)
         for j in np.flatnonzero(dist > MAX_WAYPOINT_SNAP):
             problems.append(
                 Problem(
@@ -388,7 +380,7 @@ def driving_routes(
                 )
             )
             continue
-        gap, end = tree.query(sites[k])
+        (end,), (gap,) = links.nearest_nodes(*np.asarray(sites[k], dtype=float))
         if gap > max_snap:
             problems.append(
                 Problem(
