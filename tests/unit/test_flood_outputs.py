@@ -188,3 +188,54 @@ def test_limiter_hits_are_counted_located_and_reported(tmp_path):
     )
     assert report.limiters.froude_face_steps == 0
     assert "Froude cap: never hit" in console.file.getvalue()
+
+
+FULL_DISK = """\
+import resource, sys
+sys.path.insert(0, {tests!r})
+from test_flood_outputs import config, forcing, quiet, small_terrain
+from twin.cli.flood_cmds import run_flood_command
+from twin.errors import UserInputError
+from twin.flood import FloodModel
+
+FloodModel.from_terrain(small_terrain(), forcing(), config()).advance_to(60)  # compiled
+resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))  # bytes per file, like ulimit -f
+try:
+    run_flood_command(small_terrain(), forcing(), config(), {out!r}, duration=600,
+                      console=quiet())
+except UserInputError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_failed_write_keeps_the_previous_outputs(tmp_path):
+    """Issue 11: a file size limit (``ulimit -f``) makes GDAL's writes fail; the run
+    raises a user error naming the problem (the CLI exits 2), the previous run's files
+    are byte for byte what they were and no temporary is left. Before, it reported
+    success and replaced depth.tif and speed.tif with unreadable files."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    run_flood_command(small_terrain(), forcing(), config(), tmp_path, duration=300, console=quiet())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert len(before) == 6
+    script = FULL_DISK.format(tests=str(Path(__file__).parent), out=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 3, done.stderr
+    assert "not written whole" in done.stdout or "could not write" in done.stdout
+    assert "ulimit -f" in done.stdout
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_stale_partials_of_a_killed_run_are_cleaned(tmp_path):
+    """Issue 11: temporaries left by a SIGKILLed run (fixed names) are deleted by the
+    next run; other files in the folder are left alone."""
+    stale = [tmp_path / ".depth.tif.partial", tmp_path / ".volume_balance.csv.partial"]
+    for path in stale:
+        path.write_bytes(b"half")
+    (tmp_path / "notes.txt").write_text("mine")
+    run_flood_command(small_terrain(), forcing(), config(), tmp_path, duration=150, console=quiet())
+    assert not list(tmp_path.glob(".*partial"))
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -15,8 +15,13 @@ Files, in one folder:
     One row per output time: the fields of :class:`twin.flood.model.VolumeBalance` (m3).
 
 Nothing is half-written: every file is written under a temporary name
-(``.<name>.partial``) and renamed only by :meth:`FloodWriter.commit`; :meth:`abort`
-(or leaving the ``with`` block on an exception, Ctrl-C included) deletes them.
+(``.<name>.partial``) and renamed only by :meth:`FloodWriter.commit`, once every file has
+been closed and read back whole (GDAL reports some write errors, a full disk or a file
+size limit, only as warnings: a raster is trusted only once it reads back). A write that
+fails raises :class:`~twin.errors.UserInputError` naming the file, the previous outputs
+stay as they were and the temporaries are deleted; :meth:`abort` (or leaving the ``with``
+block on an exception, Ctrl-C included) deletes them too. Temporaries left by a killed run
+(SIGKILL gives no chance to clean up) are deleted when the next run opens the folder.
 """
 
 from __future__ import annotations
@@ -29,10 +34,20 @@ from pathlib import Path
 
 import numpy as np
 
+from twin.errors import Problem, UserInputError
 from twin.flood.kernels import LAND
 from twin.flood.model import FloodModel, VolumeBalance
 
 SNAPSHOTS = ("depth", "speed")
+#: Every file a run may write (their temporaries are ``.<name>.partial``).
+FILES = (
+    "depth.tif",
+    "speed.tif",
+    "max_depth.tif",
+    "first_wet.tif",
+    "volume_balance.csv",
+    "gauges.csv",
+)
 
 
 class FloodWriter:
@@ -55,7 +70,12 @@ class FloodWriter:
         self, folder: Path | str, model: FloodModel, duration: float, *, snapshots: bool = True
     ) -> None:
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for name in FILES:  # leftovers of a killed run
+                (self.folder / f".{name}.partial").unlink(missing_ok=True)
+        except OSError as exc:
+            raise _write_error(self.folder, exc) from None
         self.model = model
         self._partial: dict[str, Path] = {}
         self._bands = 0
@@ -114,12 +134,17 @@ class FloodWriter:
         """Write the current depth and speed as the next band (use as ``on_output``)."""
         if not self._datasets or self._bands >= self.n_bands:
             return
+        from rasterio.errors import RasterioError
+
         self._bands += 1
         desc = f"t={model.t:g}s"
-        for name, data in (("depth", model.h), ("speed", model.speed())):
-            ds = self._datasets[name]
-            ds.write(self._masked(data), self._bands)
-            ds.set_band_description(self._bands, desc)
+        try:
+            for name, data in (("depth", model.h), ("speed", model.speed())):
+                ds = self._datasets[name]
+                ds.write(self._masked(data), self._bands)
+                ds.set_band_description(self._bands, desc)
+        except (OSError, RasterioError) as exc:
+            raise _write_error(self.folder, exc) from None
 
     def finish(self) -> None:
         """Write the end-of-run rasters and tables (still under temporary names)."""
@@ -152,9 +177,27 @@ class FloodWriter:
                 w.writerow([f"{t:g}"] + [f"{d[n][k]:.6f}" for n in names for d in (level, depth)])
 
     def commit(self) -> list[Path]:
-        """Rename every finished file to its final name; return the final paths."""
-        if not self._finished:
-            self.finish()
+        """Check every finished file, then rename each to its final name; return the
+        final paths.
+
+        Raises
+        ------
+        UserInputError
+            A file could not be written whole (disk full, file size limit, permissions);
+            the temporaries are deleted and the previous outputs left as they were.
+        """
+        from rasterio.errors import RasterioError
+
+        try:
+            if not self._finished:
+                self.finish()
+            for filename, temp in self._partial.items():
+                _check_readable(temp, filename)
+        except (OSError, RasterioError, UserInputError) as exc:
+            self.abort()
+            if isinstance(exc, UserInputError):
+                raise
+            raise _write_error(self.folder, exc) from None
         done = []
         for filename, temp in self._partial.items():
             final = self.folder / filename
@@ -179,6 +222,43 @@ class FloodWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.abort()
+
+
+def _write_error(where: Path, exc: BaseException) -> UserInputError:
+    """A failed write as a user error: what failed and how to fix it."""
+    return UserInputError(
+        Problem(
+            f"could not write the flood outputs: {exc}",
+            file=where,
+            fix="free disk space, raise the file size limit (ulimit -f) or choose another "
+            "folder with --out; the previous outputs were left as they were",
+        )
+    )
+
+
+def _check_readable(path: Path, filename: str) -> None:
+    """Read a finished temporary back whole; raise :class:`UserInputError` if it is not."""
+    try:
+        if filename.endswith(".tif"):
+            import rasterio
+
+            with rasterio.open(path) as ds:
+                for band in range(1, ds.count + 1):
+                    ds.read(band)
+        else:
+            with open(path, newline="") as fh:
+                text = fh.read()
+            if not text.endswith("\n"):
+                raise OSError(f"{filename} ends mid-line")
+    except Exception as exc:  # rasterio raises its own types for a truncated file
+        raise UserInputError(
+            Problem(
+                f"{filename} was not written whole ({exc})",
+                file=path.parent / filename,
+                fix="free disk space, raise the file size limit (ulimit -f) or choose "
+                "another folder with --out; the previous outputs were left as they were",
+            )
+        ) from None
 
 
 def _balance_header(field: str) -> str:
