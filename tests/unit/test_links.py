@@ -240,3 +240,68 @@ def test_a_collapse_closes_the_same_streets_for_traffic_and_crowd(tmp_path):
     assert t_at == c_at == 600.0
     assert by_traffic == by_crowd
     assert len(by_traffic) == 8
+
+
+# ---------------------------------------------------------------- the one router
+def _grid_index(n: int = 6, seed: int = 3):
+    """An n x n lattice, links both ways, random costs; the index and its costs."""
+    from twin.traffic import grid_network
+
+    net = grid_network(n, spacing=100.0)
+    index, order = net.link_index()
+    cost = np.random.default_rng(seed).uniform(1.0, 10.0, net.n_links)[order]
+    return index, cost
+
+
+def test_the_tree_matches_scipy_and_its_paths_add_up():
+    """From node 0: costs equal scipy's Dijkstra on the same links (to 1e-9 s, float
+    sums in another order); each path read from the tree costs what the tree says."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from twin.city.routing import shortest_tree, tree_path
+
+    index, cost = _grid_index()
+    n = index.n_nodes
+    dist, pred = shortest_tree(index, cost, 0)
+    ref = dijkstra(csr_matrix((cost, (index.tail, index.head)), shape=(n, n)), indices=0)
+    np.testing.assert_allclose(dist, ref, rtol=0, atol=1e-9)
+    for node in (7, 35):
+        path = tree_path(index, pred, node)
+        assert index.tail[path[0]] == 0
+        assert index.head[path[-1]] == node
+        assert cost[path].sum() == pytest.approx(dist[node], abs=1e-9)
+
+
+def test_the_tree_stops_early_searches_backwards_and_respects_a_limit():
+    """A search for node 1 settles fewer nodes than a full one but gives its exact cost;
+    the reversed search to node 0 gives the costs from every node (the forward ones read
+    per node); a limit leaves farther nodes at inf."""
+    from twin.city.routing import shortest_tree, tree_path
+
+    index, cost = _grid_index()
+    full, _ = shortest_tree(index, cost, 0)
+    part, _ = shortest_tree(index, cost, 0, targets=[1])
+    assert part[1] == full[1]
+    assert np.isinf(part).sum() > 0
+    back, pred = shortest_tree(index, cost, 0, reverse=True)
+    to_zero = [shortest_tree(index, cost, k, targets=[0])[0][0] for k in (5, 20, 35)]
+    np.testing.assert_allclose(back[[5, 20, 35]], to_zero, rtol=0, atol=1e-9)
+    path = tree_path(index, pred, 35, reverse=True)
+    assert index.tail[path[0]] == 35
+    assert index.head[path[-1]] == 0
+    near, _ = shortest_tree(index, cost, 0, limit=15.0)
+    assert np.all(np.isinf(near[full > 15.0]))
+    np.testing.assert_array_equal(near[full <= 15.0], full[full <= 15.0])
+
+
+def test_a_closed_link_is_never_used():
+    """Costs of inf close links: node 1's only links in closed, it is unreachable."""
+    from twin.city.routing import shortest_tree
+
+    index, cost = _grid_index()
+    cost = cost.copy()
+    cost[index.head == 1] = np.inf
+    dist, pred = shortest_tree(index, cost, 0)
+    assert np.isinf(dist[1])
+    assert pred[1] == -1

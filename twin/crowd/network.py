@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
+from twin.city.routing import route_tables as city_route_tables
 from twin.errors import Problem, UserInputError
 
 if TYPE_CHECKING:
@@ -179,20 +178,12 @@ class WalkNetwork:
         index's lookup (its k-d tree is built once)."""
         return self.link_index()[0].nearest_nodes(x, y)
 
-    def link_lookup(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted ``tail * n_nodes + head`` keys and the lightest link of each node pair."""
-        key = self.tail * self.n_nodes + self.head
-        order = np.lexsort((weight, key))
-        keys = key[order]
-        first = np.ones(keys.size, dtype=bool)
-        first[1:] = keys[1:] != keys[:-1]
-        return keys[first], order[first]
-
 
 def route_tables(
     net: WalkNetwork, targets: np.ndarray, weight: np.ndarray, usable: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Shortest walking times to each target node and the next link to take.
+    """Shortest walking times to each target node and the next link to take (the city
+    router's :func:`twin.city.routing.route_tables` on the walk links).
 
     Parameters
     ----------
@@ -213,22 +204,4 @@ def route_tables(
     next_link
         ``next_link[i, n]``: the first link of that route (-1 at the target or if none).
     """
-    n = net.n_nodes
-    ok = usable & np.isfinite(weight)
-    keys, links = net.link_lookup(np.where(ok, weight, np.inf))
-    links = links[ok[links]]
-    keys = net.tail[links] * n + net.head[links]
-    w = np.maximum(weight[links], 1e-6)
-    # reversed graph: a search from the target follows links backwards
-    rev = csr_matrix((w, (net.head[links], net.tail[links])), shape=(n, n))
-    targets = np.asarray(targets, dtype=np.int64)
-    if targets.size == 0:
-        return np.zeros((0, n)), np.zeros((0, n), dtype=np.int64)
-    dist, pred = dijkstra(rev, directed=True, indices=targets, return_predecessors=True)
-    nxt = np.full(pred.shape, -1, dtype=np.int64)
-    has = pred >= 0
-    rows, cols = np.nonzero(has)
-    want = cols * n + pred[rows, cols]
-    pos = np.searchsorted(keys, want)
-    nxt[rows, cols] = links[np.minimum(pos, links.size - 1)]
-    return dist, nxt
+    return city_route_tables(net.n_nodes, net.tail, net.head, targets, weight, usable)

@@ -1,4 +1,4 @@
-"""Pure array kernels of the traffic model: the link transmission step, queues, path walks.
+"""Pure array kernels of the traffic model: the link transmission step and queues.
 
 Every function here takes and returns plain numpy arrays (compiled with numba); the state
 they update lives in :class:`twin.traffic.model.TrafficModel`.
@@ -410,81 +410,6 @@ def count_queued(orig_head, vi):
             total += 1
             v = vi[v, I_QNEXT]
     return total
-
-
-@numba.njit(cache=True)
-def walk_paths(pred, rows, starts, targets, csr_ptr, csr_col, csr_link):
-    """Link sequences of shortest paths from a predecessor matrix.
-
-    Parameters
-    ----------
-    pred
-        (R, N) predecessor matrix from ``scipy.sparse.csgraph.dijkstra`` (-9999: none).
-    rows, starts, targets
-        (K,) row of ``pred`` and start and target node of each wanted path.
-    csr_ptr, csr_col, csr_link
-        The routing graph in CSR form: out-neighbours of each node and the link used.
-
-    Returns
-    -------
-    ptr, links
-        Path ``i`` is ``links[ptr[i]:ptr[i+1]]``; an empty path with ``ptr[i] == ptr[i+1]``
-        and ``starts[i] != targets[i]`` means no route.
-    """
-    k = rows.shape[0]
-    lengths = np.zeros(k, dtype=np.int64)
-    for i in range(k):
-        node = targets[i]
-        n = 0
-        while node != starts[i] and node >= 0:
-            node = pred[rows[i], node]
-            n += 1
-        lengths[i] = n if node == starts[i] else 0
-    ptr = np.zeros(k + 1, dtype=np.int64)
-    for i in range(k):
-        ptr[i + 1] = ptr[i] + lengths[i]
-    links = np.empty(ptr[k], dtype=np.int32)
-    for i in range(k):
-        node = targets[i]
-        j = ptr[i + 1] - 1
-        while j >= ptr[i]:
-            prev = pred[rows[i], node]
-            for e in range(csr_ptr[prev], csr_ptr[prev + 1]):
-                if csr_col[e] == node:
-                    links[j] = csr_link[e]
-                    break
-            node = prev
-            j -= 1
-    return ptr, links
-
-
-@numba.njit(cache=True)
-def walk_to_root(pred, rows, starts, targets, csr_ptr, csr_col, csr_link):
-    """As :func:`walk_paths`, from a predecessor matrix of searches rooted at the targets on
-    the reversed graph (``pred[row, x]`` is the node after ``x`` on its way to the root)."""
-    k = rows.shape[0]
-    lengths = np.zeros(k, dtype=np.int64)
-    for i in range(k):
-        node = starts[i]
-        n = 0
-        while node != targets[i] and node >= 0:
-            node = pred[rows[i], node]
-            n += 1
-        lengths[i] = n if node == targets[i] else 0
-    ptr = np.zeros(k + 1, dtype=np.int64)
-    for i in range(k):
-        ptr[i + 1] = ptr[i] + lengths[i]
-    links = np.empty(ptr[k], dtype=np.int32)
-    for i in range(k):
-        node = starts[i]
-        for j in range(ptr[i], ptr[i + 1]):
-            nxt = pred[rows[i], node]
-            for e in range(csr_ptr[node], csr_ptr[node + 1]):
-                if csr_col[e] == nxt:
-                    links[j] = csr_link[e]
-                    break
-            node = nxt
-    return ptr, links
 
 
 @numba.njit(cache=True)

@@ -1,127 +1,14 @@
-"""Shortest paths on current link travel times (scipy.sparse.csgraph), shared per OD pair."""
+"""Vehicle paths on current link travel times: the city router's shortest paths
+(:mod:`twin.city.routing`, shared per OD pair) wrapped with a vehicle's current and last
+link, and chained through waypoints."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
-from twin.traffic.kernels import walk_paths, walk_to_root
+from twin.city.routing import paths_for_pairs, shortest_paths
 
-#: Sources per Dijkstra batch (bounds the (batch, N) predecessor matrix in memory).
-BATCH = 256
-
-
-def shortest_paths(
-    n_nodes: int,
-    link_from: np.ndarray,
-    link_to: np.ndarray,
-    cost: np.ndarray,
-    starts: np.ndarray,
-    targets: np.ndarray,
-    *,
-    reverse: bool | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Least-cost link sequences for many (start, target) node pairs.
-
-    Parameters
-    ----------
-    n_nodes
-        Number of nodes.
-    link_from, link_to
-        (L,) end nodes of each link.
-    cost
-        (L,) travel time of each link (s); ``inf`` removes the link (closed).
-    starts, targets
-        (K,) node pairs; duplicates are computed once.
-    reverse
-        Search from the targets on the reversed graph (one tree per distinct target)
-        instead of from the starts; default: whichever needs fewer searches.
-
-    Returns
-    -------
-    ptr, links, found
-        Path ``i`` (of input pair ``i``) is ``links[ptr[i]:ptr[i+1]]``; ``found[i]`` is false
-        when the target cannot be reached.
-    """
-    starts = np.asarray(starts, dtype=np.int64)
-    targets = np.asarray(targets, dtype=np.int64)
-    usable = np.isfinite(cost)
-    u, v, c = link_from[usable], link_to[usable], np.maximum(cost[usable], 1e-6)
-    link = np.flatnonzero(usable).astype(np.int32)
-    # keep the cheapest of parallel links, then lay the graph out as CSR by start node
-    order = np.lexsort((c, v, u))
-    u, v, c, link = u[order], v[order], c[order], link[order]
-    first = np.ones(len(u), dtype=bool)
-    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-    u, v, c, link = u[first], v[first], c[first], link[first]
-    graph = csr_matrix((c, (u, v)), shape=(n_nodes, n_nodes))
-    csr_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
-    np.add.at(csr_ptr, u + 1, 1)
-    csr_ptr = np.cumsum(csr_ptr)
-    csr_col, csr_link = v.astype(np.int64), link
-
-    # one tree per start (forward), or per target on the reversed graph when fewer
-    if reverse is None:
-        reverse = len(np.unique(targets)) < len(np.unique(starts))
-    roots, row_of = np.unique(targets if reverse else starts, return_inverse=True)
-    search = graph.T.tocsr() if reverse else graph
-    walk = walk_to_root if reverse else walk_paths
-    ptr_parts, link_parts = [np.zeros(1, dtype=np.int64)], []
-    order_out = []
-    for lo in range(0, len(roots), BATCH):
-        batch = roots[lo : lo + BATCH]
-        pred = dijkstra(search, indices=batch, return_predecessors=True)[1]
-        sel = np.flatnonzero((row_of >= lo) & (row_of < lo + len(batch)))
-        ptr, links = walk(
-            pred,
-            (row_of[sel] - lo).astype(np.int64),
-            starts[sel].astype(np.int64),
-            targets[sel].astype(np.int64),
-            csr_ptr,
-            csr_col,
-            csr_link,
-        )
-        ptr_parts.append(ptr[1:] + ptr_parts[-1][-1])
-        link_parts.append(links)
-        order_out.append(sel)
-    sel_all = np.concatenate(order_out) if order_out else np.zeros(0, dtype=np.int64)
-    ptr_all = np.concatenate(ptr_parts)
-    links_all = np.concatenate(link_parts) if link_parts else np.zeros(0, dtype=np.int32)
-    # put the paths back in input order
-    lengths = np.diff(ptr_all)
-    inv = np.empty_like(sel_all)
-    inv[sel_all] = np.arange(len(sel_all))
-    lengths_in = lengths[inv]
-    ptr_in = np.zeros(len(starts) + 1, dtype=np.int64)
-    ptr_in[1:] = np.cumsum(lengths_in)
-    gather = np.repeat(ptr_all[:-1][inv] - ptr_in[:-1], lengths_in) + np.arange(ptr_in[-1])
-    found = (lengths_in > 0) | (starts == targets)
-    return ptr_in, links_all[gather].astype(np.int32), found
-
-
-def paths_for_pairs(
-    n_nodes: int,
-    link_from: np.ndarray,
-    link_to: np.ndarray,
-    cost: np.ndarray,
-    starts: np.ndarray,
-    targets: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Shortest paths shared by every pair with the same (start, target).
-
-    Returns
-    -------
-    ptr, links, found, which
-        Unique paths in CSR form (``links[ptr[i]:ptr[i+1]]``), whether each was found, and
-        for each input pair the index of its unique path.
-    """
-    key = np.asarray(starts, dtype=np.int64) * n_nodes + np.asarray(targets, dtype=np.int64)
-    uniq, which = np.unique(key, return_inverse=True)
-    ptr, links, found = shortest_paths(
-        n_nodes, link_from, link_to, cost, uniq // n_nodes, uniq % n_nodes
-    )
-    return ptr, links, found, which
+__all__ = ["chain_paths", "paths_for_pairs", "shortest_paths", "wrap_paths"]
 
 
 def wrap_paths(
