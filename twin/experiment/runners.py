@@ -212,26 +212,23 @@ class ResponseRunner:
             Naming the plan file, line and field.
         """
         from twin.coupling.response_setup import build_response
-        from twin.scenario._problems import field_path, line_of
-        from twin.scenario.loader import read_yaml
+        from twin.scenario.problems import problem_at
 
         outside = station_outside_city(plan, prepared.pack)
         if outside:
-            tree = read_yaml(plan_file) if plan_file is not None else None
             west, south, east, north = prepared.pack.bbox_lonlat
             problems = []
             for i, name in outside:
-                keys: list[str | int] = ["stations", i, name]
                 lon, lat = plan.stations[i].location  # type: ignore[misc]
                 problems.append(
-                    Problem(
+                    problem_at(
+                        plan,
+                        ["stations", i, name],
                         f"station {plan.stations[i].name!r} at [{lon}, {lat}] is outside the "
                         f"{prepared.pack.name} map ([{west:.4f}, {south:.4f}] to "
                         f"[{east:.4f}, {north:.4f}]); is this a plan for another city?",
-                        plan_file,
-                        line_of(tree, keys) if tree is not None else None,
-                        field_path(keys),
                         f"compare plans made for {scenario.city.name or prepared.pack.name}",
+                        file=plan_file,
                     )
                 )
             raise ScenarioError(problems)
