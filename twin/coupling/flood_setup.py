@@ -13,7 +13,7 @@ import numpy as np
 
 from twin.errors import UserInputError
 from twin.flood import FloodConfig, Forcing, Gauge, Inflow, Rainfall, SeaLevel
-from twin.flood.grid import BuildingRaster, GridSpec, rasterize_buildings
+from twin.flood.grid import BuildingRaster, GridSpec, check_memory, rasterize_buildings
 
 #: Paved width (m) given to a road edge per lane, for the ``roads`` roughness class.
 LANE_WIDTH_M = 3.5
@@ -132,6 +132,7 @@ def flood_setup(scenario, pack) -> FloodSetup:
     """The flood inputs of a validated :class:`~twin.scenario.Scenario` on a city pack."""
     settings = scenario.flood
     spec = GridSpec.from_terrain(pack.terrain)
+    check_memory(spec.shape, spec.resolution, None)  # before the rasters below
     buildings = None
     if settings.buildings != "ignore" and len(pack.buildings):
         buildings = rasterize_buildings(

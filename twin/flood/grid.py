@@ -17,8 +17,8 @@ import numpy as np
 
 from twin.errors import Problem, UserInputError
 
-#: Bytes of model state per cell (see :func:`state_bytes`).
-BYTES_PER_CELL = 8 * 16 + 4
+#: Bytes per cell of a flood run at its peak (see :func:`state_bytes`).
+BYTES_PER_CELL = 8 * 27
 
 
 @dataclass(frozen=True)
@@ -255,11 +255,17 @@ def rasterize_buildings(
 
 
 def state_bytes(shape: tuple[int, int]) -> int:
-    """Memory (bytes) the model state needs for a grid of ``shape`` (estimate, +10 %).
+    """Memory (bytes) a flood run needs at its peak for a grid of ``shape`` (+10 %).
 
-    Float64: elevation, depth, two discharge buffers per direction, friction per face,
-    limiter ratio, rain intensity, maximum depth, time of first wetting, one snapshot of
-    speed and work space; uint8: cell and face kinds, rain zones.
+    The model's state (float64: elevation, depth, two discharge buffers per direction,
+    friction per face, limiter ratio, rain intensity, maximum depth, time of first
+    wetting; int64: limiter counters; uint8: cell and face kinds, rain zones) plus its
+    inputs (roughness and building rasters) and the peak of writing a snapshot (velocity,
+    speed, masked float32 copies): 216 bytes a cell, 238 with the margin. Measured peak
+    of 1,000 x 1,000 cells with snapshots, inputs included: 168 bytes a cell once the
+    libraries are loaded (tests/unit/test_flood_model.py), ~200 with their first load.
+    Before issue 11 the estimate left the inputs and snapshots out (145 bytes a cell),
+    and Monaco at 0.5 m passed it and grew to 7.4 GB.
     """
     ny, nx = shape
     return int(1.1 * (ny + 1) * (nx + 1) * BYTES_PER_CELL)
