@@ -1,7 +1,9 @@
 """``twin flood``: run the flood model alone on a city's terrain and write its outputs.
 
-:func:`run_flood_command` is the core the command calls once the scenario and the city
-are loaded and the scenario is translated into forcing (:mod:`twin.coupling.flood_setup`)::
+:func:`run_flood_command` is what the command calls once the scenario and the city are
+loaded and the scenario is translated into forcing (:mod:`twin.coupling.flood_setup`): it
+runs the flood on the engine (:func:`twin.flood.component.run_flood`; no loop here) and
+prints the summary::
 
     setup = flood_setup(scenario, pack)
     run_flood_command(pack.terrain, setup.forcing, setup.config, out_dir, duration=7200.0,
@@ -10,72 +12,23 @@ are loaded and the scenario is translated into forcing (:mod:`twin.coupling.floo
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from twin.cli import app, user_errors
 from twin.cli import console as cli_console
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
-from twin.errors import Problem, UserInputError
+from twin.errors import UserInputError
 
 if TYPE_CHECKING:  # the model (numba) is imported when a run starts, not for `twin --help`
     from twin.flood import FloodConfig, Forcing
-    from twin.flood.grid import BuildingRaster, GridSpec
-    from twin.flood.model import LimiterHits, VolumeBalance
-
-#: Progress-bar updates per run (the model stops this often to report).
-PROGRESS_STEPS = 200
-
-
-@dataclass(frozen=True)
-class FloodRunReport:
-    """What a flood run produced.
-
-    Attributes
-    ----------
-    files
-        Output files written (final names).
-    balance
-        The volume balance at the end of the run.
-    substeps
-        Number of adaptive sub-steps taken.
-    wall_seconds
-        Wall time of the simulation and writing (s).
-    cells
-        Number of grid cells.
-    limiters
-        How often and where the Froude cap and the positivity limiter acted.
-    grid
-        The flood grid (to place the limiters' hits on the map).
-    """
-
-    files: list[Path]
-    balance: VolumeBalance
-    substeps: int
-    wall_seconds: float
-    cells: int
-    limiters: LimiterHits | None = None
-    grid: GridSpec | None = None
-
-    @property
-    def cell_updates_per_second(self) -> float:
-        """Sub-steps times cells over wall time."""
-        return self.substeps * self.cells / max(self.wall_seconds, 1e-9)
+    from twin.flood.component import FloodRunReport
+    from twin.flood.grid import BuildingRaster
 
 
 def run_flood_command(
@@ -91,28 +44,8 @@ def run_flood_command(
     console: Console | None = None,
     progress: bool = True,
 ) -> FloodRunReport:
-    """Run the flood model for ``duration`` seconds and write its outputs to ``out_dir``.
-
-    Parameters
-    ----------
-    terrain
-        A :class:`~twin.city.terrain.TerrainGrid` (elevation, ``x0``/``y0``, resolution,
-        crs).
-    forcing, config
-        What drives the flood, and the model's settings.
-    out_dir
-        Output folder; see :mod:`twin.flood.outputs` for the files.
-    duration
-        Simulated time (s) from 0.
-    buildings, sea
-        Building footprints on the grid and an explicit sea mask (see
-        :class:`~twin.flood.model.FloodModel`).
-    snapshots
-        Write the depth and speed snapshots (the largest outputs).
-    console
-        Where the progress bar and the summary go (default: a new rich console).
-    progress
-        Show the progress bar.
+    """Run the flood on the engine (:func:`twin.flood.component.run_flood`, same
+    parameters) and print its summary on ``console``.
 
     Raises
     ------
@@ -121,46 +54,20 @@ def run_flood_command(
     KeyboardInterrupt
         On Ctrl-C; the files of the unfinished run are deleted first.
     """
-    if not duration > 0:
-        raise UserInputError(
-            Problem(f"duration {duration!r} s must be > 0", field="duration", fix="e.g. 7200")
-        )
-    from twin.flood import FloodModel
-    from twin.flood.outputs import FloodWriter
+    from twin.flood.component import run_flood
 
     console = console or Console()
-    model = FloodModel.from_terrain(terrain, forcing, config, buildings=buildings, sea=sea)
-    start = time.perf_counter()
-    with FloodWriter(out_dir, model, duration, snapshots=snapshots) as writer:
-        writer.snapshot(model)
-        chunk = duration / PROGRESS_STEPS
-        bar = Progress(
-            TextColumn("[bold blue]flood"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TextColumn("t = {task.fields[t]}"),
-            TextColumn("{task.fields[steps]} sub-steps"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not progress,
-            transient=True,
-        )
-        with bar:
-            task = bar.add_task("flood", total=duration, t=_clock(0.0), steps=0)
-            while model.t < duration - 1e-9 * duration:
-                model.advance_to(min(model.t + chunk, duration), on_output=writer.snapshot)
-                bar.update(task, completed=model.t, t=_clock(model.t), steps=model.n_substeps)
-        files = writer.commit()
-    wall = time.perf_counter() - start
-    report = FloodRunReport(
-        files=files,
-        balance=model.volume_balance(),
-        substeps=model.n_substeps,
-        wall_seconds=wall,
-        cells=int(np.prod(model.spec.shape)),
-        limiters=model.limiter_hits(),
-        grid=model.spec,
+    report = run_flood(
+        terrain,
+        forcing,
+        config,
+        out_dir,
+        duration=duration,
+        buildings=buildings,
+        sea=sea,
+        snapshots=snapshots,
+        console=console,
+        progress=progress,
     )
     _print_summary(console, report, Path(out_dir))
     return report

@@ -17,17 +17,32 @@ arrays and scalars.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import fields
-from typing import Any, ClassVar
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from twin.engine.component import Field, apply, capture, field_of
+from twin.errors import Problem, UserInputError
 from twin.flood.kernels import LAND
-from twin.flood.model import FloodModel, VolumeBalance
+from twin.flood.model import FloodModel, LimiterHits, VolumeBalance
 
-__all__ = ["FloodComponent"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from twin.flood.config import FloodConfig
+    from twin.flood.forcing import Forcing
+    from twin.flood.grid import BuildingRaster, GridSpec
+
+__all__ = ["FloodComponent", "FloodRunReport", "run_flood"]
+
+#: Stops of the clock in a flood-only run (its progress bar moves this often). The flood's
+#: sub-steps land on each stop, so the outputs depend on them: 200 equal parts of the run,
+#: as before the engine, keep them bit for bit.
+PROGRESS_STEPS = 200
 
 _BALANCE = [f.name for f in fields(VolumeBalance)]
 
@@ -136,3 +151,119 @@ class FloodComponent:
             )
             for row in np.asarray(snapshot["balance.rows"])
         ]
+
+
+@dataclass(frozen=True)
+class FloodRunReport:
+    """What a flood run produced.
+
+    Attributes
+    ----------
+    files
+        Output files written (final names).
+    balance
+        The volume balance at the end of the run.
+    substeps
+        Number of adaptive sub-steps taken.
+    wall_seconds
+        Wall time of the simulation and writing (s).
+    cells
+        Number of grid cells.
+    limiters
+        How often and where the Froude cap and the positivity limiter acted.
+    grid
+        The flood grid (to place the limiters' hits on the map).
+    """
+
+    files: list[Path]
+    balance: VolumeBalance
+    substeps: int
+    wall_seconds: float
+    cells: int
+    limiters: LimiterHits | None = None
+    grid: GridSpec | None = None
+
+    @property
+    def cell_updates_per_second(self) -> float:
+        """Sub-steps times cells over wall time."""
+        return self.substeps * self.cells / max(self.wall_seconds, 1e-9)
+
+
+def run_flood(
+    terrain,
+    forcing: Forcing,
+    config: FloodConfig,
+    out_dir: Path | str,
+    *,
+    duration: float,
+    buildings: BuildingRaster | None = None,
+    sea: np.ndarray | None = None,
+    snapshots: bool = True,
+    console: Console | None = None,
+    progress: bool = True,
+) -> FloodRunReport:
+    """Run the flood alone on the engine for ``duration`` seconds and write its outputs.
+
+    Parameters
+    ----------
+    terrain
+        A :class:`~twin.city.terrain.TerrainGrid` (elevation, ``x0``/``y0``, resolution,
+        crs).
+    forcing, config
+        What drives the flood, and the model's settings.
+    out_dir
+        Output folder; see :mod:`twin.flood.outputs` for the files.
+    duration
+        Simulated time (s) from 0.
+    buildings, sea
+        Building footprints on the grid and an explicit sea mask (see
+        :class:`~twin.flood.model.FloodModel`).
+    snapshots
+        Write the depth and speed snapshots (the largest outputs).
+    console
+        Where the progress bar goes (default: stderr).
+    progress
+        Show the progress bar.
+
+    Raises
+    ------
+    UserInputError
+        Bad forcing or settings (before anything is written).
+    KeyboardInterrupt
+        On Ctrl-C; the files of the unfinished run are deleted first.
+    """
+    from twin.engine.run import ProgressBar, run
+    from twin.flood.outputs import FloodWriter
+
+    if not duration > 0:
+        raise UserInputError(
+            Problem(f"duration {duration!r} s must be > 0", field="duration", fix="e.g. 7200")
+        )
+    model = FloodModel.from_terrain(terrain, forcing, config, buildings=buildings, sea=sea)
+    start = time.perf_counter()
+    with FloodWriter(out_dir, model, duration, snapshots=snapshots) as writer:
+        writer.snapshot(model)
+        bar = ProgressBar(
+            "flood",
+            console=console,
+            enabled=progress,
+            status=lambda _run: f"t = {_clock(model.t)}, {model.n_substeps} sub-steps",
+        )
+        component = FloodComponent(model, on_output=writer.snapshot)
+        run([component], duration, exchange_every=duration / PROGRESS_STEPS, observers=[bar])
+        files = writer.commit()
+    return FloodRunReport(
+        files=files,
+        balance=model.volume_balance(),
+        substeps=model.n_substeps,
+        wall_seconds=time.perf_counter() - start,
+        cells=int(np.prod(model.spec.shape)),
+        limiters=model.limiter_hits(),
+        grid=model.spec,
+    )
+
+
+def _clock(seconds: float) -> str:
+    """``h:mm:ss`` of a time in seconds."""
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
