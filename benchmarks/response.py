@@ -39,9 +39,9 @@ def live_traffic(model, free_flow: np.ndarray, seed: int) -> None:
     congestion factors in [1, 3], from one of :data:`STATES` states drawn up front (so the
     wall time is the response model's, not the random draws'); consecutive minutes never
     repeat a state, so every update invalidates the shortest-path caches."""
-    from twin.response.incidents import rng_for
+    from twin.random import stream
 
-    rng = rng_for(seed, "traffic")
+    rng = stream(seed, "traffic")
     states = free_flow * (1.0 + 2.0 * rng.random((STATES, len(free_flow))))
 
     def traffic():

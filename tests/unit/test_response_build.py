@@ -82,6 +82,39 @@ def test_ground_collapse_raises_a_call_and_closes_roads(monaco_pack, net):
     assert net.travel.closed.sum() == 0  # the shared network is untouched
 
 
+def test_a_collapse_closes_the_links_traffic_closes_drawn_not_straight(monaco_pack, net):
+    """The response model closes what :mod:`twin.coupling.hazards` closes for every model:
+    links whose drawn street passes within the radius. At this collapse one street bends
+    within 40 m of the centre while the straight line between its junctions stays farther:
+    it is closed (the old straight-segment rule left it open)."""
+    from twin.coupling import hazards
+    from twin.coupling.response_setup import closure_timeline
+
+    collapse = {"kind": "ground_collapse", "at": 60, "location": [7.4216, 43.73195], "radius": 40}
+    [(at, closed)] = closure_timeline(scenario(hazards=[collapse]), PLAN.model_copy(
+        update={"closures": []}), net)  # fmt: skip
+    assert at == 60.0
+    drive = monaco_pack.links("drive")  # the index traffic closes links of
+    ids = zip(drive.node_ids[drive.tail], drive.node_ids[drive.head], drive.key, strict=True)
+    traffic = {
+        (int(a), int(b), int(k))
+        for (a, b, k), shut in zip(ids, hazards.collapse_links(drive, monaco_pack.crs,
+                                   collapse["location"], 40.0), strict=True)
+        if shut
+    }  # fmt: skip
+    response = {e for e, shut in zip(net.travel.edges, closed, strict=True) if shut}
+    assert len(response) == 12
+    assert response == traffic & set(net.travel.edges)
+    centre = np.array(net.to_xy(*collapse["location"]))
+
+    def chord(a: int, b: int) -> float:  # centre to the straight segment a -> b (m)
+        p, q = net.travel.xy[net.travel.index[a]], net.travel.xy[net.travel.index[b]]
+        t = np.clip(np.dot(centre - p, q - p) / max(np.dot(q - p, q - p), 1e-12), 0.0, 1.0)
+        return float(np.hypot(*(p + t * (q - p) - centre)))
+
+    assert sum(chord(a, b) > 40.0 for a, b, _ in response) == 1
+
+
 def test_plan_closure_opens_again(monaco_pack, net):
     """A plan closure from 10 to 30 min: closed links at 10 min, none at 30 min."""
     model = build_response(scenario(), PLAN, monaco_pack, network=net)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from twin.coupling.response_setup import plan_policy
+from twin.random import stream
 from twin.response import (
     HazardSignal,
     Hospital,
@@ -17,7 +18,6 @@ from twin.response import (
     ScriptedCall,
     StationSpec,
     make_policy,
-    rng_for,
 )
 
 FIXED = {  # deterministic-ish: on-scene times drawn with a tiny spread
@@ -174,10 +174,10 @@ def test_hazard_signal_key_raises_calls_once():
 
 def test_streams_are_per_purpose():
     """Each purpose has its own reproducible stream."""
-    a = rng_for(5, "incidents").random(3)
-    assert np.array_equal(a, rng_for(5, "incidents").random(3))
-    assert not np.array_equal(a, rng_for(5, "hazards").random(3))
-    assert not np.array_equal(a, rng_for(6, "incidents").random(3))
+    a = stream(5, "incidents").random(3)
+    assert np.array_equal(a, stream(5, "incidents").random(3))
+    assert not np.array_equal(a, stream(5, "hazards").random(3))
+    assert not np.array_equal(a, stream(6, "incidents").random(3))
 
 
 @pytest.mark.parametrize(("preempt", "p1_response"), [(False, 440.0), (True, 140.0)])

@@ -133,7 +133,8 @@ def test_stress_live_roads_closures_and_signals(monaco_pack, dispatch):
     """Ten times the usual call rate, link times and 5 % random closures changing every
     2 min, people in water every 30 min, a sinkhole: the run finishes, the log replays to
     the KPIs, every state change is allowed and every call is served or has a reason."""
-    from twin.response.incidents import HazardSignal, rng_for
+    from twin.random import stream
+    from twin.response.incidents import HazardSignal
 
     scenario = Scenario.model_validate(
         {
@@ -159,7 +160,7 @@ def test_stress_live_roads_closures_and_signals(monaco_pack, dispatch):
     units = {"fire_station": {"fire_engine": 2, "ambulance": 3, "rescue_boat": 1}}
     plan = facility_plan(monaco_pack, units={**units, "police": {"police": 1}}, dispatch=dispatch)
     model = build_response(scenario, plan, monaco_pack)
-    rng = rng_for(1, "stress")
+    rng = stream(1, "stress")
     free_flow = model.travel.free_flow
 
     def roads():

@@ -125,7 +125,7 @@ def plan_stations(
         of the scenario needs (unless ``allow_unneeded_units``).
     """
     problems: list[Problem] = []
-    problem = _problem_maker(plan_file, problems)
+    problem = _problem_maker(plan, plan_file, problems)
 
     stations: list[StationSpec] = []
     for i, station in enumerate(plan.stations):
@@ -180,21 +180,14 @@ def plan_stations(
     return stations
 
 
-def _problem_maker(plan_file: Path | str | None, problems: list[Problem]):
-    """A function ``(keys, message, fix)`` adding a problem located in the plan file."""
-    from twin.scenario._problems import field_path, line_of
-    from twin.scenario.loader import read_yaml
-
-    tree = None
-    if plan_file is not None:
-        try:
-            tree = read_yaml(plan_file)
-        except ScenarioError:
-            tree = None
+def _problem_maker(model, file: Path | str | None, problems: list[Problem]):
+    """A function ``(keys, message, fix)`` adding a problem about a field of ``model`` (the
+    scenario or plan), located in its file by :func:`twin.scenario.problems.problem_at`
+    (``file`` names it when the model was not loaded from one)."""
+    from twin.scenario.problems import problem_at
 
     def problem(keys: list[str | int], message: str, fix: str) -> None:
-        line = line_of(tree, keys) if tree is not None else None
-        problems.append(Problem(message, plan_file, line, field_path(keys), fix))
+        problems.append(problem_at(model, keys, message, fix, file=file))
 
     return problem
 
@@ -349,7 +342,7 @@ def dispatch_policy(
         return make_policy(plan.dispatch.policy, **params)
     except UserInputError as exc:
         problems: list[Problem] = []
-        problem = _problem_maker(plan_file, problems)
+        problem = _problem_maker(plan, plan_file, problems)
         for p in exc.problems:
             keys = ["dispatch", "policy"] if p.field == "dispatch.policy" else ["dispatch"]
             problem(keys, p.message, p.fix or "see the policy's documentation for its options")
@@ -410,7 +403,7 @@ def jurisdictions_of(
         return place_jurisdictions(specs, areas, net.travel, [s.node for s in stations])
     except EmptyJurisdictionError as exc:
         problems: list[Problem] = []
-        problem = _problem_maker(plan_file, problems)
+        problem = _problem_maker(plan, plan_file, problems)
         for k in exc.indices:
             j = items[k]
             within = f" within {j.parent!r}" if j.parent is not None else ""
@@ -471,7 +464,7 @@ def build_response(
     """
     net = network or CityNetwork.from_pack(pack)
     scenario_problems: list[Problem] = []
-    problem = _problem_maker(scenario_file, scenario_problems)
+    problem = _problem_maker(scenario, scenario_file, scenario_problems)
     background = _background(scenario, net, residents, problem)
     scripted = scripted_calls(scenario, pack, net, problem)
     if scenario_problems:
@@ -513,82 +506,62 @@ def build_response(
 def closure_timeline(
     scenario: Scenario, plan: Plan, net: CityNetwork, *, plan_file: Path | str | None = None
 ) -> list[tuple[float, np.ndarray]]:
-    """When the set of closed links changes, and the closed-link mask from then on.
+    """When the set of closed links changes, and the closed-edge mask (over
+    ``net.travel.edges``) from then on.
 
-    Ground collapses close every link passing within their radius (links taken as straight
-    lines between their end nodes) from their time on;
-    a plan closure given by ``location`` closes the link nearest to it (both directions)
-    from ``start`` to ``end``. Closures given by OSM way (``road``) close that way's links.
+    The rule is every model's (:mod:`twin.coupling.hazards`, on the drive link index): a
+    ground collapse closes every link whose drawn geometry passes within its radius, from
+    its time on; a plan closure given by ``location`` closes the link nearest to it (both
+    directions) from ``start`` to ``end``, one given by OSM way (``road``) that way's links.
 
     Raises
     ------
     ScenarioError
-        A closure far from every road, or naming a way the drive graph lacks.
+        A closure farther than :data:`MAX_SNAP` from every road, or naming a way the drive
+        graph lacks.
     """
-    travel = net.travel
-    u = np.array([travel.index[a] for a, _, _ in travel.edges], dtype=np.int64)
-    v = np.array([travel.index[b] for _, b, _ in travel.edges], dtype=np.int64)
-    spans: list[tuple[float, float, np.ndarray]] = []
-    from pyproj import Transformer
+    from twin.coupling import hazards
 
-    to_xy = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform
-    for hazard in scenario.hazards:
-        if hazard.kind == "ground_collapse":
-            x, y = to_xy(*hazard.location)
-            near = _segment_distance(travel.xy[u], travel.xy[v], x, y) <= hazard.radius
-            spans.append((hazard.at, np.inf, near))
+    index = net.links
+    if index is None or net.edge_links is None:
+        raise ValueError("closures need the network's link index (CityNetwork.from_pack)")
+    closures = hazards.collapse_closures(scenario.hazards, index, net.crs)
     problems: list[Problem] = []
-    problem = _problem_maker(plan_file, problems)
+    problem = _problem_maker(plan, plan_file, problems)
     for i, closure in enumerate(plan.closures):
+        end = np.inf if closure.end is None else float(closure.end)
         if closure.location is not None:
-            x, y = to_xy(*closure.location)
-            distance = _segment_distance(travel.xy[u], travel.xy[v], x, y)
-            k = int(np.argmin(distance))
-            a, b = min(u[k], v[k]), max(u[k], v[k])
-            mask = (np.minimum(u, v) == a) & (np.maximum(u, v) == b)
-            if distance[k] > MAX_SNAP:
+            x, y = net.to_xy(*closure.location)
+            _, _, (distance,) = index.snap(np.array([x]), np.array([y]))
+            if distance > MAX_SNAP:
                 problem(
                     ["closures", i, "location"],
                     f"closure {closure.name!r} at {format_lonlat(*closure.location)} is "
-                    f"{distance[k]:.0f} m from the nearest road (at most {MAX_SNAP:.0f} m)",
+                    f"{distance:.0f} m from the nearest road (at most {MAX_SNAP:.0f} m)",
                     "put it on the road to close",
                 )
-        else:
-            kind, _, number = closure.road.partition("/")
-            way = int(number) if kind == "way" and number.isdigit() else None
-            mask = np.array([way in _way_ids(d) for d in travel.way_ids])
-            if not mask.any():
-                problem(
-                    ["closures", i, "road"],
-                    f"closure {closure.name!r} names road {closure.road!r}, which is not a "
-                    "drivable road of the map",
-                    "write `road: way/<OSM id>` of a drivable street, or `location`",
-                )
-        spans.append((closure.start, np.inf if closure.end is None else closure.end, mask))
+                continue
+        try:
+            mask = hazards.plan_closure_links(
+                index,
+                net.crs,
+                road=closure.road,
+                location=closure.location,
+                field=f"closures.{i}",
+                max_snap=MAX_SNAP,
+            )
+        except UserInputError:
+            problem(
+                ["closures", i, "road"],
+                f"closure {closure.name!r} names road {closure.road!r}, which is not a "
+                "drivable road of the map",
+                "write `road: way/<OSM id>` of a drivable street, or `location`",
+            )
+            continue
+        closures.append(hazards.Closure(closure.start, end, mask, closure.name, f"closures.{i}"))
     if problems:
         raise ScenarioError(problems)
-    times = sorted({t for a, b, _ in spans for t in (a, b) if np.isfinite(t)})
-    timeline = []
-    for t in times:
-        closed = np.zeros(len(u), dtype=bool)
-        for a, b, mask in spans:
-            if a <= t < b:
-                closed |= mask
-        timeline.append((t, closed))
-    return timeline
-
-
-def _segment_distance(a: np.ndarray, b: np.ndarray, x: float, y: float) -> np.ndarray:
-    """Distance (m) from point (x, y) to each straight segment a[i] -> b[i] (m)."""
-    d = b - a
-    length2 = np.maximum((d * d).sum(axis=1), 1e-12)
-    t = np.clip(((x - a[:, 0]) * d[:, 0] + (y - a[:, 1]) * d[:, 1]) / length2, 0.0, 1.0)
-    return np.hypot(a[:, 0] + t * d[:, 0] - x, a[:, 1] + t * d[:, 1] - y)
-
-
-def _way_ids(osmid) -> set[int]:
-    items = osmid if isinstance(osmid, list) else [osmid]
-    return {int(i) for i in items if i is not None}
+    return [(t, closed[net.edge_links]) for t, closed in hazards.timeline(closures, index.n_links)]
 
 
 DEFAULT_FACILITY_UNITS: dict[str, dict[str, int]] = {

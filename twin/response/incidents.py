@@ -2,7 +2,8 @@
 
 Calls come from three sources, all turned into :class:`Incident` objects whose every random
 attribute (priority, on-scene time, transport, handover) is drawn when the call is made, from
-a stream that does not depend on the plan: common random numbers hold across plans.
+a stream that does not depend on the plan (:func:`twin.random.stream` of the run seed and a
+purpose): common random numbers hold across plans.
 
 * background: a Poisson process per road node, its rate scaled by the people living nearest
   to it (:class:`BackgroundDemand`);
@@ -13,13 +14,14 @@ a stream that does not depend on the plan: common random numbers hold across pla
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
+
+from twin.random import stream
 
 UNIT_TYPES: tuple[str, ...] = ("ambulance", "fire_engine", "police", "rescue_boat")
 """Kinds of response unit, as in plan files (a test holds them equal to the plan schema's
@@ -82,18 +84,9 @@ hazard signals (the scenario schema has no background rate for them). The number
 illustrative planning values, not calibrated to a city."""
 
 
-def rng_for(seed: int, purpose: str) -> np.random.Generator:
-    """The random stream for one purpose of a run: independent of every other purpose.
-
-    Parameters
-    ----------
-    seed
-        The run seed (0 or more).
-    purpose
-        A name, e.g. ``"incidents"``; the same name always gives the same stream.
-    """
-    key = int.from_bytes(hashlib.sha256(purpose.encode()).digest()[:8], "little")
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
+rng_for = stream
+"""The random stream of one purpose of a run: :func:`twin.random.stream` (the one source of
+randomness), under the name older callers use."""
 
 
 @dataclass(eq=False)

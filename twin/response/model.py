@@ -38,6 +38,7 @@ from types import EllipsisType
 import numpy as np
 import simpy
 
+from twin.random import stream
 from twin.response.dispatch import DispatchView, Request
 from twin.response.incidents import (
     HAZARD_SIGNALS,
@@ -49,7 +50,6 @@ from twin.response.incidents import (
     ScriptedCall,
     background_calls,
     draw_incident,
-    rng_for,
     scripted_calls,
 )
 from twin.response.kpis import (
@@ -175,15 +175,15 @@ class ResponseModel:
         self._seq = 0
         self._wake = self.env.event()
         self._coverage: dict[str, list[float]] = {t: [] for t in sorted(self.unit_types)}
-        self._hazard_rng = rng_for(seed, "hazards")
+        self._hazard_rng = stream(seed, "hazards")
         self._signal_keys: set[str] = set()
         self.env.process(self._dispatcher())
         if background is not None and background.total_rate > 0:
             self.env.process(
-                background_calls(self, background, rng_for(seed, "incidents"), profiles)
+                background_calls(self, background, stream(seed, "incidents"), profiles)
             )
         if scripted:
-            self.env.process(scripted_calls(self, scripted, rng_for(seed, "scripted"), profiles))
+            self.env.process(scripted_calls(self, scripted, stream(seed, "scripted"), profiles))
         if coverage_interval:
             self.env.process(self._sampler(float(coverage_interval)))
         for unit in self.units:

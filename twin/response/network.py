@@ -16,6 +16,7 @@ from twin.response.travel import EMERGENCY_SPEED_FACTOR, RoadTravel
 from twin.response.units import ARRIVALS_PER_BED_HOUR, Hospital
 
 if TYPE_CHECKING:
+    from twin.city.links import LinkIndex
     from twin.city.pack import CityPack
 
 
@@ -31,24 +32,40 @@ class CityNetwork:
         Residents nearest to each node (from building occupants).
     crs
         The pack's projected CRS.
+    links
+        The city's drive link index on the same graph (:mod:`twin.city.links`), or
+        ``None``: what hazards and closures are worked out on, for every model alike.
+    edge_links
+        Position in ``links`` of each of ``travel.edges``: a mask over the index's links
+        ``m`` is ``m[edge_links]`` over the edges units drive.
     """
 
     travel: RoadTravel
     population: np.ndarray
     crs: str
+    links: LinkIndex | None = None
+    edge_links: np.ndarray | None = None
 
     @classmethod
     def from_pack(
         cls, pack: CityPack, *, speed_factor: float = EMERGENCY_SPEED_FACTOR
     ) -> CityNetwork:
-        """Road travel and population per node from a city pack."""
-        graph = pack.largest_component().drive
-        travel = RoadTravel(graph, speed_factor=speed_factor)
+        """Road travel, population per node and the link index from a city pack."""
+        largest = pack.largest_component()
+        travel = RoadTravel(largest.drive, speed_factor=speed_factor)
+        links = largest.links("drive")
+        position = {
+            (int(a), int(b), int(k)): i
+            for i, (a, b, k) in enumerate(
+                zip(links.node_ids[links.tail], links.node_ids[links.head], links.key, strict=True)
+            )
+        }
+        edge_links = np.array([position[e] for e in travel.edges], dtype=np.int64)
         centres = pack.buildings.geometry.centroid
         nodes, _ = travel.nearest(centres.x.to_numpy(), centres.y.to_numpy())
         people = np.nan_to_num(pack.buildings["occupants"].to_numpy(dtype=float))
         population = np.bincount(nodes, weights=people, minlength=travel.n_nodes)
-        return cls(travel, population, pack.crs)
+        return cls(travel, population, pack.crs, links, edge_links)
 
     def to_xy(self, lon: float, lat: float) -> tuple[float, float]:
         """A ``(lon, lat)`` place in the network's projected metres."""
