@@ -1,6 +1,7 @@
 """Scenario -> flood inputs: units, times and roughness land on the flood grid correctly."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -60,3 +61,54 @@ def test_scenario_city_is_the_catalogue_pack(scenario, monaco_pack, maps_folders
     first = {k: v for k, v in pack.summary().items() if k != "build_seconds"}
     second = {k: v for k, v in monaco_pack.summary().items() if k != "build_seconds"}
     assert first == second
+
+
+def flat_pack(datum: float = 0.0):
+    """A synthetic flat city over Monaco (terrain only, no buildings or roads), as
+    `city: {flat: true}` builds it."""
+    import geopandas as gpd
+
+    from twin.city.terrain import TerrainGrid
+
+    elevation = np.full((60, 80), datum, np.float32)
+    terrain = TerrainGrid(elevation, 369500.0, 4845800.0, 10.0, "EPSG:32632", "flat", "none")
+    return SimpleNamespace(terrain=terrain, buildings=gpd.GeoDataFrame(geometry=[]))
+
+
+def flat_scenario(scenario, **flood):
+    """The example scenario on flat terrain with its rain only and default flood
+    settings (scalar roughness, no gauges), plus any ``flood`` settings given."""
+    city = scenario.city.model_copy(update={"flat": True})
+    rain = [h for h in scenario.hazards if h.kind == "rainfall"]
+    settings = type(scenario.flood).model_validate(
+        {"manning": 0.03, "buildings": "ignore", **flood}
+    )
+    return scenario.model_copy(update={"city": city, "hazards": rain, "flood": settings})
+
+
+def test_flat_city_has_no_sea_unless_the_scenario_says_so(scenario):
+    """Issue 10: `flat: true` with no datum put every cell at the default sea elevation
+    (0 m) and the flood ran with no rain kept and every gauge at 0; now flat terrain has no
+    sea unless the scenario states one, and keeps its rain."""
+    from twin.flood import FloodModel
+
+    pack = flat_pack()
+    setup = flood_setup(flat_scenario(scenario), pack)
+    assert setup.config.sea_elevation is None
+    model = FloodModel.from_terrain(pack.terrain, setup.forcing, setup.config)
+    model.advance_to(600.0)
+    assert (model.kind == 0).all()  # all land
+    assert model.balance[-1].rain > 0
+    assert model.stored_volume() > 0.9 * model.balance[-1].rain
+
+
+def test_flat_city_with_a_stated_sea_that_covers_it_all_is_an_error(scenario):
+    """Issue 10: a sea stated at or above flat ground makes the whole map sea: refused."""
+    from twin.errors import UserInputError
+    from twin.flood import FloodModel
+
+    pack = flat_pack()
+    setup = flood_setup(flat_scenario(scenario, sea_elevation=0.5), pack)
+    assert setup.config.sea_elevation == 0.5
+    with pytest.raises(UserInputError, match="whole map is sea"):
+        FloodModel.from_terrain(pack.terrain, setup.forcing, setup.config)

@@ -324,7 +324,7 @@ def test_positivity_limiter_hits_are_counted_where_sheets_drain():
     assert model.balance[-1].outflow_limited_cell_steps == 0  # no output time yet
     assert model.volume_balance().outflow_limited_cell_steps == hits.outflow_cell_steps
     still = FloodModel(
-        np.zeros((3, 40)), 10.0, config=FloodConfig(edges="closed"), initial_depth=0.05
+        np.ones((3, 40)), 10.0, config=FloodConfig(edges="closed"), initial_depth=0.05
     )
     still.advance_to(120.0)
     assert still.limiter_hits().outflow_cell_steps == 0
@@ -348,7 +348,7 @@ config = FloodConfig(output_interval=100, manning=np.full((n, n), 0.03))
 buildings = BuildingRaster(np.zeros((n, n), bool), np.zeros((n, n), np.float32))
 forcing = Forcing(rainfall=(uniform_rain(1e-5, 100),))
 with tempfile.TemporaryDirectory() as out:  # load the libraries (GDAL...) first
-    small = TerrainGrid(np.zeros((20, 20), np.float32), 370000.0, 4846000.0, 10.0,
+    small = TerrainGrid(np.ones((20, 20), np.float32), 370000.0, 4846000.0, 10.0,
                         "EPSG:32632", "t", "s")
     run_flood_command(small, forcing, FloodConfig(output_interval=100), out, duration=200,
                       console=Console(file=io.StringIO()), progress=False)
@@ -398,3 +398,19 @@ def test_setup_refuses_a_huge_grid_before_rasterizing():
     )
     with pytest.raises(UserInputError, match=r"would need about [\d.]+ GB .* more than"):
         flood_setup(scenario, pack)
+
+
+def test_a_map_that_is_all_sea_is_an_error():
+    """Issue 10: flat ground at 0 m with the default sea elevation (0 m) used to become
+    sea everywhere and run with no rain kept; it is refused, naming the fix. With no sea
+    (``sea_elevation=None``) the same ground keeps all its rain."""
+    flat = np.zeros((10, 12))
+    rain = Forcing(rainfall=(uniform_rain(1e-5, 600),))
+    with pytest.raises(UserInputError, match="whole map is sea") as err:
+        FloodModel(flat, 10.0, rain)
+    assert "flood.sea_elevation" in str(err.value)
+    model = FloodModel(flat, 10.0, rain, FloodConfig(sea_elevation=None, edges="closed"))
+    model.advance_to(600)
+    last = model.balance[-1]
+    assert last.rain == pytest.approx(1e-5 * 600 * 120 * 100.0)
+    assert last.stored == pytest.approx(last.rain, rel=1e-12)

@@ -153,9 +153,24 @@ def flood_setup(scenario, pack) -> FloodSetup:
         froude_limit=settings.froude_limit,
         time_step=settings.time_step,
         dt_max=settings.dt_max,
-        sea_elevation=settings.sea_elevation,
+        sea_elevation=_sea_elevation(scenario),
     )
     return FloodSetup(forcing_from_hazards(scenario.hazards), config, buildings)
+
+
+def _sea_elevation(scenario) -> float | None:
+    """The flood's sea elevation: the scenario's, except on flat terrain (``city.flat``)
+    where there is no sea unless the scenario states one (``flood.sea_elevation`` or a
+    ``sea_level`` hazard). Flat terrain at the default datum, 0 m, is otherwise all at or
+    below the default sea elevation, 0 m, and the whole map would become sea (issue 10).
+    """
+    settings = scenario.flood
+    stated = "sea_elevation" in settings.model_fields_set or any(
+        h.kind == "sea_level" for h in scenario.hazards
+    )
+    if scenario.city.flat and not stated:
+        return None
+    return settings.sea_elevation
 
 
 def locate_in_scenario(exc: UserInputError, path: Path | str) -> UserInputError:

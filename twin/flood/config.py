@@ -73,7 +73,9 @@ class FloodConfig:
     dt_max
         Longest sub-step (s), used while the map is (nearly) dry.
     sea_elevation
-        Cells at or below this elevation (m) that connect to the map edge are sea.
+        Cells at or below this elevation (m) that connect to the map edge are sea;
+        ``None``: no sea (every cell is land or building; e.g. flat terrain with no sea
+        stated). A map with no land cell at all is refused.
     max_memory_bytes
         Refuse grids whose state would exceed this; ``None`` uses half of the memory
         available when the model is built.
@@ -98,7 +100,7 @@ class FloodConfig:
     froude_limit: float | None = None
     time_step: TimeStepRule = "flow"
     dt_max: float = 10.0
-    sea_elevation: float = 0.0
+    sea_elevation: float | None = 0.0
     max_memory_bytes: int | None = None
     threads: int | None = None
 

@@ -118,7 +118,7 @@ class FloodModel:
         Projected CRS of the grid (needed for lon/lat locations), or ``None``.
     sea
         Bool mask ``(ny, nx)`` of sea cells; default: cells at or below
-        ``config.sea_elevation`` connected to the map edge.
+        ``config.sea_elevation`` connected to the map edge (none if that is ``None``).
     buildings
         Footprints on this grid (:func:`twin.flood.grid.rasterize_buildings`), used as
         ``config.buildings`` says.
@@ -173,16 +173,35 @@ class FloodModel:
             raise UserInputError(
                 Problem(f"the sea mask has shape {np.shape(sea)}, the terrain {shape}")
             )
-        is_sea = sea_mask(z, cfg.sea_elevation) if sea is None else np.array(sea, bool)
+        if sea is not None:
+            is_sea = np.array(sea, bool)
+        elif cfg.sea_elevation is None:
+            is_sea = np.zeros(shape, bool)
+        else:
+            is_sea = sea_mask(z, cfg.sea_elevation)
         is_sea &= kind != BLOCKED
         kind[is_sea] = SEA
         if self.forcing.sea_level is not None and not is_sea.any():
+            at = "no sea is set" if cfg.sea_elevation is None else (
+                f"no cell at or below {cfg.sea_elevation:g} m touches the edge of "
+                f"{self.spec.describe()}"
+            )  # fmt: skip
             raise UserInputError(
                 Problem(
-                    f"a sea level is given but the map has no sea: no cell at or below "
-                    f"{cfg.sea_elevation:g} m touches the edge of {self.spec.describe()}",
+                    f"a sea level is given but the map has no sea: {at}",
                     field=self.forcing.sea_level.name,
                     fix="remove the sea level from the scenario or choose a coastal map",
+                )
+            )
+        if not (kind == LAND).any():
+            raise UserInputError(
+                Problem(
+                    f"the whole map is sea or buildings: no land cell to flood in "
+                    f"{self.spec.describe()} (sea: cells at or below "
+                    f"{cfg.sea_elevation} m that touch the map edge)",
+                    field="flood.sea_elevation",
+                    fix="set flood.sea_elevation below the ground (for flat terrain: below "
+                    "city.datum), or check the terrain's elevations",
                 )
             )
         self.z, self.kind = z, kind
@@ -306,7 +325,9 @@ class FloodModel:
     def sea_level(self, t: float) -> float:
         """Level (m) of the sea cells at time ``t``: the forcing's, else ``sea_elevation``."""
         sl = self.forcing.sea_level
-        return sl.level(t) if sl is not None else self.config.sea_elevation
+        if sl is not None:
+            return sl.level(t)
+        return self.config.sea_elevation if self.config.sea_elevation is not None else 0.0
 
     def stable_dt(self) -> float:
         """Longest stable sub-step now (s), at most ``dt_max``.

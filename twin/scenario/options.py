@@ -97,7 +97,9 @@ class FloodSettings(StrictModel):
     edges: Edges = "open"
     """Map edges: open (free outflow) or closed (wall); or by edge, e.g. {north: closed}."""
     sea_elevation: Length = 0.0
-    """Cells at or below this elevation (m) that connect to the map edge are sea."""
+    """Cells at or below this elevation (m) that connect to the map edge are sea. On flat
+    terrain (`city.flat`) there is no sea unless this or a sea_level hazard is given; a map
+    with no land left is an error."""
     output_interval: PositiveDuration = 600.0
     """Time between saved depth grids and volume-balance rows (s; default 10 min)."""
     gauge_interval: PositiveDuration | None = None
