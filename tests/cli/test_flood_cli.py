@@ -86,3 +86,16 @@ def test_inflow_on_a_building_names_the_scenario_line(tmp_path, monaco_dir):
     assert "building" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out" / "flood").exists()
+
+
+@pytest.mark.parametrize("until", ["inf", "nan", "-5"])
+def test_until_must_be_a_finite_positive_time(tmp_path, until):
+    """Issue 11: ``--until inf`` gave a traceback and ``nan``/``-5`` a silent empty run;
+    now one line naming the option, exit 2, before the city is even loaded."""
+    path = _write(tmp_path, OPEN_LAND)
+    result = CliRunner().invoke(_app(), ["flood", str(path), "--until", until])
+    assert result.exit_code == 2
+    assert "--until" in result.output
+    assert "finite number of seconds > 0" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()

@@ -239,3 +239,13 @@ def test_stale_partials_of_a_killed_run_are_cleaned(tmp_path):
     run_flood_command(small_terrain(), forcing(), config(), tmp_path, duration=150, console=quiet())
     assert not list(tmp_path.glob(".*partial"))
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("until", [float("inf"), float("nan"), -5.0, 0.0])
+def test_run_length_must_be_finite_and_positive(tmp_path, until):
+    """Issue 11: ``--until inf`` gave a traceback, ``nan`` and ``-5`` a silent empty run."""
+    with pytest.raises(UserInputError, match="finite number of seconds > 0"):
+        run_flood_command(
+            small_terrain(), forcing(), config(), tmp_path / "o", duration=until, console=quiet()
+        )
+    assert not (tmp_path / "o").exists()

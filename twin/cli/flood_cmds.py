@@ -12,6 +12,7 @@ prints the summary::
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,7 +24,7 @@ from rich.table import Table
 from twin.cli import app, user_errors
 from twin.cli import console as cli_console
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
-from twin.errors import UserInputError
+from twin.errors import Problem, UserInputError
 
 if TYPE_CHECKING:  # the model (numba) is imported when a run starts, not for `twin --help`
     from twin.flood import FloodConfig, Forcing
@@ -56,6 +57,7 @@ def run_flood_command(
     """
     from twin.flood.component import run_flood
 
+    _check_duration(duration, "duration")
     console = console or Console()
     report = run_flood(
         terrain,
@@ -71,6 +73,18 @@ def run_flood_command(
     )
     _print_summary(console, report, Path(out_dir))
     return report
+
+
+def _check_duration(seconds: float, what: str) -> None:
+    """Refuse a run length that is not a finite number of seconds > 0 (inf, NaN, -5)."""
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise UserInputError(
+            Problem(
+                f"{seconds!r} s: a run needs a finite number of seconds > 0",
+                field=what,
+                fix="e.g. --until 7200 (2 h), or leave it out for the scenario's duration",
+            )
+        )
 
 
 def _clock(seconds: float) -> str:
@@ -160,6 +174,8 @@ def flood_command(
     from twin.coupling.flood_setup import flood_setup, locate_in_scenario
     from twin.scenario.loader import load_scenario
 
+    if until is not None:  # before the (slow) city is loaded
+        _check_duration(until, "--until")
     sc = load_scenario(scenario)
     pack = load_scenario_city(sc, maps)
     setup = flood_setup(sc, pack)
