@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from twin.cli import app, console, user_errors
@@ -105,6 +104,7 @@ def traffic_command(
         )
     for folder in folders:
         ensure_writable(folder)  # before the city and the run, not after them
+    from twin.engine.run import ProgressBar
     from twin.traffic import write_outputs
     from twin.traffic.scenario import traffic_from_scenario
 
@@ -116,17 +116,7 @@ def traffic_command(
         )
         start = time.perf_counter()
         label = f"traffic {escape(plan.name)}" if plan is not None else "traffic"
-        with Progress(
-            TextColumn(label),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not progress,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("run", total=end)
-            run.run(end, progress=lambda t, bar=bar, task=task: bar.update(task, completed=t))
+        run.run(end, observers=[ProgressBar(label, console=console, enabled=progress)])
         wall = time.perf_counter() - start
         model = run.model
         model.check_conservation()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,8 +12,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.city.geometry import format_lonlat
+from twin.engine.run import Observer
+from twin.engine.run import run as engine_run
+from twin.engine.timeline import Event, Timeline
 from twin.errors import Problem, UserInputError
 from twin.traffic.budget import check_vehicles
+from twin.traffic.component import TrafficComponent
 from twin.traffic.demand import (
     MAX_SNAP_M,
     PERSONS_PER_CAR,
@@ -64,16 +68,24 @@ class TrafficRun:
     closures: list[tuple[float, np.ndarray, str]] = field(default_factory=list)
     duration: float = 0.0
 
-    def run(self, until: float | None = None, progress: Callable[[float], None] | None = None):
-        """Advance to ``until`` (default: the scenario's end), closing roads on time."""
+    def component(self, name: str = "traffic") -> TrafficComponent:
+        """The model as an engine component (see :mod:`twin.engine.component`)."""
+        return TrafficComponent(self.model, name=name)
+
+    def timeline(self, name: str = "traffic") -> Timeline:
+        """The closures as engine events for the component ``name``."""
+        return Timeline(
+            Event(float(when), name, "close_links", {"links": links.tolist()}, label)
+            for when, links, label in self.closures
+        )
+
+    def run(self, until: float | None = None, observers: Sequence[Observer] = ()) -> None:
+        """Advance to ``until`` (default: the scenario's end) on the engine
+        (:func:`twin.engine.run.run`), closing roads on time: a closure at time ``t``
+        acts after the last step at or before ``t``; one at or after ``until`` never."""
         end = self.duration if until is None else until
-        for when, links, _ in self.closures:
-            if when >= end:
-                break
-            if when > self.model.time:
-                self.model.advance_to(when, progress)
-            self.model.close_links(links)
-        self.model.advance_to(end, progress)
+        if end > self.model.time:
+            engine_run([self.component()], end, timeline=self.timeline(), observers=observers)
 
 
 def parse_settings(pairs: list[str]) -> dict[str, Any]:
