@@ -31,6 +31,7 @@ from twin.scenario.quantities import (
     PositiveLength,
     humanize_duration,
 )
+from twin.scenario.triggers import Trigger, check_triggers
 
 UnitType = Literal["ambulance", "fire_engine", "police", "rescue_boat"]
 """Kinds of response unit."""
@@ -364,6 +365,10 @@ class Plan(StrictModel):
     jurisdictions: list[Jurisdiction] = Field(default_factory=list)
     """Command areas for tiered dispatch (optional): tiers, areas, stations owned, parents
     and neighbours. Other policies ignore them."""
+    triggers: list[Trigger] = Field(default_factory=list)
+    """Early-warning triggers (optional): `{when: '<signal> <op> <value> [for <duration>]',
+    then: [actions]}`; actions: warning, evacuate, close_road, open_shelter, preposition,
+    mutual_aid (see twin/scenario/triggers.py and scenarios/README.md)."""
 
     @model_validator(mode="after")
     def _names(self) -> Plan:
@@ -389,6 +394,7 @@ class Plan(StrictModel):
                 )
         if self.jurisdictions:
             _check_jurisdictions(self)
+        check_triggers(self.triggers, [s.name for s in self.stations])
         return self
 
     def unit_totals(self) -> dict[str, int]:
