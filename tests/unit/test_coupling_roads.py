@@ -179,9 +179,12 @@ def test_a_closed_link_knows_where_its_water_is_and_strands_only_cars_in_it():
     everyone = stranded_on_closing(veh_link, state.closed_cars)
     assert everyone.tolist() == [True, True, True, True, False]
     inside = stranded_on_closing(
-        veh_link, state.closed_cars, vehicle_at=veh_at, wet_from=state.wet_from,
+        veh_link,
+        state.closed_cars,
+        vehicle_at=veh_at,
+        wet_from=state.wet_from,
         wet_to=state.wet_to,
-    )  # fmt: skip
+    )
     assert inside.tolist() == [False, True, False, True, False]
     # closed at the last exchange already: nobody newly stranded
     assert not stranded_on_closing(veh_link, state.closed_cars, state.closed_cars).any()
