@@ -355,3 +355,16 @@ def test_registry_and_unit_kinds_agree_with_the_plan() -> None:
     assert len(SIGNALS) == 14
     assert all(s.unit and s.description for s in SIGNALS.values())
     assert set(UnitsMoved.model_fields) == set(UnitCounts.model_fields)
+
+
+def test_readme_example_is_a_valid_plan_section(tmp_path: Path) -> None:
+    """The `triggers:` block of scenarios/README.md loads in a plan with its station."""
+    readme = (Path(__file__).parents[2] / "scenarios/README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\ntriggers:\n", 1)[1].split("```", 1)[0]
+    head = PLAN.split("triggers:\n", 1)[0]
+    plan = load_plan(_write(tmp_path, head + "triggers:\n" + block))
+    assert [str(t.when) for t in plan.triggers] == [
+        "forecast:rain_mm_h@1800s > 20 mm/h for 10 min",
+        "max_depth_m > 0.3 m for 5 min",
+    ]
+    assert [a.kind for a in plan.triggers[1].then] == ["warning", "evacuate", "open_shelter"]
