@@ -37,6 +37,8 @@ counted per vehicle and in total, so a run reports how much it relied on them.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
@@ -65,6 +67,67 @@ it drives."""
 #: Slots of the ``counters`` array of :func:`run_steps`: vehicles that arrived, gridlock
 #: jumps, vehicles that left their origin queue, stranded vehicles that left the network.
 C_ARRIVED, C_JUMPS, C_DEPARTED, C_LEFT_STRANDED = range(4)
+
+
+class LinkArrays(NamedTuple):
+    """What :func:`run_steps` reads of the network (shapes: ``L`` links, ``N`` nodes).
+
+    ``node_in_ptr`` (N+1), ``node_in_links``: the incoming links of each node (CSR);
+    ``length`` (L, m); ``base_free_time``, ``free_time`` (L, s): free-flow time without and
+    with the speed factor; ``headway`` (L, s): 1 / capacity; ``wave_time`` (L, s): length /
+    backward wave speed; ``store`` (L): jam storage (veh); ``hist_ptr``, ``ring_ptr``,
+    ``ring_cap`` (L): where each link's exit history and FIFO start in the state arrays and
+    the FIFO's room; ``closed`` (L, bool); ``orig_headway`` (N, s): each origin queue's
+    tie-break headway.
+    """
+
+    node_in_ptr: np.ndarray
+    node_in_links: np.ndarray
+    length: np.ndarray
+    base_free_time: np.ndarray
+    free_time: np.ndarray
+    headway: np.ndarray
+    wave_time: np.ndarray
+    store: np.ndarray
+    hist_ptr: np.ndarray
+    ring_ptr: np.ndarray
+    ring_cap: np.ndarray
+    closed: np.ndarray
+    orig_headway: np.ndarray
+
+
+class LinkState(NamedTuple):
+    """The link and queue state :func:`run_steps` updates in place.
+
+    ``ring``: each link's FIFO of vehicle ids; ``exit_hist``: exit times (s) of each link's
+    last ``store`` leavers; ``n_in``, ``n_out`` (L): entries and exits so far; ``last_in``,
+    ``last_out`` (L, s): time of the latest; ``head_ready``, ``head_next`` (L): the head
+    vehicle's ready time (s) and next link (see :func:`refresh_heads`); ``orig_head`` (N):
+    first vehicle of each node's origin queue (-1: empty); ``orig_last`` (N, s): its latest
+    release; ``counters``: slots ``C_*``.
+    """
+
+    ring: np.ndarray
+    exit_hist: np.ndarray
+    n_in: np.ndarray
+    n_out: np.ndarray
+    last_in: np.ndarray
+    last_out: np.ndarray
+    head_ready: np.ndarray
+    head_next: np.ndarray
+    orig_head: np.ndarray
+    orig_last: np.ndarray
+    counters: np.ndarray
+
+
+class VehicleArrays(NamedTuple):
+    """The vehicles :func:`run_steps` moves: ``vi`` (V, 7), ``vf`` (V, 8) packed arrays
+    (columns ``I_*``, ``F_*``); path ``p`` is ``path_links[path_ptr[p]:path_ptr[p+1]]``."""
+
+    vi: np.ndarray
+    vf: np.ndarray
+    path_ptr: np.ndarray
+    path_links: np.ndarray
 
 
 @numba.njit(cache=True, inline="always")
@@ -172,71 +235,36 @@ def _jump_target(v, vi, path_ptr, path_links, n_in, n_out, store, closed):
 
 
 @numba.njit(cache=True)
-def run_steps(
-    t0,
-    n_steps,
-    dt,
-    node_in_ptr,
-    node_in_links,
-    length,
-    base_free_time,
-    free_time,
-    headway,
-    wave_time,
-    store,
-    hist_ptr,
-    ring_ptr,
-    ring_cap,
-    closed,
-    orig_headway,
-    ring,
-    exit_hist,
-    n_in,
-    n_out,
-    last_in,
-    last_out,
-    head_ready,
-    head_next,
-    orig_head,
-    orig_last,
-    vi,
-    vf,
-    path_ptr,
-    path_links,
-    priority_share,
-    stuck_time,
-    counters,
-):
+def run_steps(t0, n_steps, dt, net, state, veh, priority_share, stuck_time):
     """Advance the network by ``n_steps`` steps of ``dt`` seconds from time ``t0`` (s).
 
     Moves vehicles between links, out of origin queues and out of the network at their
-    destination under the constraints of the module docstring; updates every array in
-    place, and adds to ``counters`` (slots ``C_*``) the vehicles that arrived, the gridlock
-    jumps, the vehicles released from their origin queue and the stranded vehicles that
-    left the network, each counted where it happens (for an independent conservation check).
+    destination under the constraints of the module docstring; updates the arrays of
+    ``state`` (:class:`LinkState`) and ``veh`` (:class:`VehicleArrays`) in place, reading
+    the network from ``net`` (:class:`LinkArrays`), and adds to ``state.counters`` (slots
+    ``C_*``) the vehicles that arrived, the gridlock jumps, the vehicles released from
+    their origin queue and the stranded vehicles that left the network, each counted where
+    it happens (for an independent conservation check).
 
     A vehicle drives only part of a link when its trip starts or ends inside it: its time
     and distance there are the link's times the share (``F_FROM``, ``F_TO``) it drives.
-
-    Shapes: ``L`` links, ``N`` nodes, ``V`` vehicles.
-
-    - ``node_in_ptr`` (N+1), ``node_in_links``: the incoming links of each node (CSR).
-    - ``base_free_time``, ``free_time`` (L, s): free-flow time without and with the speed
-      factor; ``headway`` (L, s): 1 / capacity; ``wave_time`` (L, s): length / backward wave
-      speed; ``store`` (L): jam storage (veh).
-    - ``ring``: each link's FIFO of vehicle ids (room for ``ring_cap`` at ``ring_ptr``);
-      ``exit_hist``: exit times (s) of each link's last ``store`` leavers (at ``hist_ptr``).
-    - ``n_in``, ``n_out`` (L): entries and exits so far; ``last_in``, ``last_out`` (L, s):
-      time of the latest.
-    - ``head_ready``, ``head_next`` (L): the head vehicle's ready time (s) and next link,
-      cached (see :func:`refresh_heads`).
-    - ``orig_head`` (N): first vehicle of each node's origin queue (-1: empty);
-      ``orig_last`` (N, s): its latest release; ``orig_headway`` (N, s): its tie-break
-      headway.
-    - ``vi`` (V, 7), ``vf`` (V, 8): packed vehicle arrays (columns ``I_*``, ``F_*``); path
-      ``p`` is ``path_links[path_ptr[p]:path_ptr[p+1]]``.
-    - ``stuck_time`` (s): a head waiting longer behind a full link jumps past it.
+    ``priority_share`` is the share of a standing queue a priority vehicle waits behind;
+    a head waiting longer than ``stuck_time`` (s) behind a full link jumps past it.
     """
+    node_in_ptr, node_in_links, length = net.node_in_ptr, net.node_in_links, net.length
+    base_free_time, free_time, headway = net.base_free_time, net.free_time, net.headway
+    wave_time, store, hist_ptr = net.wave_time, net.store, net.hist_ptr
+    ring_ptr, ring_cap, closed, orig_headway = (
+        net.ring_ptr,
+        net.ring_cap,
+        net.closed,
+        net.orig_headway,
+    )
+    ring, exit_hist, n_in, n_out = state.ring, state.exit_hist, state.n_in, state.n_out
+    last_in, last_out = state.last_in, state.last_out
+    head_ready, head_next = state.head_ready, state.head_next
+    orig_head, orig_last, counters = state.orig_head, state.orig_last, state.counters
+    vi, vf, path_ptr, path_links = veh.vi, veh.vf, veh.path_ptr, veh.path_links
     n_nodes = node_in_ptr.shape[0] - 1
     for step in range(n_steps):
         t_now = t0 + step * dt
