@@ -204,3 +204,20 @@ def test_the_previous_state_carries_the_hysteresis_through_flood_roads():
     assert second.wet_from.tolist() == [0.0, 0.0]  # no piece above 0.3 m: whole link
     depth[3, 4] = 0.15
     assert not flood_roads(s, depth, th, previous=second).closed_cars.any()
+
+
+def test_a_zero_length_link_reads_its_cell_and_an_empty_index_reads_nothing():
+    """A link whose two ends coincide (mapped that way in OSM) has one sample at its point;
+    an index with no links gives empty arrays."""
+    grid = _grid()
+    point = LinkIndex.from_arrays([0], [1], [30.0, 30.0], [15.0, 15.0])
+    s = sample_links_on_grid(point, grid.transform, grid.shape)
+    assert (s.count.tolist(), s.cell.tolist()) == ([1], [3 * 12 + 3])
+    depth = np.zeros(grid.shape)
+    depth[3, 3] = 0.4
+    assert flood_roads(s, depth).closed_cars.tolist() == [True]
+    empty = sample_links_on_grid(
+        LinkIndex.from_arrays([], [], [0.0], [0.0]), grid.transform, grid.shape
+    )
+    state = flood_roads(empty, depth)
+    assert (empty.n_links, state.speed_factor.size, state.wet_from.size) == (0, 0, 0)

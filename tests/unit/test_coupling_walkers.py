@@ -120,3 +120,13 @@ def test_walkers_slow_in_water_and_avoid_links_above_a_rating():
 def test_people_are_counted_by_hazard_class():
     counts = people_by_class([3, 2, 5, 1], [0, 1, 3, 1])
     assert counts.tolist() == [3.0, 3.0, 0.0, 5.0]
+
+
+def test_urban_debris_is_the_crowds_constant_factor_of_1_above_0_25_m():
+    """Table 3.1's urban column is 1 from 0.25 m whatever the velocity, so the crowd's
+    FloodRules(debris_factor=1.0, debris_depth=0.25) rates as the coupling does (the two
+    differ only at exactly 0.25 m)."""
+    d = np.array([0.1, 0.3, 0.8, 1.5, 0.2])
+    v = np.array([0.0, 2.5, 0.5, 3.0, 4.0])
+    crowd = crowd_kernels.hazard_rating(d, v, debris_factor=1.0, debris_depth=0.25)
+    assert hazard_rating(d, v, "urban") == pytest.approx(crowd)

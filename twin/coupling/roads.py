@@ -217,7 +217,7 @@ def sample_links_on_grid(
     length = cum[last] - cum[first]
 
     count = np.maximum(1, np.ceil(length / spacing)).astype(np.int64)
-    start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    start = (np.cumsum(count) - count).astype(np.int64)
     link = np.repeat(np.arange(n_links, dtype=np.int64), count)
     k = np.arange(link.size) - start[link]
     at = (k + 0.5) / count[link]

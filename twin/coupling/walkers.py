@@ -134,8 +134,10 @@ class WalkFlood:
         (L,) largest hazard rating along the link (m2/s): the worst point a walker crosses.
     depth, velocity
         (L,) depth (m) and speed (m/s) at that worst point: what the crowd model's
-        ``set_flood`` takes (with ``land_use="none"`` and the crowd's default debris factor
-        0, its own rating of the link equals ``rating``).
+        ``set_flood`` takes. Its own rating of the link then equals ``rating`` for
+        ``land_use="none"`` with the crowd's default ``FloodRules`` (debris factor 0), and
+        for ``"urban"`` with ``FloodRules(debris_factor=1.0, debris_depth=0.25)`` (but at
+        exactly 0.25 m, where the crowd adds its factor only above the depth).
     depth_max
         (L,) deepest water along the link (m).
     hazard_class
