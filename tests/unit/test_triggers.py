@@ -129,6 +129,7 @@ def test_time_may_not_go_back_and_signals_must_be_filled() -> None:
         ("gauge:harbour > 50 cm", "gauge:harbour", 0.5),
         ('gauge:"Port Hercule" > 1 m', "gauge:Port Hercule", 1.0),
         ("warning_level >= orange", "warning_level", 3.0),
+        ("warning_level >= 3", "warning_level", 3.0),
         ("units_available <= 1", "units_available", 1.0),
     ],
 )
@@ -297,6 +298,18 @@ def test_bad_unit_and_bad_operator_name_their_lines(tmp_path: Path) -> None:
     assert "operator '='" in problems[0].message
     assert "unknown unit 'm' for a rain rate" in problems[1].message
     assert problems[1].field == "triggers[1].when.value"
+
+
+def test_warning_level_refuses_other_values() -> None:
+    """A level is a name or a whole rank 0-4: purple, 2.5 and 5 are refused."""
+    for value in ("purple", "2.5", "5", 5):
+        with pytest.raises(ValueError, match="warning_level is compared with a level"):
+            Trigger.model_validate(
+                {
+                    "when": {"signal": "warning_level", "op": ">=", "value": value},
+                    "then": [{"open_shelter": "x"}],
+                }
+            )
 
 
 def test_count_signal_refuses_a_unit(tmp_path: Path) -> None:

@@ -152,8 +152,11 @@ def _read_level(value: Any) -> float:
     names = ", ".join(LEVELS)
     if isinstance(value, str) and value.strip() in LEVELS:
         return float(level_number(value.strip()))
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(LEVELS):
-        return float(value)
+    rank = value.strip() if isinstance(value, str) else value
+    if isinstance(rank, str) and rank.isdigit():
+        rank = int(rank)
+    if isinstance(rank, int | float) and not isinstance(rank, bool) and rank in range(len(LEVELS)):
+        return float(rank)
     raise PydanticCustomError(
         "bad_level",
         f"warning_level is compared with a level ({names}) or its rank 0-4, got {value!r}",
