@@ -221,3 +221,21 @@ def test_a_zero_length_link_reads_its_cell_and_an_empty_index_reads_nothing():
     )
     state = flood_roads(empty, depth)
     assert (empty.n_links, state.speed_factor.size, state.wet_from.size) == (0, 0, 0)
+
+
+def test_samples_sit_on_winding_streets_where_shapely_locates_them():
+    """Random winding streets (8-30 vertices each): every sample lies on its own link's
+    drawing (to 1e-6 m, float rounding) at the share of its length shapely finds for it."""
+    rng = np.random.default_rng(5)
+    shapes = [np.cumsum(rng.normal(0, 7, (rng.integers(8, 31), 2)), axis=0) + 60 for _ in range(6)]
+    lines = [shapely.LineString(s) for s in shapes]
+    x = np.concatenate([[s[0, 0], s[-1, 0]] for s in shapes])
+    y = np.concatenate([[s[0, 1], s[-1, 1]] for s in shapes])
+    links = LinkIndex.from_arrays(np.arange(0, 12, 2), np.arange(1, 12, 2), x, y, lines=lines)
+    grid = GridSpec((12, 12), 10.0, x0=0.0, y0=120.0)
+    s = sample_links_on_grid(links, grid.transform, grid.shape, spacing=2.0)
+    own = links.lines()[s.link]
+    pts = shapely.points(s.x, s.y)
+    assert shapely.distance(own, pts).max() < 1e-6
+    assert shapely.line_locate_point(own, pts, normalized=True) == pytest.approx(s.at, abs=1e-9)
+    assert s.length == pytest.approx([line.length for line in lines], rel=1e-12)
