@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from twin.atomic import write_json
@@ -142,6 +141,7 @@ def crowd_command(
     from twin.cli._checks import ensure_writable, ensure_writable_file
     from twin.crowd.outputs import write_outputs
     from twin.crowd.scenario import crowd_from_scenario
+    from twin.engine.run import ProgressBar
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, load_scenario, results_folder
 
@@ -199,23 +199,13 @@ def crowd_command(
         run = set_up(plan, path)
         start = time.perf_counter()
         label = f"crowd {escape(plan.name)}" if plan is not None else "crowd"
-        with Progress(
-            TextColumn(f"[bold blue]{label}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[walking]} walking"),
-            TimeElapsedColumn(),
+        bar = ProgressBar(
+            label,
             console=err_console,
-            transient=True,
-            disable=not progress,
-        ) as bar:
-            task = bar.add_task("crowd", total=end, walking=0)
-
-            def on_progress(model, bar=bar, task=task) -> None:
-                c = model.counts()
-                bar.update(task, completed=model.t, walking=f"{c['on_link'] + c['at_node']:,}")
-
-            run.run(end, dt=dt, on_progress=on_progress)
+            enabled=progress,
+            status=lambda r: f"{r.components['crowd'].vitals()['walking']:,.0f} walking",
+        )
+        run.run(end, dt=dt, observers=[bar])
         kpis = run.model.kpis()
         if plan is not None:
             console.print(f"plan {escape(plan.name)}")

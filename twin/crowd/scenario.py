@@ -18,7 +18,7 @@ computed rather than as 0.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ import shapely
 
 from twin.coupling.hazards import collapse_links
 from twin.crowd.choice import check_memory
+from twin.crowd.component import CrowdComponent
 from twin.crowd.model import CrowdModel
 from twin.crowd.network import WalkNetwork
 from twin.crowd.params import CrowdParams
@@ -41,6 +42,9 @@ from twin.crowd.sources import (
     shelters_from_plan,
     venue_crowd,
 )
+from twin.engine.run import Callback, Observer
+from twin.engine.run import run as engine_run
+from twin.engine.timeline import Event, Timeline
 from twin.errors import Problem, UserInputError
 from twin.scenario.hazards import CrowdEvent, GroundCollapse, Inflow, Rainfall, SeaLevel
 from twin.scenario.plan import Plan
@@ -81,6 +85,18 @@ class CrowdRun:
     model: CrowdModel
     closures: list[tuple[float, np.ndarray, str]] = field(default_factory=list)
 
+    def component(self, *, dt: float = 1.0, name: str = "crowd") -> CrowdComponent:
+        """The model as an engine component stepping by ``dt`` (s)."""
+        return CrowdComponent(self.model, dt=dt, name=name)
+
+    def timeline(self, name: str = "crowd") -> Timeline:
+        """The closures from the model's time on as engine events for component ``name``."""
+        return Timeline(
+            Event(float(when), name, "close_links", {"links": np.flatnonzero(mask).tolist()}, label)
+            for when, mask, label in self.closures
+            if when >= self.model.t
+        )
+
     def run(
         self,
         until: float,
@@ -88,21 +104,24 @@ class CrowdRun:
         dt: float = 1.0,
         chunk: float = 60.0,
         on_progress: Callable[[CrowdModel], None] | None = None,
+        observers: Sequence[Observer] = (),
     ) -> None:
-        """Advance to ``until`` (s), closing links on time, calling ``on_progress`` after
-        each ``chunk`` (s)."""
-        model = self.model
-        pending = [c for c in self.closures if c[0] >= model.t]
-        while model.t < until - 1e-9:
-            stop = min(model.t + chunk, until)
-            if pending and pending[0][0] <= stop:
-                stop = max(pending[0][0], model.t)
-            model.advance_to(stop, dt=dt)
-            while pending and pending[0][0] <= model.t + 1e-9:
-                _, mask, _ = pending.pop(0)
-                model.set_closed(model.closed_outside | mask)
-            if on_progress is not None:
-                on_progress(model)
+        """Advance to ``until`` (s) on the engine (:func:`twin.engine.run.run`), closing
+        links on time, the clock stopping every ``chunk`` (s) and at each closure for the
+        ``observers`` and ``on_progress(model)``. A closure at or after ``until`` is not
+        applied (it would act after the run)."""
+        if until <= self.model.t:
+            return
+        observers = list(observers)
+        if on_progress is not None:
+            observers.append(Callback(lambda _t, _run: on_progress(self.model)))
+        engine_run(
+            [self.component(dt=dt)],
+            until,
+            timeline=self.timeline(),
+            exchange_every=chunk,
+            observers=observers,
+        )
 
 
 def crowd_from_scenario(

@@ -34,6 +34,7 @@ from twin.engine.timeline import Event, Timeline
 from twin.errors import Problem, UserInputError
 
 __all__ = [
+    "Callback",
     "Exchange",
     "Observer",
     "ProgressBar",
@@ -274,6 +275,30 @@ def _apply(event: Event, state: Run) -> None:
 
 
 # ---------------------------------------------------------------------------- observers
+class Callback:
+    """An observer that calls ``fn(t, run)`` after every stop of the clock (a writer, a
+    check in a test).
+
+    Parameters
+    ----------
+    fn
+        Called with the time (s) and the :class:`Run`.
+    """
+
+    def __init__(self, fn: Callable[[float, Run], None]) -> None:
+        self.fn = fn
+
+    def start(self, run: Run) -> None:
+        """Nothing to do."""
+
+    def update(self, t: float, run: Run) -> None:
+        """Call ``fn``."""
+        self.fn(t, run)
+
+    def finish(self, run: Run, *, interrupted: bool) -> None:
+        """Nothing to do."""
+
+
 class ProgressBar:
     """A rich progress bar of simulated time, on stderr by default.
 
