@@ -14,7 +14,8 @@ from twin.coupling.triggers import TriggerSet, check_gauges, rain_forecast, scen
 from twin.errors import ScenarioError
 from twin.scenario import load_plan, load_scenario
 from twin.scenario.plan import UnitCounts
-from twin.scenario.triggers import SIGNALS, Trigger, UnitsMoved, allowed_signals
+from twin.scenario.signals import SIGNALS, allowed_signals
+from twin.scenario.triggers import Trigger, UnitsMoved
 
 PLAN = """\
 version: 1

@@ -2,7 +2,7 @@
 
 :class:`TriggerSet` is pure bookkeeping (layer ``coupling``; it imports no model): whoever
 runs the twin calls ``update(t, signals)`` at each exchange with a value for every key in
-:attr:`TriggerSet.keys` (in the signal's unit, see :data:`twin.scenario.triggers.SIGNALS`)
+:attr:`TriggerSet.keys` (in the signal's unit, see :data:`twin.scenario.signals.SIGNALS`)
 and carries out the actions of the :class:`Firing` objects it returns; warnings it applies
 itself, to its :class:`WarningBoard`.
 
@@ -41,14 +41,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from twin.errors import Problem, ScenarioError
 from twin.scenario.problems import problem_at
-from twin.scenario.triggers import (
-    LEVELS,
-    Action,
-    Trigger,
-    WarningAction,
-    WarningArea,
-    level_number,
-)
+from twin.scenario.signals import LEVELS, level_number, resolve_signal
+from twin.scenario.triggers import Action, Trigger, WarningAction, WarningArea
 
 __all__ = [
     "Firing",
@@ -482,8 +476,6 @@ def scenario_forecasts(scenario: Any, keys: Iterable[str], t: float) -> dict[str
     t
         The update time (s).
     """
-    from twin.scenario.triggers import resolve_signal
-
     hyetographs = [
         [(p.at, p.intensity) for p in h.hyetograph]
         for h in scenario.hazards

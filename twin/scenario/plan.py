@@ -368,7 +368,7 @@ class Plan(StrictModel):
     triggers: list[Trigger] = Field(default_factory=list)
     """Early-warning triggers (optional): `{when: '<signal> <op> <value> [for <duration>]',
     then: [actions]}`; actions: warning, evacuate, close_road, open_shelter, preposition,
-    mutual_aid (see twin/scenario/triggers.py and scenarios/README.md)."""
+    mutual_aid (see scenarios/README.md; signals in twin/scenario/signals.py)."""
 
     @model_validator(mode="after")
     def _names(self) -> Plan:
