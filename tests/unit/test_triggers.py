@@ -100,6 +100,17 @@ def test_repeat_rearms_when_the_condition_stops_holding() -> None:
     assert _fired_at(ts, series, "open_incidents") == [60.0, 300.0]
 
 
+def test_docstring_example_runs() -> None:
+    """The module's example (red after 10 min above 0.3 m) runs as written."""
+    import doctest
+
+    import twin.coupling.triggers as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
 def test_time_may_not_go_back_and_signals_must_be_filled() -> None:
     """Programming errors of the caller are refused, not guessed around."""
     ts = _set("max_depth_m > 0.3")

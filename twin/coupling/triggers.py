@@ -35,7 +35,8 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -43,6 +44,10 @@ from twin.errors import Problem, ScenarioError
 from twin.scenario.problems import problem_at
 from twin.scenario.signals import LEVELS, level_number, resolve_signal
 from twin.scenario.triggers import Action, Trigger, WarningAction, WarningArea
+
+if TYPE_CHECKING:
+    from twin.scenario.plan import Plan
+    from twin.scenario.schema import Scenario
 
 __all__ = [
     "Firing",
@@ -90,8 +95,7 @@ class IssuedWarning:
     sequence
         Number of this warning among all warnings of the run (1 first).
     area_sequence
-        Number of this warning among those of its area (1: the first, a CAP *Alert*; later
-        ones are *Updates* of it).
+        Number of this warning among those of its area (1 for its first).
     category
         CAP category of the signal that caused it (``Met`` or ``Safety``).
     event
@@ -463,7 +467,7 @@ def rain_forecast(hyetographs: Sequence[Sequence[tuple[float, float]]], t: float
     return total * 3.6e6
 
 
-def scenario_forecasts(scenario: Any, keys: Iterable[str], t: float) -> dict[str, float]:
+def scenario_forecasts(scenario: Scenario, keys: Iterable[str], t: float) -> dict[str, float]:
     """Values of the ``forecast:rain_mm_h@<lead>`` keys at time ``t`` from a scenario's
     rainfall hazards (mm/h; 0 without rain).
 
@@ -489,7 +493,7 @@ def scenario_forecasts(scenario: Any, keys: Iterable[str], t: float) -> dict[str
     return out
 
 
-def check_gauges(plan: Any, gauges: Sequence[str], *, file: Any = None) -> None:
+def check_gauges(plan: Plan, gauges: Sequence[str], *, file: str | Path | None = None) -> None:
     """Check that every ``gauge:<name>`` a plan's triggers watch is a gauge of the scenario.
 
     Parameters
