@@ -225,6 +225,12 @@ def test_levels_only_go_up_unless_lowered_explicitly() -> None:
     assert [f.warnings and f.warnings[0].level for f in ts.log] == ["orange", (), "yellow", "none"]
 
 
+def test_all_clear_without_lower_is_refused() -> None:
+    """`level: none` could never act without `lower: true`, so it is an error, not a no-op."""
+    with pytest.raises(ScenarioError, match="needs `lower: true`"):
+        _set("max_depth_m < 0.1", level="none")
+
+
 def test_warning_level_is_a_signal_seen_at_the_next_update() -> None:
     """A trigger on warning_level reads the board; a warning issued now is seen next."""
     ts = TriggerSet.from_data(

@@ -226,6 +226,17 @@ class WarningAction(StrictModel):
     lower: bool = False
     """Whether this warning may lower the level in force in its area."""
 
+    @model_validator(mode="after")
+    def _all_clear(self) -> WarningAction:
+        if self.level == "none" and not self.lower:
+            raise PydanticCustomError(
+                "all_clear",
+                "`level: none` (the all-clear) lowers the level in force, so it needs "
+                "`lower: true`; without it, it would never change anything",
+                {"subloc": ("level",), "fix": "write `warning: {level: none, lower: true}`"},
+            )
+        return self
+
 
 class UnitsMoved(StrictModel):
     """Numbers of units of each kind (the kinds of a plan's station ``units``)."""
