@@ -112,3 +112,57 @@ def test_flat_city_with_a_stated_sea_that_covers_it_all_is_an_error(scenario):
     assert setup.config.sea_elevation == 0.5
     with pytest.raises(UserInputError, match="whole map is sea"):
         FloodModel.from_terrain(pack.terrain, setup.forcing, setup.config)
+
+
+def _lonlat(points):
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs("EPSG:32632", "EPSG:4326", always_xy=True)
+    return [tuple(float(v) for v in tr.transform(x, y)) for x, y in points]
+
+
+def test_flood_area_clips_the_grid_and_leaves_out_cells_outside_it(scenario):
+    """Issue 10: `flood.area` (a polygon in lon/lat) clips the flood grid to its bounding
+    box, and cells outside the polygon get no rain and no flow; the run's budget closes."""
+    from twin.flood import FloodModel
+    from twin.flood.kernels import BLOCKED, LAND
+
+    pack = flat_pack(datum=5.0)  # x 369500..370300, y 4845200..4845800 (UTM 32N)
+    triangle = _lonlat([(369600.0, 4845300.0), (370000.0, 4845300.0), (369600.0, 4845700.0)])
+    setup = flood_setup(flat_scenario(scenario, area=triangle), pack)
+    terrain = setup.terrain
+    assert terrain.elevation.shape == (40, 40)  # 400 m x 400 m of 10 m cells, not 60 x 80
+    assert terrain.x0 == pytest.approx(369600.0)
+    assert terrain.y0 == pytest.approx(4845700.0)
+    inside = setup.config.domain
+    assert inside.sum() == pytest.approx(40 * 40 / 2, rel=0.05)  # half the box
+    assert inside[-1, 0]  # the south-west corner is in
+    assert not inside[0, -1]  # the north-east corner is out
+    model = FloodModel.from_terrain(terrain, setup.forcing, setup.config)
+    assert (model.kind[~inside] == BLOCKED).all()
+    assert (model.kind[inside] == LAND).all()
+    model.advance_to(600.0)
+    assert (model.h[~inside] == 0).all()
+    last = model.volume_balance()
+    assert last.rain == pytest.approx(model.forcing.rainfall[0].depth(0, 600) * inside.sum() * 100)
+    assert abs(last.relative_error) < 1e-12
+
+
+def test_flood_area_as_a_box_and_its_errors(scenario):
+    """A box [west, south, east, north] clips to the cells it covers (a lon/lat box is
+    slightly tilted on the UTM grid: > 90 % of them are inside); a box off the map or with
+    west > east is refused naming `flood.area`."""
+    from twin.errors import UserInputError
+    from twin.scenario.options import FloodSettings
+
+    pack = flat_pack(datum=5.0)
+    (w, s), (e, n) = _lonlat([(369700.0, 4845400.0), (369900.0, 4845600.0)])
+    setup = flood_setup(flat_scenario(scenario, area=(w, s, e, n)), pack)
+    rows, cols = setup.terrain.elevation.shape
+    assert 20 <= rows <= 22  # 200 m and a cell or two for the tilt of a lon/lat box
+    assert 20 <= cols <= 22
+    assert setup.config.domain.mean() > 0.9
+    with pytest.raises(UserInputError, match=r"flood\.area"):
+        flood_setup(flat_scenario(scenario, area=(w + 1.0, s, e + 1.0, n)), pack)
+    with pytest.raises(ValueError, match="west < east"):
+        FloodSettings.model_validate({"area": [e, s, w, n]})

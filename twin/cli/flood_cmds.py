@@ -182,7 +182,7 @@ def flood_command(
     folder = out if out is not None else Path(sc.outputs.folder or f"results/{sc.name}") / "flood"
     try:
         run_flood_command(
-            pack.terrain,
+            setup.terrain,
             setup.forcing,
             setup.config,
             folder,

@@ -11,9 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.errors import UserInputError
+from twin.errors import Problem, UserInputError
 from twin.flood import FloodConfig, Forcing, Gauge, Inflow, Rainfall, SeaLevel
-from twin.flood.grid import BuildingRaster, GridSpec, check_memory, rasterize_buildings
+from twin.flood.grid import (
+    BuildingRaster,
+    GridSpec,
+    check_memory,
+    rasterize_buildings,
+    zone_mask,
+)
 
 #: Paved width (m) given to a road edge per lane, for the ``roads`` roughness class.
 LANE_WIDTH_M = 3.5
@@ -21,11 +27,52 @@ LANE_WIDTH_M = 3.5
 
 @dataclass(frozen=True)
 class FloodSetup:
-    """Everything a flood run needs besides the terrain."""
+    """Everything a flood run needs: its terrain (the city's, clipped to ``flood.area``),
+    forcing, settings and building raster on that terrain's grid."""
 
     forcing: Forcing
     config: FloodConfig
     buildings: BuildingRaster | None
+    terrain: object = None
+
+
+def clip_to_area(terrain, area) -> tuple[object, np.ndarray | None]:
+    """The terrain clipped to the bounding box of ``flood.area`` and the mask of its cells
+    whose centre is inside the area (``None`` without an area: the whole map).
+
+    ``area`` is a polygon of (lon, lat) corners or a box (west, south, east, north).
+    """
+    if area is None:
+        return terrain, None
+    if len(area) == 4 and not isinstance(area[0], tuple | list):
+        w, s, e, n = area
+        area = [(w, s), (e, s), (e, n), (w, n)]
+    corners = [tuple(c) for c in area]
+    spec = GridSpec.from_terrain(terrain)
+    xy = spec.to_grid_xy(corners, "EPSG:4326", what="flood.area")
+    ny, nx = spec.shape
+    dx = spec.resolution
+    eps = 1e-6  # cells: corners that round-trip through lon/lat land a hair off a cell side
+    c0 = max(int(np.floor((xy[:, 0].min() - spec.x0) / dx + eps)), 0)
+    c1 = min(int(np.ceil((xy[:, 0].max() - spec.x0) / dx - eps)), nx)
+    r0 = max(int(np.floor((spec.y0 - xy[:, 1].max()) / dx + eps)), 0)
+    r1 = min(int(np.ceil((spec.y0 - xy[:, 1].min()) / dx - eps)), ny)
+    if c1 <= c0 or r1 <= r0:
+        raise UserInputError(
+            Problem(
+                f"the flood area lies outside the map ({spec.describe()})",
+                field="flood.area",
+                fix="check the corners' coordinates ([longitude, latitude] order) and the map",
+            )
+        )
+    clipped = replace(
+        terrain,
+        elevation=np.ascontiguousarray(terrain.elevation[r0:r1, c0:c1]),
+        x0=spec.x0 + c0 * dx,
+        y0=spec.y0 - r0 * dx,
+    )
+    domain = zone_mask(GridSpec.from_terrain(clipped), corners, "EPSG:4326", what="flood.area")
+    return clipped, domain
 
 
 def forcing_from_hazards(hazards) -> Forcing:
@@ -131,7 +178,8 @@ def _road_polygons(graph):
 def flood_setup(scenario, pack) -> FloodSetup:
     """The flood inputs of a validated :class:`~twin.scenario.Scenario` on a city pack."""
     settings = scenario.flood
-    spec = GridSpec.from_terrain(pack.terrain)
+    terrain, domain = clip_to_area(pack.terrain, settings.area)
+    spec = GridSpec.from_terrain(terrain)
     check_memory(spec.shape, spec.resolution, None)  # before the rasters below
     buildings = None
     if settings.buildings != "ignore" and len(pack.buildings):
@@ -154,8 +202,9 @@ def flood_setup(scenario, pack) -> FloodSetup:
         time_step=settings.time_step,
         dt_max=settings.dt_max,
         sea_elevation=_sea_elevation(scenario),
+        domain=domain,
     )
-    return FloodSetup(forcing_from_hazards(scenario.hazards), config, buildings)
+    return FloodSetup(forcing_from_hazards(scenario.hazards), config, buildings, terrain)
 
 
 def _sea_elevation(scenario) -> float | None:

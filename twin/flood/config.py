@@ -76,6 +76,9 @@ class FloodConfig:
         Cells at or below this elevation (m) that connect to the map edge are sea;
         ``None``: no sea (every cell is land or building; e.g. flat terrain with no sea
         stated). A map with no land cell at all is refused.
+    domain
+        Bool mask ``(ny, nx)`` of the cells in the flood's area (``flood.area``); cells
+        outside are left out like obstacle buildings (no flow, no rain). ``None``: all.
     max_memory_bytes
         Refuse grids whose state would exceed this; ``None`` uses half of the memory
         available when the model is built.
@@ -101,6 +104,7 @@ class FloodConfig:
     time_step: TimeStepRule = "flow"
     dt_max: float = 10.0
     sea_elevation: float | None = 0.0
+    domain: np.ndarray | None = None
     max_memory_bytes: int | None = None
     threads: int | None = None
 

@@ -165,6 +165,16 @@ class FloodModel:
         if not np.all(np.isfinite(z)):
             raise UserInputError(Problem("the terrain has voids (NaN); fill them first"))
         kind = np.zeros(shape, np.uint8)
+        if cfg.domain is not None:
+            if np.shape(cfg.domain) != shape:
+                raise UserInputError(
+                    Problem(
+                        f"the flood area mask has shape {np.shape(cfg.domain)}, the terrain "
+                        f"{shape}",
+                        field="flood.area",
+                    )
+                )
+            kind[~np.asarray(cfg.domain, bool)] = BLOCKED
         if buildings is not None and cfg.buildings == "raised":
             z += buildings.height
         elif buildings is not None and cfg.buildings == "obstacles":

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
-from twin.scenario.base import LonLat, OutputPath, StrictModel
+from twin.scenario.base import Latitude, Longitude, LonLat, OutputPath, Polygon, StrictModel
 from twin.scenario.quantities import Duration, Length, PositiveDuration, PositiveLength
 
 _N = Annotated[float, Field(gt=0, le=1)]
@@ -120,6 +120,22 @@ class FloodSettings(StrictModel):
     steep ground only with froude_limit."""
     dt_max: PositiveDuration = 10.0
     """Longest time step, used while the map is (nearly) dry (s)."""
+    area: Polygon | tuple[Longitude, Latitude, Longitude, Latitude] | None = None
+    """Area of interest: a polygon of [longitude, latitude] corners, or a box [west, south,
+    east, north]. The flood grid is clipped to its bounding box and cells outside the
+    polygon are left out (walls), so e.g. a valley runs without its empty slopes; the box's
+    sides follow `edges`. Default: the whole map."""
+
+    @model_validator(mode="after")
+    def _area_box(self) -> FloodSettings:
+        area = self.area
+        if isinstance(area, tuple) and not (area[0] < area[2] and area[1] < area[3]):
+            raise PydanticCustomError(
+                "bad_box",
+                f"the box {list(area)} needs west < east and south < north",
+                {"subloc": ("area",), "fix": "write [west, south, east, north] in degrees"},
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_gauges(self) -> FloodSettings:
