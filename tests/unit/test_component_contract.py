@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -21,6 +22,8 @@ from twin.engine.component import check_component, check_value
 from twin.flood import FloodConfig, FloodModel, Forcing, Gauge, Inflow
 from twin.flood.component import FloodComponent
 from twin.flood.forcing import uniform_rain
+from twin.response import BackgroundDemand, ResponseModel, RoadTravel, StationSpec, make_policy
+from twin.response.component import ResponseComponent
 from twin.traffic import TrafficModel, grid_network
 from twin.traffic.component import TrafficComponent
 
@@ -58,7 +61,34 @@ def make_crowd() -> CrowdComponent:
     return CrowdComponent(model, dt=1.0)
 
 
-MAKERS = {"flood": make_flood, "traffic": make_traffic, "crowd": make_crowd}
+def make_response() -> ResponseComponent:
+    """Two stations on a 3 x 3 grid of 60 s roads; background medical and fire calls at
+    about one a minute (its own random streams: arrivals, places, scene times)."""
+    g = nx.MultiDiGraph()
+    for n in range(9):
+        g.add_node(n, x=500.0 * (n % 3), y=500.0 * (n // 3))
+    for n in range(9):
+        for m in (n + 1, n + 3):
+            if m < 9 and (m == n + 3 or n % 3 < 2):
+                g.add_edge(n, m, travel_time=60.0)
+                g.add_edge(m, n, travel_time=60.0)
+    stations = [
+        StationSpec("west", 0, {"ambulance": 2, "fire_engine": 1}),
+        StationSpec("east", 8, {"ambulance": 1, "police": 1}),
+    ]
+    demand = BackgroundDemand({"medical": 1 / 90.0, "fire": 1 / 400.0}, np.ones(9))
+    model = ResponseModel(
+        RoadTravel(g), stations, policy=make_policy("nearest"), seed=11, background=demand
+    )
+    return ResponseComponent(model)
+
+
+MAKERS = {
+    "flood": make_flood,
+    "traffic": make_traffic,
+    "crowd": make_crowd,
+    "response": make_response,
+}
 #: Where a snapshot is taken and where runs end (s): the snapshot time is an output time of
 #: the flood (where it stops in any run), so the straight run takes the same sub-steps.
 T_SNAP, T_END = 120.0, 300.0
@@ -161,3 +191,25 @@ def test_the_runs_are_not_trivial(kind):
     end = c.snapshot()
     changed = [k for k in mid if isinstance(mid[k], np.ndarray) and not _same(mid[k], end[k])]
     assert len(changed) >= 3
+
+
+def test_response_restore_replays_and_refuses_other_construction_inputs():
+    """The response's snapshot is its inputs log (SimPy generators cannot be copied):
+    restore re-runs and replays it, and checks the replay reached the snapshot's state; a
+    component built with another seed does not, and is refused."""
+    first = make_response()
+    _advance(first, T_SNAP)
+    snap = first.snapshot()
+    assert snap["inputs.n"] == 1
+    assert snap["inputs.0.t"] == T_SNAP - 30.0
+    assert int(snap["digest.events"]) > 10
+    other = make_response()
+    other.model = ResponseModel(
+        other.model.travel.fresh(),
+        other.model.stations,
+        policy=other.model.policy,
+        seed=12,
+        background=BackgroundDemand({"medical": 1 / 90.0, "fire": 1 / 400.0}, np.ones(9)),
+    )
+    with pytest.raises(ValueError, match="not built from the same"):
+        other.restore(snap)

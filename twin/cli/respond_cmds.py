@@ -17,7 +17,6 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from twin.atomic import write_json
@@ -26,7 +25,7 @@ from twin.cli.maps_cmds import MapsOption
 from twin.errors import Problem, UserInputError
 from twin.response.kpis import ResponseKpis, write_log
 
-#: Progress-bar updates per run.
+#: Stops of the engine clock per run (the progress bar moves this often).
 PROGRESS_STEPS = 100
 
 
@@ -156,6 +155,9 @@ def respond(
     """Run the emergency response model for a scenario and plan(s); print and write KPIs."""
     from twin.cli.maps_cmds import load_scenario_city
     from twin.coupling.response_setup import build_response, residents_for_rates
+    from twin.engine.run import ProgressBar
+    from twin.engine.run import run as engine_run
+    from twin.response.component import ResponseComponent
     from twin.response.network import CityNetwork, hospitals_of
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, load_scenario, results_folder
@@ -211,19 +213,13 @@ def respond(
         )
         if times is not None:
             model.update_roads(link_times=times)
-        with Progress(
-            TextColumn(f"[bold blue]respond {escape(plan.name)}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=not progress,
-        ) as bar:
-            task = bar.add_task("run", total=PROGRESS_STEPS)
-            for k in range(1, PROGRESS_STEPS + 1):
-                model.advance(duration * k / PROGRESS_STEPS)
-                bar.update(task, completed=k)
+        bar = ProgressBar(f"respond {escape(plan.name)}", console=err_console, enabled=progress)
+        engine_run(
+            [ResponseComponent(model)],
+            duration,
+            exchange_every=duration / PROGRESS_STEPS,
+            observers=[bar],
+        )
         kpis = model.finish()
         folder = Path(base) / file_name(plan.name)
         folder.mkdir(parents=True, exist_ok=True)
