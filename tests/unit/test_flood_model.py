@@ -414,3 +414,26 @@ def test_a_map_that_is_all_sea_is_an_error():
     last = model.balance[-1]
     assert last.rain == pytest.approx(1e-5 * 600 * 120 * 100.0)
     assert last.stored == pytest.approx(last.rain, rel=1e-12)
+
+
+def test_pits_deeper_than_a_threshold_are_found():
+    """Issue 10: closed hollows are found by filling the terrain from its outlets (the map
+    edge and the sea); walls (buildings) can close one; shallow ones are left out."""
+    from twin.flood.grid import find_pits
+
+    z = np.full((20, 20), 5.0)
+    z[5:8, 5:8] = 2.0
+    z[6, 6] = 1.0  # a 3 x 3 hollow 3 m deep with a 4 m hole in the middle
+    z[12:14, 12:14] = 4.5  # 0.5 m deep: below the threshold
+    z[10:13, 3:6] = 2.0
+    z[11, 0:3] = 2.0  # a hollow drained by a ditch to the west edge: no pit
+    pits = find_pits(z, 10.0, min_depth=1.0)
+    assert len(pits) == 1
+    pit = pits[0]
+    assert (pit.depth, pit.cells, pit.row, pit.col) == (4.0, 9, 6, 6)
+    assert pit.volume == pytest.approx((8 * 3.0 + 4.0) * 100.0)
+    wall = np.zeros((20, 20), bool)
+    wall[11, 1] = True  # a building across the ditch closes the hollow
+    walled = find_pits(z, 10.0, blocked=wall, min_depth=1.0)
+    assert [(p.depth, p.cells) for p in walled] == [(4.0, 9), (3.0, 10)]
+    assert find_pits(z, 10.0, min_depth=0.4)[-1].depth == pytest.approx(0.5)

@@ -249,3 +249,19 @@ def test_run_length_must_be_finite_and_positive(tmp_path, until):
             small_terrain(), forcing(), config(), tmp_path / "o", duration=until, console=quiet()
         )
     assert not (tmp_path / "o").exists()
+
+
+def test_summary_reports_closed_hollows(tmp_path):
+    """Issue 10: the run's summary says how many closed hollows deeper than 1 m the grid
+    has, what they hold and where the deepest is (here one dug 3 m into the valley)."""
+    terrain = small_terrain()
+    z = terrain.elevation.copy()
+    z[8:11, 10:13] -= 3.0
+    dug = TerrainGrid(z, X0, Y0, 10.0, UTM32, "test", "synthetic")
+    console = quiet()
+    run_flood_command(dug, forcing(), config(), tmp_path, duration=150, console=console)
+    text = console.file.getvalue()
+    assert "closed hollows deeper than 1 m: 1, holding" in text
+    console = quiet()
+    run_flood_command(small_terrain(), forcing(), config(), tmp_path, duration=150, console=console)
+    assert "closed hollows deeper than 1 m: none" in console.file.getvalue()

@@ -72,6 +72,8 @@ def run_flood_command(
         progress=progress,
     )
     _print_summary(console, report, Path(out_dir))
+    for line in pit_lines(terrain, config, buildings, sea):
+        console.print(line, markup=False)
     return report
 
 
@@ -147,6 +149,38 @@ def limiter_lines(report: FloodRunReport) -> list[str]:
         "where thin sheets drain"
     )
     return [froude, outflow]
+
+
+#: Closed hollows deeper than this (m) are reported.
+PIT_DEPTH = 1.0
+
+
+def pit_lines(terrain, config: FloodConfig, buildings=None, sea=None) -> list[str]:
+    """Closed hollows deeper than :data:`PIT_DEPTH` on the flood's grid, in words."""
+    from twin.flood.grid import GridSpec, find_pits, sea_mask
+
+    z = np.asarray(terrain.elevation, dtype=np.float64)
+    blocked = np.zeros(z.shape, bool)
+    if buildings is not None and config.buildings == "obstacles":
+        blocked |= buildings.mask
+    elif buildings is not None and config.buildings == "raised":
+        z = z + buildings.height
+    if config.domain is not None:
+        blocked |= ~np.asarray(config.domain, bool)
+    if sea is None and config.sea_elevation is not None:
+        sea = sea_mask(z, config.sea_elevation)
+    pits = find_pits(z, terrain.resolution, blocked=blocked, sea=sea, min_depth=PIT_DEPTH)
+    if not pits:
+        return [f"closed hollows deeper than {PIT_DEPTH:g} m: none"]
+    deepest = pits[0]
+    lonlat = GridSpec.from_terrain(terrain).cell_lonlat(deepest.row, deepest.col)
+    at = f"{lonlat[0]:.5f}, {lonlat[1]:.5f}" if lonlat else f"row {deepest.row}, col {deepest.col}"
+    return [
+        f"closed hollows deeper than {PIT_DEPTH:g} m: {len(pits)}, holding "
+        f"{sum(p.volume for p in pits):,.0f} m3 before water runs on (deepest "
+        f"{deepest.depth:.1f} m, {deepest.volume:,.0f} m3, at {at}); DEM artefacts such as "
+        "burnt-in bridges look like this"
+    ]
 
 
 @app.command("flood")
