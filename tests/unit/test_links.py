@@ -305,3 +305,35 @@ def test_a_closed_link_is_never_used():
     dist, pred = shortest_tree(index, cost, 0)
     assert np.isinf(dist[1])
     assert pred[1] == -1
+
+
+# ---------------------------------------------------------------- stored with the pack
+def test_the_index_is_stored_with_the_pack_and_read_back_equal(tmp_path, monkeypatch):
+    """A built pack carries both indexes; the cache stores them as drive_links.npz and
+    walk_links.npz under the manifest's hashes and the cached pack reads them back equal
+    (not rebuilt from its graphs); a pack whose graph is replaced builds a new one."""
+    import dataclasses
+    import json
+
+    from test_city_facilities import write_osm
+
+    from twin.city import load_city
+
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "cache"))
+    osm = write_osm(tmp_path / "tiny.osm")
+    built = load_city(osm, flat=True)
+    cached = load_city(osm, flat=True)
+    (folder,) = (tmp_path / "cache" / "packs").iterdir()
+    files = json.loads((folder / "manifest.json").read_text())["files"]
+    assert {"drive_links.npz", "walk_links.npz"} <= set(files)
+    for kind in ("drive", "walk"):
+        graph, stored = cached.link_indexes[kind]
+        assert graph is getattr(cached, kind)
+        assert cached.links(kind) is stored
+        a = built.links(kind)
+        assert a.n_links == getattr(built, kind).number_of_edges() > 0
+        for name in ("node_ids", "tail", "head", "key", "length", "geom_x", "way_ids", "width"):
+            np.testing.assert_array_equal(getattr(stored, name), getattr(a, name))
+    smaller = cached.drive.subgraph(list(cached.drive.nodes)[1:]).copy()
+    other = dataclasses.replace(cached, drive=smaller)
+    assert other.links("drive").n_nodes == cached.links("drive").n_nodes - 1
