@@ -24,6 +24,7 @@ from typing import Any
 
 from twin.atomic import write_bytes
 from twin.settings import cache_dir
+from twin.versions import dependency_versions
 
 #: Bump when the contents or meaning of a pack change, so old caches are rebuilt.
 PACK_FORMAT = 2
@@ -99,9 +100,17 @@ def sha256_file(path: Path) -> str:
 
 
 def pack_key(sources: dict[str, Any], options: dict[str, Any]) -> str:
-    """Cache key: a hash of the pack format and code, input checksums and build options."""
+    """Cache key: a hash of the pack format and code, the versions of the libraries that
+    build it (:func:`twin.versions.dependency_versions`: a new osmnx or shapely rebuilds),
+    input checksums and build options."""
     blob = json.dumps(
-        {"format": PACK_FORMAT, "code": code_digest(), "sources": sources, "options": options},
+        {
+            "format": PACK_FORMAT,
+            "code": code_digest(),
+            "dependencies": dependency_versions(),
+            "sources": sources,
+            "options": options,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:20]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import math
 from dataclasses import dataclass, field
 from functools import cache
@@ -130,12 +131,16 @@ def get_runner(name: str) -> Runner:
 
 @cache
 def code_version(runner_name: str) -> str:
-    """``<twin version>+<digest>``: a hash of the source of the runner's packages.
+    """``<twin version>+<digest>``: a hash of the source of the runner's packages and of
+    the versions of the libraries that change results
+    (:func:`twin.versions.dependency_versions`).
 
-    Runs are reused only under the same code version, so changing a model's code makes a
-    rerun compute fresh results instead of mixing old and new.
+    Runs are reused only under the same code version, so changing a model's code or
+    upgrading numba, osmnx or shapely makes a rerun compute fresh results instead of
+    mixing old and new.
     """
     import twin
+    from twin.versions import dependency_versions, twin_version
 
     runner = get_runner(runner_name)
     digest = hashlib.sha256()
@@ -146,7 +151,8 @@ def code_version(runner_name: str) -> str:
         for source in files:
             digest.update(source.relative_to(root).as_posix().encode())
             digest.update(source.read_bytes())
-    return f"{twin.__version__}+{digest.hexdigest()[:12]}"
+    digest.update(json.dumps(dependency_versions(), sort_keys=True).encode())
+    return f"{twin_version()}+{digest.hexdigest()[:12]}"
 
 
 def station_outside_city(plan: Plan, city: CityPack) -> list[tuple[int, str]]:

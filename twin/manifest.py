@@ -1,0 +1,257 @@
+"""``run.json``: what produced a result, written beside every run's outputs.
+
+A manifest records the resolved scenario (after defaults and ``--set``: the validated
+pydantic model dumped, with every path absolute), the plan, the seed, twin's version and
+the versions of the libraries that change results (:mod:`twin.versions`), the city pack's
+hash, the command line, and start and end times in ISO 8601 UTC. It is strict JSON written
+atomically (:func:`twin.atomic.write_json`).
+
+:func:`load_manifest` reads one back as a validated scenario, plan and seed, so a run can
+be repeated from its manifest alone (``twin respond --from-manifest run.json``).
+
+The run commands call, after writing their outputs (``tests/unit/test_manifest.py`` runs
+the same calls)::
+
+    write_manifest(folder, scenario=scenario, plan=plan, seed=seed, command_line=sys.argv,
+                   pack_hash=pack_hash(pack), started=started, ended=datetime.now(UTC))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from twin.atomic import write_json
+from twin.errors import Problem, ScenarioError, UserInputError
+from twin.versions import dependency_versions, twin_version
+
+if TYPE_CHECKING:
+    from twin.city.pack import CityPack
+    from twin.scenario.plan import Plan
+    from twin.scenario.schema import Scenario
+
+__all__ = [
+    "MANIFEST_FORMAT",
+    "MANIFEST_NAME",
+    "RunManifest",
+    "dependency_versions",
+    "load_manifest",
+    "pack_hash",
+    "write_manifest",
+]
+
+#: File name of the manifest in a run's output folder.
+MANIFEST_NAME = "run.json"
+#: Bump when the meaning of a field changes.
+MANIFEST_FORMAT = 1
+#: Largest manifest read (bytes): a resolved scenario and plan are a few tens of kilobytes.
+MAX_MANIFEST_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class RunManifest:
+    """A manifest read back by :func:`load_manifest`.
+
+    Attributes
+    ----------
+    scenario, plan
+        The validated scenario and plan (``plan`` None for runs without one).
+    seed
+        The run seed (None if the run used the scenario's).
+    twin_version, dependencies
+        Versions at the time of the run (see :mod:`twin.versions`).
+    pack_hash
+        The city pack's hash (:func:`pack_hash`), None if the run had no city.
+    command_line
+        The command as typed (``argv``).
+    started, ended
+        Start and end of the run (timezone-aware, UTC).
+    path
+        The file it was read from.
+    """
+
+    scenario: Scenario
+    plan: Plan | None
+    seed: int | None
+    twin_version: str
+    dependencies: dict[str, str | None]
+    pack_hash: str | None
+    command_line: list[str]
+    started: datetime
+    ended: datetime
+    path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def pack_hash(pack: CityPack) -> str:
+    """SHA-256 (hex, 64 characters) of what identifies a built city pack: its name, CRS
+    and sources (each input file's SHA-256 and the build options)."""
+    blob = json.dumps(
+        {"name": pack.name, "crs": pack.crs, "sources": pack.sources},
+        sort_keys=True,
+        allow_nan=False,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _utc_text(moment: datetime, name: str) -> str:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (e.g. datetime.now(UTC)), got {moment}")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def write_manifest(
+    folder: Path | str,
+    *,
+    scenario: BaseModel,
+    plan: BaseModel | None,
+    seed: int | None,
+    command_line: Sequence[str],
+    pack_hash: str | None,
+    started: datetime,
+    ended: datetime,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``<folder>/run.json`` (atomically, strict JSON) and return its path.
+
+    Parameters
+    ----------
+    folder
+        The run's output folder (created if missing).
+    scenario, plan
+        The resolved (validated) scenario and plan; dumped as JSON with every default.
+    seed
+        The run seed (None: the scenario's ``seed`` was used).
+    command_line
+        The command as typed, e.g. ``sys.argv``.
+    pack_hash
+        :func:`pack_hash` of the run's city pack, None if it had none.
+    started, ended
+        Timezone-aware start and end of the run; written in UTC (``...Z``).
+    extra
+        More entries for the caller's own use (e.g. the model run); must be JSON.
+
+    Raises
+    ------
+    ValueError
+        If ``started`` or ``ended`` is naive (no timezone): a bug of the caller.
+    """
+    data: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "twin_version": twin_version(),
+        "python": platform.python_version(),
+        "dependencies": dependency_versions(),
+        "command_line": [str(arg) for arg in command_line],
+        "started": _utc_text(started, "started"),
+        "ended": _utc_text(ended, "ended"),
+        "seed": None if seed is None else int(seed),
+        "pack_hash": pack_hash,
+        "scenario": scenario.model_dump(mode="json"),
+        "plan": None if plan is None else plan.model_dump(mode="json"),
+    }
+    if extra:
+        data["extra"] = extra
+    return write_json(Path(folder) / MANIFEST_NAME, data)
+
+
+def _problems(exc: ValidationError, path: Path, where: str) -> list[Problem]:
+    return [
+        Problem(
+            error["msg"],
+            path,
+            field=".".join([where, *(str(part) for part in error["loc"])]),
+            fix="write the manifest with this version of twin, or run from the scenario file",
+        )
+        for error in exc.errors()
+    ]
+
+
+def _refuse(path: Path, message: str, field_name: str | None = None) -> UserInputError:
+    return UserInputError(
+        Problem(
+            message,
+            path,
+            field=field_name,
+            fix="pass the run.json a twin run wrote beside its outputs",
+        )
+    )
+
+
+def load_manifest(path: Path | str) -> RunManifest:
+    """Read a ``run.json`` back as a validated scenario, plan and seed.
+
+    Paths in the scenario are those of the run (absolute); files they name must still exist.
+    The folder-tree rule for plan files does not apply: the plan is stored in the manifest.
+
+    Raises
+    ------
+    UserInputError
+        If the file is missing, too large, not JSON, or not a manifest of this format.
+    ScenarioError
+        If its scenario or plan does not validate (e.g. a file it names is gone), with the
+        field of each problem.
+    """
+    from twin.scenario.plan import Plan
+    from twin.scenario.schema import Scenario
+
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise _refuse(path, f"larger than {MAX_MANIFEST_BYTES >> 20} MiB: not a run.json")
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise _refuse(path, f"cannot read the manifest: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise _refuse(path, f"not JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("scenario"), dict):
+        raise _refuse(path, "not a run manifest (no scenario)", "scenario")
+    if data.get("format") != MANIFEST_FORMAT:
+        raise _refuse(
+            path, f"manifest format {data.get('format')!r}, expected {MANIFEST_FORMAT}", "format"
+        )
+    seed = data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise _refuse(path, f"seed must be an integer or null, not {seed!r}", "seed")
+    # Paths were resolved when the run loaded its files: no base folder (the folder-tree
+    # rule for plan files protects scenario files; the plan itself is stored here).
+    context = {"base_dir": None, "check_paths": True}
+    problems: list[Problem] = []
+    scenario = plan = None
+    try:
+        scenario = Scenario.model_validate(data["scenario"], context=context)
+    except ValidationError as exc:
+        problems += _problems(exc, path, "scenario")
+    if data.get("plan") is not None:
+        try:
+            plan = Plan.model_validate(data["plan"], context=context)
+        except ValidationError as exc:
+            problems += _problems(exc, path, "plan")
+    if problems:
+        raise ScenarioError(problems)
+    times = {}
+    for name in ("started", "ended"):
+        try:
+            times[name] = datetime.fromisoformat(str(data.get(name)))
+        except ValueError:
+            raise _refuse(path, f"{name} is not an ISO 8601 time", name) from None
+    return RunManifest(
+        scenario=scenario,
+        plan=plan,
+        seed=seed,
+        twin_version=str(data.get("twin_version")),
+        dependencies=dict(data.get("dependencies") or {}),
+        pack_hash=data.get("pack_hash"),
+        command_line=[str(a) for a in data.get("command_line") or []],
+        started=times["started"],
+        ended=times["ended"],
+        path=path,
+        extra=dict(data.get("extra") or {}),
+    )
