@@ -9,6 +9,9 @@ One pass of the loop, read as prose::
     if stop is an exchange time: for hook in exchanges: hook(stop, components)
     for observer: observer.update(stop, run)    # progress bar, writers, vital signs
 
+SimPy events (the response model's) between two stops are processed when the clock goes
+past them, seeing the array models at the earlier stop; an event exactly at a stop is
+processed after the array models reached that stop (SimPy's ``run(until=t)`` rule).
 Fixed-step models (traffic, crowd) step on their own grid of whole steps from the time
 they were built at, so where the clock stops does not change their steps; the adaptive
 flood shortens its last sub-step to land on each stop. Exchanges (every
