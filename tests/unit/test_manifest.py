@@ -4,6 +4,7 @@ versions reach the pack cache key and the experiment store's code version."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -134,3 +135,75 @@ def test_dependency_upgrade_changes_the_code_version(monkeypatch):
     runners.code_version.cache_clear()
     assert after != before
     assert before.split("+")[0] == after.split("+")[0] == twin.versions.twin_version()
+
+
+RESPOND_SCENARIO = """\
+version: 1
+kind: scenario
+name: manifest_test
+city: {name: monaco}
+time: {duration: 3 h}
+seed: 4
+incidents:
+  background: {medical: 1.0, traffic_accident: 0.2}
+"""
+
+RESPOND_PLAN = """\
+version: 1
+kind: plan
+name: two
+stations:
+  - {name: Condamine, location: [7.4205, 43.7345], units: {ambulance: 2, police: 1}}
+dispatch: {policy: nearest}
+"""
+
+
+def test_respond_reruns_from_its_manifest(tmp_path, monkeypatch, maps_folders, monaco_dir):
+    """twin respond writes run.json; --from-manifest reproduces kpis.json and events.csv
+    byte for byte, with the recorded seed (5, not the scenario's 4)."""
+    from typer.testing import CliRunner
+
+    import twin.cli.respond_cmds  # noqa: F401  (registers the command)
+    from twin.cli import _register, app
+
+    _register()
+    monkeypatch.setenv("TWIN_MAPS", os.pathsep.join(str(f) for f in maps_folders))
+    (tmp_path / "scenario.yaml").write_text(RESPOND_SCENARIO)
+    (tmp_path / "plan.yaml").write_text(RESPOND_PLAN)
+    runs = {
+        "first": ["--seed", "5"],
+        "again": ["--from-manifest", str(tmp_path / "first" / "two" / "run.json")],
+        "seed4": [],
+    }
+    for name, args in runs.items():
+        files = [] if name == "again" else [str(tmp_path / "scenario.yaml"), "--plan",
+                                            str(tmp_path / "plan.yaml")]  # fmt: skip
+        result = CliRunner().invoke(
+            app, ["respond", *files, *args, "--out", str(tmp_path / name), "--no-progress"]
+        )
+        assert result.exit_code == 0, result.output
+    record = manifest.load_manifest(tmp_path / "first" / "two" / "run.json")
+    assert record.seed == 5
+    assert record.plan.name == "two"
+    for output in ("kpis.json", "events.csv"):
+        first = (tmp_path / "first" / "two" / output).read_bytes()
+        assert (tmp_path / "again" / "two" / output).read_bytes() == first
+    events = (tmp_path / "first" / "two" / "events.csv").read_bytes()
+    assert (tmp_path / "seed4" / "two" / "events.csv").read_bytes() != events
+    again = manifest.load_manifest(tmp_path / "again" / "two" / "run.json")
+    assert again.scenario == record.scenario
+    assert again.pack_hash == record.pack_hash
+
+
+def test_from_manifest_needs_its_own_out(tmp_path):
+    from typer.testing import CliRunner
+
+    import twin.cli.respond_cmds  # noqa: F401
+    from twin.cli import _register, app
+
+    _register()
+    path = _write(tmp_path)
+    result = CliRunner().invoke(app, ["respond", "--from-manifest", str(path)])
+    assert result.exit_code != 0
+    assert "--out" in result.output
+    assert "Traceback" not in result.output

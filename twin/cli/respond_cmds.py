@@ -1,8 +1,10 @@
 """``twin respond``: run the response model alone (free-flow or given link times).
 
 Writes ``kpis.json`` and ``events.csv`` (as the scenario's ``outputs.kpis`` and
-``outputs.events`` say) per plan to ``<outputs.folder>/response/<plan>`` (or
-``--out/<plan>``), each under a temporary name renamed when complete. ``<plan>`` is a safe
+``outputs.events`` say) and the run manifest ``run.json`` (:mod:`twin.manifest`) per plan to
+``<outputs.folder>/response/<plan>`` (or ``--out/<plan>``), each under a temporary name
+renamed when complete. ``--from-manifest run.json`` reruns a plan from such a manifest
+(same scenario, plan, seed and link times). ``<plan>`` is a safe
 file name made of the plan's name, so outputs stay under the chosen folder.
 """
 
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -122,10 +126,38 @@ def _kpi_table(name: str, kpis: ResponseKpis) -> Table:
     return table
 
 
+def _check_manifest_options(
+    manifest: Path, scenario_file: Path | None, plan_files: list[Path] | None, out: Path | None
+) -> None:
+    """Refuse options that contradict ``--from-manifest`` (which names the scenario and
+    plan) and a missing ``--out`` (a rerun must not overwrite the run it repeats)."""
+    clash = "SCENARIO_FILE" if scenario_file is not None else "--plan" if plan_files else None
+    if clash:
+        raise UserInputError(
+            Problem(
+                f"--from-manifest gives the scenario and plan; {clash} cannot be given too",
+                manifest,
+                field=clash,
+                fix=f"drop {clash}, or drop --from-manifest",
+            )
+        )
+    if out is None:
+        raise UserInputError(
+            Problem(
+                "a rerun from a manifest needs its own output folder",
+                manifest,
+                field="--out",
+                fix="pass --out FOLDER (not the folder of the run it repeats)",
+            )
+        )
+
+
 @app.command("respond")
 @user_errors
 def respond(
-    scenario_file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    scenario_file: Annotated[
+        Path | None, typer.Argument(help="Scenario file (YAML); or give --from-manifest.")
+    ] = None,
     plan_files: Annotated[
         list[Path] | None,
         typer.Option(
@@ -151,24 +183,61 @@ def respond(
     ] = False,
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    from_manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-manifest",
+            metavar="RUN_JSON",
+            help="Rerun the scenario, plan and seed a run.json records (needs --out).",
+        ),
+    ] = None,
 ) -> None:
     """Run the emergency response model for a scenario and plan(s); print and write KPIs."""
     from twin.cli.maps_cmds import load_scenario_city
     from twin.coupling.response_setup import build_response, residents_for_rates
     from twin.engine.run import ProgressBar
     from twin.engine.run import run as engine_run
+    from twin.manifest import load_manifest, pack_hash, write_manifest
     from twin.response.component import ResponseComponent
     from twin.response.network import CityNetwork, hospitals_of
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, load_scenario, results_folder
 
-    scenario = load_scenario(scenario_file)
-    paths = list(plan_files or scenario.plans)
-    if not paths:
-        raise UserInputError(
-            Problem("no plan to run", scenario_file, field="plans", fix="pass --plan PLAN.yaml")
-        )
-    plans = [(path, load_plan(path)) for path in paths]
+    record = None
+    if from_manifest is not None:
+        _check_manifest_options(from_manifest, scenario_file, plan_files, out)
+        record = load_manifest(from_manifest)
+        if record.plan is None:
+            raise UserInputError(
+                Problem(
+                    "this manifest records no plan: not a run of twin respond",
+                    from_manifest,
+                    field="plan",
+                    fix="pass the run.json from a plan's folder of a twin respond run",
+                )
+            )
+        scenario, scenario_file = record.scenario, from_manifest
+        plans = [(from_manifest, record.plan)]
+        seed = record.seed if seed is None else seed
+        if link_times is None and record.extra.get("link_times"):
+            link_times = Path(record.extra["link_times"])
+        allow_unneeded_units |= bool(record.extra.get("allow_unneeded_units"))
+    else:
+        if scenario_file is None:
+            raise UserInputError(
+                Problem(
+                    "no scenario to run",
+                    field="SCENARIO_FILE",
+                    fix="pass a scenario file, or --from-manifest run.json",
+                )
+            )
+        scenario = load_scenario(scenario_file)
+        paths = list(plan_files or scenario.plans)
+        if not paths:
+            raise UserInputError(
+                Problem("no plan to run", scenario_file, field="plans", fix="pass --plan PLAN.yaml")
+            )
+        plans = [(path, load_plan(path)) for path in paths]
     folders: dict[str, Path] = {}
     for path, plan in plans:
         other = folders.setdefault(file_name(plan.name), path)
@@ -184,6 +253,13 @@ def respond(
             )
     base = out if out is not None else results_folder(scenario, scenario_file) / "response"
     pack = load_scenario_city(scenario, maps)
+    if record is not None and record.pack_hash != pack_hash(pack):
+        err_console.print(
+            f"[yellow]warning:[/yellow] the city pack differs from the one the manifest "
+            f"records (hash {escape(str(record.pack_hash))[:12]}..., now "
+            f"{pack_hash(pack)[:12]}...): results may differ",
+            soft_wrap=True,
+        )
     net = CityNetwork.from_pack(pack)
     times = read_link_times(link_times, net.travel.edges) if link_times else None
     if times is not None:
@@ -201,6 +277,7 @@ def respond(
             soft_wrap=True,
         )
     for path, plan in plans:
+        started = datetime.now(UTC)
         model = build_response(
             scenario,
             plan,
@@ -228,6 +305,23 @@ def respond(
             written.append(write_log(model.events, folder / "events.csv"))
         if scenario.outputs.kpis:
             written.append(write_json(folder / "kpis.json", kpis.as_dict()))
+        written.append(
+            write_manifest(
+                folder,
+                scenario=scenario,
+                plan=plan,
+                seed=scenario.seed if seed is None else seed,
+                command_line=sys.argv,
+                pack_hash=pack_hash(pack),
+                started=started,
+                ended=datetime.now(UTC),
+                extra={
+                    "command": "respond",
+                    "link_times": None if link_times is None else str(link_times.resolve()),
+                    "allow_unneeded_units": allow_unneeded_units,
+                },
+            )
+        )
         console.print(_kpi_table(plan.name, kpis))
         if plan.dispatch.policy == "tiered":
             counts = Counter(e.event for e in model.events)
