@@ -62,11 +62,14 @@ class TrafficRun:
         ``(time_s, link indices, name)`` of road closures, in time order.
     duration
         The scenario's duration (s).
+    evacuees
+        Indices of the vehicles of the scenario's evacuation order (``demand.evacuation``).
     """
 
     model: TrafficModel
     closures: list[tuple[float, np.ndarray, str]] = field(default_factory=list)
     duration: float = 0.0
+    evacuees: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def component(self, name: str = "traffic") -> TrafficComponent:
         """The model as an engine component (see :mod:`twin.engine.component`)."""
@@ -249,10 +252,12 @@ def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any], plan) -> Tr
                 fix="make them earlier, or lengthen `time.duration`",
             )
         )
-    model.add_vehicles(
+    ids = model.add_vehicles(
         trips.origin, trips.destination, trips.depart, **trips.link_ends(), route=trips.route
     )
-    return TrafficRun(model, _closures(sc, pack, net), end)
+    n_evac = len(parts[-1]) if demand.evacuation is not None else 0  # concatenated last
+    evacuees = np.asarray(ids, dtype=np.int64)[len(ids) - n_evac :]
+    return TrafficRun(model, _closures(sc, pack, net), end, evacuees)
 
 
 def _closures(

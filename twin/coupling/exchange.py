@@ -1,0 +1,445 @@
+"""The exchange between the models of a coupled run, every interval (default 60 s).
+
+One exchange at time ``t``, read as prose (each step a documented coupling function):
+
+1. flood -> roads (:func:`twin.coupling.roads.flood_roads`): depth along every drive link,
+   Pregnolato speed factors, closures to cars (0.3 m) and emergency vehicles (0.6 m);
+   traffic gets the car factors and closures (it reroutes); vehicles on a link that has
+   just closed to cars are stranded (:func:`~twin.coupling.roads.stranded_on_closing`).
+2. flood -> walkers (:func:`twin.coupling.walkers.walk_flood`): depth, speed and Defra
+   hazard rating on every walk link; the crowd is slowed and kept off links rated at the
+   avoid rating (at the hazard rating once a warning of ``warned_level`` or above is in
+   force: warned walkers keep out of water that is a danger for some); people on links at
+   the hazard rating are counted by class.
+3. traffic -> response: live link times (traffic speed, and the water's emergency factor)
+   and closures to emergency vehicles, for unit routing.
+4. hazards -> incidents (:mod:`twin.coupling.calls`): water rescues, stranded-vehicle
+   rescues and crowd crush calls go to the response model as hazard signals, each with
+   its cause in the event log.
+5. vital signs (:mod:`twin.metrics.vitals`) and triggers
+   (:class:`twin.coupling.triggers.TriggerSet`): every firing is logged with its cause.
+
+Everything the exchange keeps between intervals (previous closures, stranded vehicles,
+episodes, its random stream, the inputs given to the response model) is in
+:meth:`Exchange.snapshot`, so a checkpointed run resumes bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from twin.coupling.calls import (
+    Episodes,
+    crowd_crush_calls,
+    link_nodes,
+    vehicle_rescue_calls,
+    water_rescue_calls,
+)
+from twin.coupling.roads import LinkState, RoadThresholds, flood_roads, sample_links_on_grid
+from twin.coupling.triggers import TriggerSet, scenario_forecasts
+from twin.coupling.twin_setup import grid_transform
+from twin.coupling.walkers import (
+    WalkerRules,
+    avoided_links,
+    in_hazard,
+    people_by_class,
+    walk_flood,
+)
+from twin.engine.component import rng_state, set_rng_state
+from twin.metrics.vitals import VITALS
+from twin.random import stream
+
+if TYPE_CHECKING:
+    from twin.coupling.twin_setup import TwinParts
+
+__all__ = ["Exchange", "ExchangeRules"]
+
+_CLASSES = ("low", "moderate", "significant", "extreme")
+
+
+@dataclass(frozen=True)
+class ExchangeRules:
+    """What the exchange decides with (plan-level parameters, defaults as documented).
+
+    Attributes
+    ----------
+    roads
+        Closure depths per vehicle class (:class:`~twin.coupling.roads.RoadThresholds`).
+    walkers
+        Hazard and avoid ratings (:class:`~twin.coupling.walkers.WalkerRules`).
+    warned_level
+        Warning level (1 blue ... 4 red) from which walkers avoid links at the hazard
+        rating (default 3, orange): an assumption of how a warning changes behaviour.
+    min_factor
+        Least share of free speed a unit's link time is computed with (avoids infinite
+        link times on a jammed link; 0.02).
+    """
+
+    roads: RoadThresholds = field(default_factory=RoadThresholds)
+    walkers: WalkerRules = field(default_factory=WalkerRules)
+    warned_level: int = 3
+    min_factor: float = 0.02
+
+
+class Exchange:
+    """The coupling hook of a :class:`twin.model.CityTwin` (see the module notes).
+
+    Parameters
+    ----------
+    parts
+        The run's models (:func:`twin.coupling.twin_setup.build_parts`).
+    rules
+        Thresholds and behaviours (default :class:`ExchangeRules()`).
+    """
+
+    def __init__(self, parts: TwinParts, rules: ExchangeRules | None = None) -> None:
+        from twin.traffic.demand import PERSONS_PER_CAR
+
+        self.parts = parts
+        self.rules = rules if rules is not None else ExchangeRules()
+        self.persons_per_car = float(PERSONS_PER_CAR)
+        pack = parts.pack.largest_component()
+        self.drive = pack.links("drive")
+        self.walk = parts.pack.links("walk")
+        traffic = parts.traffic.model
+        self.length = np.asarray(traffic.net.length, dtype=np.float64)
+        self.free_speed = np.asarray(traffic.net.free_speed, dtype=np.float64)
+        self.road_sampler = self.walk_sampler = None
+        if parts.flood is not None:
+            transform, shape = grid_transform(parts)
+            self.road_sampler = sample_links_on_grid(self.drive, transform, shape)
+            if parts.crowd is not None:
+                self.walk_sampler = sample_links_on_grid(self.walk, transform, shape)
+        travel = parts.response.travel
+        self.edge_links = np.asarray(self._edge_links(travel), dtype=np.int64)
+        node_map = np.array([travel.index.get(int(n), -1) for n in self.drive.node_ids])
+        self.drive_node = node_map[np.asarray(self.drive.head, dtype=np.int64)]
+        self.walk_node = np.zeros(0, dtype=np.int64)
+        if parts.crowd is not None:
+            self.walk_node = node_map[link_nodes(self.walk, self.drive)]
+        n_drive, n_walk = self.length.size, self.walk.n_links
+        self.triggers = TriggerSet(parts.plan.triggers)
+        self.rng = stream(parts.seed, "coupling.calls")
+        # state kept between exchanges
+        self.closed_cars = np.zeros(n_drive, dtype=bool)
+        self.closed_emergency = np.zeros(n_drive, dtype=bool)
+        self.walk_avoid = np.zeros(n_walk, dtype=bool)
+        self.stranded = np.zeros(traffic.n_vehicles, dtype=bool)
+        self.water_episodes = Episodes.none(n_walk)
+        self.crush_episodes = Episodes.none(n_walk)
+        self.hazard_calls = 0
+        self.people_hazard = np.zeros(4)
+        self.in_hazard_people = 0.0
+        self.response_inputs: list[tuple[float, np.ndarray, np.ndarray, list]] = []
+        self.events: list[dict[str, Any]] = []
+        self.timings = {"coupling": 0.0}
+
+    def _edge_links(self, travel) -> list[int]:
+        position = {
+            (int(a), int(b), int(k)): i
+            for i, (a, b, k) in enumerate(
+                zip(
+                    self.drive.node_ids[self.drive.tail],
+                    self.drive.node_ids[self.drive.head],
+                    self.drive.key,
+                    strict=True,
+                )
+            )
+        }
+        return [position[e] for e in travel.edges]
+
+    def log(self, t: float, source: str, kind: str, detail: str) -> None:
+        """Add a line to the run's event log."""
+        self.events.append({"time": float(t), "source": source, "kind": kind, "detail": detail})
+
+    # ------------------------------------------------------------------ the exchange
+    def __call__(self, t: float, components: Any = None) -> None:
+        """Exchange at time ``t`` (s): see the module notes."""
+        import time
+
+        w0 = time.perf_counter()
+        p = self.parts
+        depth = speed = None
+        if p.flood is not None:
+            depth = p.flood.output("depth")
+            speed = p.flood.output("speed")
+        self._roads(t, depth)
+        self._walkers(t, depth, speed)
+        signals = self._calls(t)
+        self._response(t, signals)
+        self.timings["coupling"] += time.perf_counter() - w0
+
+    def _roads(self, t: float, depth: np.ndarray | None) -> None:
+        traffic = self.parts.traffic.model
+        if depth is None or self.road_sampler is None:
+            self.em_factor = np.ones(self.length.size)
+            return
+        before = LinkState(
+            np.zeros(0), np.zeros(0), np.zeros(0), self.closed_cars, self.closed_emergency,
+            np.zeros(0), np.zeros(0),
+        )  # fmt: skip
+        state = flood_roads(self.road_sampler, depth, self.rules.roads, before)
+        self.road_depth = state.depth
+        self.em_factor = state.emergency_speed_factor
+        opened = self.closed_cars & ~state.closed_cars
+        newly = state.closed_cars & ~self.closed_cars
+        v = traffic._v
+        on = v.status == 1
+        link = np.where(on, v.veh_link, -1)
+        caught = np.zeros(link.size, dtype=bool)
+        caught[on] = newly[link[on]]
+        caught &= ~self.stranded[: link.size]
+        if self.stranded.size < link.size:
+            self.stranded = np.concatenate(
+                [self.stranded, np.zeros(link.size - self.stranded.size, bool)]
+            )
+        self.stranded[: link.size] |= caught
+        self.newly_stranded = np.flatnonzero(caught)
+        self.stranded_links = link[caught]
+        traffic.speed_factor[:] = np.where(state.closed_cars, 1.0, state.speed_factor)
+        if newly.any():
+            traffic.close_links(np.flatnonzero(newly))
+            self.log(t, "flood", "roads_closed", f"{int(newly.sum())} drive links closed to cars")
+        if opened.any():
+            traffic.open_links(np.flatnonzero(opened))
+            self.log(t, "flood", "roads_opened", f"{int(opened.sum())} drive links reopened")
+        self.closed_cars = state.closed_cars
+        self.closed_emergency = state.closed_emergency
+
+    def _walkers(self, t: float, depth, speed) -> None:
+        crowd = self.parts.crowd
+        if crowd is None:
+            return
+        m = crowd.model
+        count = crowd.output("count").astype(np.float64)
+        if depth is None or self.walk_sampler is None:
+            self.rating = np.zeros(count.size)
+            self.people_hazard = np.array([count.sum(), 0.0, 0.0, 0.0])
+            self.in_hazard_people = 0.0
+            return
+        wf = walk_flood(self.walk_sampler, depth, speed)
+        self.rating = wf.rating
+        m.set_flood(wf.depth, wf.velocity)
+        rules = self.rules.walkers
+        threshold = rules.avoid_rating
+        if self.triggers.warning_level >= self.rules.warned_level:
+            threshold = rules.hazard_rating
+        avoid = avoided_links(wf.rating, WalkerRules(rules.hazard_rating, threshold))
+        if not np.array_equal(avoid, self.walk_avoid):
+            base = m.closed_outside & ~self.walk_avoid  # closures by the timeline stay
+            m.set_closed(base | avoid)
+            self.walk_avoid = avoid
+        self.people_hazard = people_by_class(count, wf.hazard_class)
+        self.in_hazard_people = float(count[in_hazard(wf.rating, rules)].sum())
+
+    def _calls(self, t: float) -> list[tuple[str, int, int, str]]:
+        signals = []
+        crowd = self.parts.crowd
+        calls = []
+        if crowd is not None and self.walk_sampler is not None:
+            count = crowd.output("count").astype(np.float64)
+            new, self.water_episodes = water_rescue_calls(
+                t, count, self.rating, self.walk_node, self.water_episodes
+            )
+            calls += new
+        if crowd is not None:
+            new, self.crush_episodes = crowd_crush_calls(
+                t, crowd.model.density(), self.walk_node, self.crush_episodes
+            )
+            calls += new
+        if self.road_sampler is not None and self.newly_stranded.size:
+            calls += vehicle_rescue_calls(
+                t, self.newly_stranded, self.stranded_links, self.drive_node, self.rng,
+                depth=self.road_depth,
+            )  # fmt: skip
+        for call in calls:
+            if call.signal is None or call.node < 0:
+                continue
+            signals.append((call.signal, int(call.node), 1, call.key))
+            self.log(t, "hazards", call.kind, call.cause)
+        self.hazard_calls += len(signals)
+        return signals
+
+    def _response(self, t: float, signals: list) -> None:
+        r = self.parts.response
+        traffic = self.parts.traffic.model
+        ratio = np.clip(traffic.speed() / np.maximum(self.free_speed, 1e-9), 0.0, 1.0)
+        factor = np.where(self.closed_cars, self.em_factor, np.minimum(ratio, self.em_factor))
+        factor = np.maximum(factor, self.rules.min_factor)[self.edge_links]
+        times = r.travel.free_flow / factor
+        closed = self.closed_emergency[self.edge_links].copy()
+        self.response_inputs.append((float(t), times, closed, list(signals)))
+        apply_response_inputs(r, times, closed, signals)
+
+    # ------------------------------------------------------------------ vital signs
+    def vitals(self, t: float) -> dict[str, float]:
+        """The :data:`~twin.metrics.vitals.VITALS` now (after the exchange at ``t``)."""
+        p = self.parts
+        traffic = p.traffic.model
+        speed = traffic.speed()
+        ratio = np.clip(speed / np.maximum(self.free_speed, 1e-9), 0.0, 1.0)
+        ratio = np.where(traffic.closed, 0.0, ratio)
+        total = self.length.sum()
+        out = dict.fromkeys((v.name for v in VITALS), 0.0)
+        out["network_speed_index"] = float((ratio * self.length).sum() / total) if total else 1.0
+        out["km_closed_cars"] = float(self.length[self.closed_cars].sum() / 1000.0)
+        out["km_closed_emergency"] = float(self.length[self.closed_emergency].sum() / 1000.0)
+        if p.flood is not None:
+            depth = p.flood.output("depth")
+            land = p.land
+            out["flooded_area_m2"] = float(np.count_nonzero(depth[land] >= p.wet_depth)) * (
+                p.cell_area
+            )
+            out["max_depth_m"] = float(depth[land].max(initial=0.0))
+        out["people_in_hazard"] = self.in_hazard_people
+        for name, value in zip(_CLASSES, self.people_hazard, strict=True):
+            out[f"people_hazard_{name}"] = float(value)
+        v = traffic._v
+        cars = p.evacuee_vehicles
+        cars_left = float(np.count_nonzero(v.status[cars] != 0)) if cars.size else 0.0
+        cars_in = float(np.count_nonzero(v.status[cars] == 2)) if cars.size else 0.0
+        walked = sheltered = 0.0
+        if p.crowd is not None and p.evacuee_people.size:
+            st = p.crowd.model.status[p.evacuee_people]
+            walked = float(np.count_nonzero(st != 0))
+            sheltered = float(np.count_nonzero(st == 3))
+            d = p.crowd.model.dests
+            names = d.group_names
+            sel = d.group == names.index("shelters")
+            cap = float(d.capacity[sel].sum())
+            out["shelter_load"] = float(d.occupancy[sel].sum()) / cap if cap > 0 else 0.0
+        out["people_evacuated"] = walked + cars_left * self.persons_per_car
+        out["people_sheltered"] = sheltered
+        out["people_out_of_zone"] = sheltered + cars_in * self.persons_per_car
+        out["vehicles_stranded"] = float(self.stranded.sum())
+        r = p.response
+        out["units_available"] = float(sum(u.state == "available" for u in r.units))
+        out["open_incidents"] = float(
+            sum(i.first_arrival is None and i.unserved is None for i in r.incidents)
+        )
+        loads = [
+            (len([a for a in h.arrivals if a > t - 3600.0]) / h.per_hour) if h.per_hour else 0.0
+            for h in r.hospitals
+        ]
+        out["hospital_load"] = float(max(loads, default=0.0))
+        out["warning_level"] = float(self.triggers.warning_level)
+        return out
+
+    def evaluate_triggers(self, t: float, vitals: dict[str, float]) -> None:
+        """Update the plan's triggers with the vital signs, gauges and forecasts at ``t``."""
+        keys = self.triggers.keys
+        if not keys:
+            return
+        values = {k: vitals[k] for k in keys if k in vitals}
+        values.update(scenario_forecasts(self.parts.scenario, keys, t))
+        for key in keys:
+            if key.startswith("gauge:") and key not in values:
+                values[key] = self._gauge(key[len("gauge:") :])
+        for firing in self.triggers.update(t, values):
+            self.log(
+                t, "triggers", "fired", f"{firing.label}: {firing.condition} ({firing.values})"
+            )
+            for w in firing.warnings:
+                self.log(t, "triggers", "warning", f"{w.level} for {w.area_name}: {w.cause}")
+
+    def _gauge(self, name: str) -> float:
+        p = self.parts
+        gauge = next((g for g in p.scenario.flood.gauges if g.name == name), None)
+        if gauge is None or p.flood is None:
+            return math.nan
+        from pyproj import Transformer
+
+        x, y = Transformer.from_crs("EPSG:4326", p.pack.crs, always_xy=True).transform(
+            *gauge.location
+        )
+        (a, b, c, d, e, f), (ny, nx) = grid_transform(p)
+        col = math.floor((e * (x - c) - b * (y - f)) / (a * e - b * d))
+        row = math.floor((-d * (x - c) + a * (y - f)) / (a * e - b * d))
+        if not (0 <= row < ny and 0 <= col < nx):
+            return math.nan
+        return float(p.flood.output("depth")[row, col])
+
+    # ------------------------------------------------------------------ state
+    def snapshot(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Arrays and JSON-ready data of the exchange's state."""
+        arrays = {
+            "closed_cars": self.closed_cars,
+            "closed_emergency": self.closed_emergency,
+            "walk_avoid": self.walk_avoid,
+            "stranded": self.stranded,
+            "water.since": self.water_episodes.since,
+            "water.called": self.water_episodes.called,
+            "crush.since": self.crush_episodes.since,
+            "crush.called": self.crush_episodes.called,
+            "people_hazard": self.people_hazard,
+            **rng_state(self.rng, "rng"),
+        }
+        k = len(self.response_inputs)
+        arrays["response.times"] = np.array([r[0] for r in self.response_inputs])
+        arrays["response.link_times"] = (
+            np.stack([r[1] for r in self.response_inputs]) if k else np.zeros((0, 0))
+        )
+        arrays["response.closed"] = (
+            np.stack([r[2] for r in self.response_inputs]) if k else np.zeros((0, 0), bool)
+        )
+        data = {
+            "signals": [r[3] for r in self.response_inputs],
+            "triggers": self.triggers.snapshot(),
+            "events": self.events,
+            "hazard_calls": self.hazard_calls,
+            "in_hazard_people": self.in_hazard_people,
+        }
+        if self.road_sampler is not None:
+            arrays["em_factor"] = self.em_factor
+            arrays["road_depth"] = getattr(self, "road_depth", np.zeros(self.length.size))
+        if self.parts.crowd is not None:
+            arrays["rating"] = self.rating
+        return arrays, data
+
+    def restore(self, arrays: dict[str, np.ndarray], data: dict[str, Any]) -> None:
+        """Put a fresh exchange (same parts) into a snapshot's state, and replay the
+        response model's inputs up to the snapshot's time on the run's clock (its SimPy
+        processes cannot be stored; the same inputs at the same times rebuild them)."""
+        self.closed_cars = arrays["closed_cars"].astype(bool)
+        self.closed_emergency = arrays["closed_emergency"].astype(bool)
+        self.walk_avoid = arrays["walk_avoid"].astype(bool)
+        self.stranded = arrays["stranded"].astype(bool)
+        self.water_episodes = Episodes(arrays["water.since"], arrays["water.called"].astype(bool))
+        self.crush_episodes = Episodes(arrays["crush.since"], arrays["crush.called"].astype(bool))
+        self.people_hazard = np.asarray(arrays["people_hazard"], dtype=np.float64)
+        set_rng_state(self.rng, arrays, "rng")
+        self.triggers.restore(data["triggers"])
+        self.events = [dict(e) for e in data["events"]]
+        self.hazard_calls = int(data["hazard_calls"])
+        self.in_hazard_people = float(data["in_hazard_people"])
+        if "em_factor" in arrays:
+            self.em_factor = np.asarray(arrays["em_factor"])
+            self.road_depth = np.asarray(arrays["road_depth"])
+        else:
+            self.em_factor = np.ones(self.length.size)
+        if "rating" in arrays:
+            self.rating = np.asarray(arrays["rating"])
+        self.newly_stranded = np.zeros(0, dtype=np.int64)
+        clock = self.parts.clock
+        r = self.parts.response
+        self.response_inputs = []
+        for k, t in enumerate(np.asarray(arrays["response.times"]).tolist()):
+            times = np.asarray(arrays["response.link_times"][k])
+            closed = np.asarray(arrays["response.closed"][k]).astype(bool)
+            signals = [tuple(s) for s in data["signals"][k]]
+            clock.advance_to(t)
+            self.response_inputs.append((t, times, closed, signals))
+            apply_response_inputs(r, times, closed, signals)
+
+
+def apply_response_inputs(response, times: np.ndarray, closed: np.ndarray, signals) -> None:
+    """Give the response model one exchange's road state and hazard signals."""
+    from twin.response.incidents import HazardSignal
+
+    response.update_roads(link_times=times, closed=closed)
+    for kind, node, count, key in signals:
+        response.signal(HazardSignal(kind, int(node), int(count), key))
