@@ -1,4 +1,4 @@
-"""``twin maps list|info|facilities|where|fetch``: the city catalogue and city packs."""
+"""``twin maps list|info|export|facilities|where|fetch``: the city catalogue and city packs."""
 
 from __future__ import annotations
 
@@ -217,6 +217,40 @@ def info(
         console.print_json(json.dumps({**summary, "load_seconds": elapsed}))
     else:
         print_summary(summary, elapsed, built)
+
+
+@maps_app.command("export")
+@user_errors
+def export(
+    city: Annotated[str, typer.Argument(help="Catalogue name or OSM file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="GeoPackage to write (.gpkg).")],
+    dem: Annotated[
+        list[Path] | None, typer.Option("--dem", help="DEM file (tiles are mosaicked); repeatable.")
+    ] = None,
+    flat: Annotated[bool, typer.Option(help="No terrain: flat at 0 m.")] = False,
+    resolution: Annotated[float, typer.Option(help="Terrain cell size (m).", min=0.5)] = 10.0,
+    service_roads: Annotated[bool, typer.Option(help="Include service roads.")] = False,
+    terrain: Annotated[
+        bool, typer.Option(help="Also write the terrain as <name>_terrain.tif beside it.")
+    ] = True,
+    maps: MapsOption = None,
+    cache: Annotated[bool, typer.Option(help="Use the on-disk pack cache.")] = True,
+) -> None:
+    """Write a city pack as a GeoPackage (graphs, buildings, facilities, land cover) and its
+    terrain as a GeoTIFF, in the pack's UTM CRS, for QGIS."""
+    from twin.atomic import ensure_writable_file
+    from twin.city.export import export_city
+
+    ensure_writable_file(output, field="--output")
+    pack, _, _ = load_with_progress(
+        city, dem=dem, flat=flat, resolution=resolution, service_roads=service_roads,
+        maps=maps, use_cache=cache,
+    )  # fmt: skip
+    written = export_city(pack, output, terrain=terrain)
+    layers = ", ".join(f"{name} {count:,}" for name, count in written.layers.items())
+    console.print(f"wrote {escape(str(written.gpkg))} ({pack.crs}): {layers}", soft_wrap=True)
+    if written.terrain is not None:
+        console.print(f"wrote {escape(str(written.terrain))}", soft_wrap=True)
 
 
 def _parse_near(text: str | None) -> tuple[float, float] | None:
