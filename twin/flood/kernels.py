@@ -73,11 +73,12 @@ capped scheme takes 1,874). With it the correct default costs about as many sub-
 the capped one, so local sub-stepping of fast cells is not needed.
 
 Cost (Monaco at 10 m, 94,800 cells, one core of a Xeon with AVX-512; LLVM uses 4-wide
-vectors; measured before issue 12 added the 2-D friction's Newton steps and the wave
-speed to the face pass, not re-measured since): face pass ~0.63 ms (per face a cube root by Newton steps, two square roots and a
-division), limiter ~0.10 ms, continuity ~0.27 ms (it moves ~100 bytes per cell, from L2/L3:
-the state is ~10 MB, yet 30 m grids that fit in L2 cost the same per cell), Python and
-kernel launches ~0.02-0.04 ms; two cores take ~0.53 ms a sub-step (180 M cell-updates/s).
+vectors; measured before issue 12 added the 2-D friction's Newton steps and the wave speed
+to the face pass, not re-measured since): face pass ~0.63 ms (per face a cube root by
+Newton steps, two square roots and a division), limiter ~0.10 ms, continuity ~0.27 ms (it
+moves ~100 bytes per cell, from L2/L3: the state is ~10 MB, yet 30 m grids that fit in L2
+cost the same per cell), Python and kernel launches ~0.02-0.04 ms; two cores take ~0.53 ms
+a sub-step (180 M cell-updates/s).
 The face and continuity loops must vectorise to get there: keep them free of indirect
 loads (the continuity pass once read rain by zone and ran 1.7x slower), of numba's float
 ``max`` in reductions and of integer divisions. A fused one-pass variant (rows pipelined,
