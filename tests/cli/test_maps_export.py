@@ -99,3 +99,20 @@ def test_export_refuses_another_extension(monaco_pack, tmp_path):
     with pytest.raises(UserInputError, match=r"\.gpkg"):
         export_city(monaco_pack, tmp_path / "city.shp")
     assert not list(tmp_path.iterdir())
+
+
+def test_maps_info_json_is_strict(monaco_pack, monkeypatch):
+    """A pack without a build time (NaN s) prints null and why, never a bare NaN token."""
+    import dataclasses
+    import json
+
+    import twin.cli.maps_cmds as maps_cmds
+
+    pack = dataclasses.replace(monaco_pack, build_seconds=float("nan"))
+    monkeypatch.setattr(maps_cmds, "load_with_progress", lambda *a, **k: (pack, 0.5, False))
+    result = CliRunner().invoke(app, ["maps", "info", "monaco", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output, parse_constant=lambda token: pytest.fail(f"bare {token}"))
+    assert data["build_seconds"] is None
+    assert data["nulls"] == {"build_seconds": "nan is not a finite number"}
+    assert data["drive_edges"] == 753

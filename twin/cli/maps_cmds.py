@@ -214,7 +214,12 @@ def info(
     if as_json:
         import json
 
-        console.print_json(json.dumps({**summary, "load_seconds": elapsed}))
+        from twin.atomic import json_ready
+
+        data, nulls = json_ready({**summary, "load_seconds": elapsed})
+        if nulls:  # strict JSON: null, and why, instead of a bare NaN token
+            data["nulls"] = nulls
+        console.print_json(json.dumps(data, allow_nan=False))
     else:
         print_summary(summary, elapsed, built)
 
