@@ -13,7 +13,8 @@ import pytest
 
 from twin.experiment.runners import get_runner
 from twin.experiment.study import PlanEntry, Study, Variant
-from twin.metrics.stats import bootstrap_interval, paired_t
+from twin.metrics.stats import paired_bootstrap, paired_t
+from twin.random import stream
 from twin.scenario.plan import Plan
 from twin.scenario.schema import Scenario
 
@@ -37,16 +38,26 @@ def test_paired_t_covers_95_percent():
     assert abs(covered - 0.95) < 0.015, covered
 
 
-def test_bootstrap_covers_about_95_percent():
-    """The percentile bootstrap CI (30 replications, 500 studies) covers DELTA in
-    95 % +- 3 % of studies (it runs slightly narrow at small n, so 30 replications)."""
-    rng = np.random.default_rng(7)
-    a, b = _synthetic_studies(rng, 500, 30)
+def test_bca_paired_bootstrap_covers_about_95_percent_on_skewed_differences():
+    """The BCa paired bootstrap (scipy, paired=True) at n = 20 on skewed differences (plan
+    B's own noise is gamma with shape 4: skewness 1) covers DELTA in 95 % +- 3.5 % of 1500
+    studies. The margin: BCa's own small-sample shortfall, about 2 points at n = 20 (its
+    coverage error shrinks like 1/n; 92.5 % here, against 94.9 % for the paired t on the
+    same studies, which is why verdicts use the paired t and BCa is the check),
+    plus 1.5 points, 2.7 binomial standard errors of a 1500-study estimate. The paired t
+    on the same studies covers within 95 % +- 1.7 % (3 standard errors)."""
+    studies, n = 1500, 20
+    rng = np.random.default_rng(20261127)
+    shared = rng.lognormal(np.log(600.0), 0.5, (studies, n))
+    a = shared + rng.normal(0.0, 20.0, (studies, n))
+    b = shared + DELTA + (rng.gamma(4.0, 20.0, (studies, n)) - 80.0)  # gamma mean 80 s
     covered = np.mean(
-        [bootstrap_interval(b[i] - a[i], 0.95, resamples=1000, rng=rng).covers(DELTA)
-         for i in range(500)]
+        [paired_bootstrap(a[i], b[i], 0.95, resamples=2000, rng=stream(i, "test.bca")).covers(DELTA)
+         for i in range(studies)]
     )  # fmt: skip
-    assert abs(covered - 0.95) < 0.03, covered
+    assert abs(covered - 0.95) < 0.035, covered
+    covered_t = np.mean([paired_t(a[i], b[i], 0.95).covers(DELTA) for i in range(studies)])
+    assert abs(covered_t - 0.95) < 0.017, covered_t
 
 
 @pytest.fixture(scope="module")

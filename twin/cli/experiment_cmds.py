@@ -197,6 +197,9 @@ def _print_summary(summary: Any) -> None:
             console.print(kt)
         for line in variant.verdict:
             console.print(f"[bold]{escape(line)}[/bold]")
+    console.print(escape(summary.method), highlight=False)
+    if summary.formula:
+        console.print(escape(f"{summary.formula} (lower is better)"), highlight=False)
 
 
 def _print_sweep(summary: Any) -> None:

@@ -18,11 +18,13 @@ from twin.atomic import write_text
 from twin.metrics.kpis import KPIS, Kpi, weighted_score
 from twin.metrics.stats import (
     Interval,
-    bootstrap_interval,
-    paired_t,
+    bonferroni_level,
+    compare_to_baseline,
     probability_best,
     t_interval,
 )
+from twin.random import stream
+from twin.scenario.weights import PER, WEIGHT_KINDS
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,15 @@ class PlanSummary:
     mean
         Mean over replications with its t interval.
     diff_t, diff_boot
-        Paired difference ``plan - baseline``: paired-t and bootstrap intervals (``None``
-        for the baseline itself).
+        Paired difference ``plan - baseline``: paired-t and BCa bootstrap intervals at the
+        Bonferroni level over the ``k - 1`` comparisons (``None`` for the baseline).
     p_best
         Probability the plan has the best mean (bootstrap over replications).
     rank
         1 for the best mean.
+    p_value, p_adjusted
+        Paired t-test p-value against the baseline, and the same Holm-adjusted over the
+        ``k - 1`` comparisons (NaN for the baseline).
     """
 
     plan: str
@@ -50,6 +55,8 @@ class PlanSummary:
     diff_boot: Interval | None
     p_best: float
     rank: int
+    p_value: float = math.nan
+    p_adjusted: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -105,13 +112,79 @@ class StudySummary:
         """Plan names in study order."""
         return [p["name"] for p in self.spec["plans"]]
 
+    @property
+    def method(self) -> str:
+        """How differences, p-values and intervals were computed, in one paragraph."""
+        m = len(self.plans) - 1
+        each = bonferroni_level(self.level, m)
+        pct = f"{100 * self.level:.0f} %"
+        text = (
+            f"Δ: mean paired difference against {self.spec['baseline']} over replications "
+            f"(common random numbers); p: two-sided paired t-test"
+        )
+        if m > 1:
+            text += (
+                f", Holm-adjusted over the {m} comparisons with the baseline (family-wise "
+                f"error at most {100 * (1 - self.level):.0f} %); intervals of Δ at the "
+                f"Bonferroni level {100 * each:.4g} % so the {m} hold together with "
+                f"probability at least {pct}; verdicts use the Holm-adjusted p"
+            )
+        else:
+            text += f"; {pct} intervals; the verdict uses the paired-t interval"
+        return text + (
+            "; Δ BCa: scipy's paired bias-corrected and accelerated bootstrap at the same "
+            "level, a check that assumes no normality; P(best): share of bootstrap resamples "
+            "of whole replications in which the plan has the best mean."
+        )
+
+    @property
+    def formula(self) -> str | None:
+        """The combined score in words and units, or ``None`` without weights."""
+        weights = self.spec.get("weights") or {}
+        return score_formula(weights) if weights else None
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.4g} min" if abs(seconds) >= 60 else f"{seconds:.4g} s"
+
+
+def score_formula(weights: dict[str, float]) -> str:
+    """The score's formula in words and units, e.g. ``score (min) = response p90 (min) +
+    10 min per unserved call``.
+
+    Parameters
+    ----------
+    weights
+        Seconds of score per unit of each KPI's stored value (a study's weights, see
+        :meth:`twin.scenario.options.Objectives.score_weights`).
+    """
+    terms = []
+    for name, w in weights.items():
+        kpi, kind = KPIS[name], WEIGHT_KINDS.get(name)
+        if kind == "time":
+            term = label(kpi) if w == 1 else f"{w:.4g} x {label(kpi)}"
+        else:
+            per_unit = w / 100.0 if kind == "share" else w  # shares: per percentage point
+            term = f"{_duration(per_unit)} per {PER.get(name, kpi.label)}"
+        terms.append(("- " if kpi.better == "higher" else "+ ") + term)
+    text = " ".join(terms)
+    return "score (min) = " + (text[2:] if text.startswith("+ ") else text)
+
 
 def _plan_summaries(
-    x: np.ndarray, names: list[str], baseline: int, kpi: Kpi, level: float
+    x: np.ndarray, names: list[str], baseline: int, kpi: Kpi, level: float, seed: int = 0
 ) -> list[PlanSummary]:
-    """``x[replication, plan]`` -> one summary per plan."""
+    """``x[replication, plan]`` -> one summary per plan; bootstraps draw from
+    ``stream(seed, "report.<kpi>...")``."""
     complete = x[np.all(np.isfinite(x), axis=1)]
-    p_best = probability_best(complete, lower_is_better=kpi.better == "lower")
+    p_best = probability_best(
+        complete,
+        lower_is_better=kpi.better == "lower",
+        rng=stream(seed, f"report.{kpi.name}.p_best"),
+    )
+    comparisons = compare_to_baseline(
+        x, baseline, level, seed=seed, purpose=f"report.{kpi.name}.bootstrap"
+    )
     means = np.array(
         [np.nanmean(x[:, p]) if np.isfinite(x[:, p]).any() else np.nan for p in range(x.shape[1])]
     )
@@ -120,39 +193,54 @@ def _plan_summaries(
     rank[order] = np.arange(1, len(order) + 1)
     rows = []
     for p, name in enumerate(names):
-        diff_t = diff_boot = None
-        if p != baseline:
-            diff_t = paired_t(x[:, baseline], x[:, p], level)
-            d = x[:, p] - x[:, baseline]
-            diff_boot = bootstrap_interval(d, level)
+        c = comparisons[p]
         rows.append(
             PlanSummary(
-                name, t_interval(x[:, p], level), diff_t, diff_boot, float(p_best[p]), int(rank[p])
+                name,
+                t_interval(x[:, p], level),
+                c.diff if c else None,
+                c.boot if c else None,
+                float(p_best[p]),
+                int(rank[p]),
+                c.p_value if c else math.nan,
+                c.p_adjusted if c else math.nan,
             )
         )
     return rows
 
 
+def show_p(p: float) -> str:
+    """A p-value for tables: ``0.012``, ``<0.001`` or ``-``."""
+    if not math.isfinite(p):
+        return "-"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def verdict(row: PlanSummary, baseline: str, kpi: Kpi, level: float) -> str:
     """One sentence on a plan against the baseline, e.g. ``two_stations cuts response p90
-    by 2.10 min (95 % CI 1.40 to 2.80) vs baseline over 40 replications``."""
+    by 2.10 min (95 % CI 1.40 to 2.80, p <0.001) vs baseline over 40 replications``.
+
+    A difference is called when the (Holm-adjusted) paired t-test p-value is below
+    ``1 - level``; the interval is at :attr:`Interval.level` (Bonferroni with k > 2)."""
     d = row.diff_t
     if d is None or d.n < 2 or math.isnan(d.low):
         return f"{row.plan}: too few replications for a verdict against {baseline}"
-    pct = f"{100 * level:.0f} %"
-    if d.low > 0 or d.high < 0:
+    pct = f"{100 * d.level:.4g} %"
+    adjusted = d.level < level
+    p_text = f"{'Holm-adjusted ' if adjusted else ''}p {show_p(row.p_adjusted)}"
+    if math.isfinite(row.p_adjusted) and row.p_adjusted < 1 - level:
         low, high = (d.low, d.high) if d.mean > 0 else (-d.high, -d.low)
         verb = "cuts" if d.mean < 0 else "raises"
         better = (d.mean < 0) == (kpi.better == "lower")
         return (
             f"{row.plan} {verb} {kpi.label} by {kpi.show(abs(d.mean))} ({pct} CI "
-            f"{kpi.show(low, unit=False)} to {kpi.show(high)}) vs {baseline} over {d.n} "
-            f"replications: {'better' if better else 'worse'}"
+            f"{kpi.show(low, unit=False)} to {kpi.show(high)}, {p_text}) vs {baseline} over "
+            f"{d.n} replications: {'better' if better else 'worse'}"
         )
     ci = f"{pct} CI {kpi.show(d.low, signed=True, unit=False)} to {kpi.show(d.high, signed=True)}"
     return (
         f"{row.plan}: no clear difference in {kpi.label} from {baseline} "
-        f"({kpi.show(d.mean, signed=True)}, {ci}, {d.n} replications)"
+        f"({kpi.show(d.mean, signed=True)}, {ci}, {p_text}, {d.n} replications)"
     )
 
 
@@ -185,7 +273,9 @@ def summarize(store: Any, study_id: str, *, level: float = 0.95) -> StudySummary
         kpis: dict[str, list[PlanSummary]] = {}
         for name in KPIS:
             if name in values:
-                kpis[name] = _plan_summaries(values[name][v], names, baseline, KPIS[name], level)
+                kpis[name] = _plan_summaries(
+                    values[name][v], names, baseline, KPIS[name], level, int(spec["seed"])
+                )
         primary = values.get(spec["primary"])
         reps = int(np.all(np.isfinite(primary[v]), axis=1).sum()) if primary is not None else 0
         lines = []
@@ -214,8 +304,9 @@ def label(kpi: Kpi) -> str:
 
 
 def verdict_rows(summary: StudySummary, variant: int = 0) -> list[list[str]]:
-    """Rows of the verdict table: plan, mean [CI], difference (paired t), difference
-    (bootstrap), P(best), rank; the primary KPI."""
+    """Rows of the verdict table (:data:`VERDICT_HEADER`) on the primary KPI: plan, mean
+    [CI], difference (paired t) [CI], Holm-adjusted p, difference (BCa bootstrap) [CI],
+    P(best), rank."""
     kpi = summary.primary
     rows = []
     for row in summary.variants[variant].kpis.get(kpi.name, []):
@@ -224,6 +315,7 @@ def verdict_rows(summary: StudySummary, variant: int = 0) -> list[list[str]]:
                 row.plan,
                 _ci(row.mean, kpi),
                 _ci(row.diff_t, kpi, signed=True),
+                show_p(row.p_adjusted),
                 _ci(row.diff_boot, kpi, signed=True),
                 "-" if math.isnan(row.p_best) else f"{row.p_best:.2f}",
                 str(row.rank),
@@ -232,7 +324,15 @@ def verdict_rows(summary: StudySummary, variant: int = 0) -> list[list[str]]:
     return rows
 
 
-VERDICT_HEADER = ["plan", "mean [CI]", "Δ paired t [CI]", "Δ bootstrap [CI]", "P(best)", "rank"]
+VERDICT_HEADER = [
+    "plan",
+    "mean [CI]",
+    "Δ paired t [CI]",
+    "p (Holm)",
+    "Δ BCa [CI]",
+    "P(best)",
+    "rank",
+]
 
 
 def kpi_rows(summary: StudySummary, variant: int = 0) -> list[list[str]]:
@@ -303,7 +403,10 @@ def write_html(summary: StudySummary, path: Path) -> Path:
         f"seed {spec['seed']}; common random numbers {'on' if spec['crn'] else 'off'}; "
         f"primary KPI {html.escape(kpi.label)} ({html.escape(kpi.doc)}); "
         f"{100 * summary.level:.0f} % confidence intervals.</p>",
+        f"<p>{html.escape(summary.method)}</p>",
     ]
+    if summary.formula:
+        parts.append(f"<p>{html.escape(summary.formula)} (lower is better).</p>")
     if spec["kind"] == "sweep":
         header = ["variant", *summary.plans, "winner", "P(best)", "replications"]
         parts.append(_table(header, sweep_rows(summary)))

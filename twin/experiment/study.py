@@ -146,7 +146,8 @@ class Study:
     primary
         KPI plans are ranked by.
     weights
-        Weights of the combined score (empty: no score).
+        Weights of the combined score, in seconds of score per unit of each KPI's stored
+        value (:meth:`~twin.scenario.options.Objectives.score_weights`); empty: no score.
     series
         Whether runs store time series.
     """
@@ -315,8 +316,9 @@ def study_objectives(
     Returns
     -------
     tuple
-        ``(primary, weights, notes)``: weights are dropped (with a note) when the runner
-        does not report every weighted KPI.
+        ``(primary, weights, notes)``: weights in seconds of score per KPI unit; they are
+        dropped (with a note) when the runner does not report every weighted KPI; old
+        unit-less weights add a deprecation note.
 
     Raises
     ------
@@ -336,8 +338,8 @@ def study_objectives(
         else:
             problem = problem_at(scenario, ["objectives", "primary"], message, fix)
         raise UserInputError(problem)
-    weights = dict(scenario.objectives.weights)
-    notes = []
+    weights = scenario.objectives.score_weights()
+    notes = scenario.objectives.weight_notes()
     missing = [k for k in weights if k not in runner.kpis]
     if missing:
         notes.append(

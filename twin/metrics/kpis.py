@@ -179,10 +179,11 @@ _DEFS = [
     ),
     Kpi(
         "score",
-        "score",
+        "s",
         "lower",
         "score",
-        "Weighted score of the scenario's objectives.weights (see weighted_score).",
+        "Weighted score of the scenario's objectives.weights, a time (s): e.g. p90 response "
+        "time + 10 min x unserved calls (see twin/scenario/weights.py).",
     ),
 ]
 

@@ -9,6 +9,13 @@ from pydantic_core import PydanticCustomError
 
 from twin.scenario.base import Latitude, Longitude, LonLat, OutputPath, Polygon, StrictModel
 from twin.scenario.quantities import Duration, Length, PositiveDuration, PositiveLength
+from twin.scenario.weights import (
+    Weight,
+    check_weight,
+    deprecated_note,
+    is_deprecated,
+    score_seconds,
+)
 
 _N = Annotated[float, Field(gt=0, le=1)]
 
@@ -192,17 +199,38 @@ class ResponseTargets(StrictModel):
     """Incidents that can wait (s; default 30 min)."""
 
 
-Weight = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
-"""A KPI's weight in the combined score: a finite number from 0 to 1e6."""
-
-
 class Objectives(StrictModel):
     """How plans are scored: a primary KPI, and weights for a combined score."""
 
     primary: KpiName = "response_time_p90"
     """The KPI plans are ranked by."""
     weights: dict[KpiName, Weight] = Field(default_factory=dict)
-    """Weights of KPIs in the combined score (lower score is better), each 0 to 1e6;
-    empty: primary only."""
+    """Weights of KPIs in the combined score, a time (lower is better): a factor on a time
+    KPI (`response_time_p90: 1`), else a duration, what one unserved call, person,
+    vehicle-hour or percentage point costs (`unserved_incidents: 10 min`); see
+    twin/scenario/weights.py. Empty: primary only."""
     targets: ResponseTargets = ResponseTargets()
     """Response-time targets by priority."""
+
+    @model_validator(mode="after")
+    def _weight_units(self) -> Objectives:
+        for name, value in self.weights.items():
+            try:
+                check_weight(name, value)
+            except PydanticCustomError as error:
+                ctx = dict(error.context or {})
+                ctx["subloc"] = ("weights", *ctx.get("subloc", ()))
+                raise PydanticCustomError(error.type, error.message(), ctx) from None
+        return self
+
+    def score_weights(self) -> dict[str, float]:
+        """Weights in seconds of score per unit of each KPI's stored (SI) value."""
+        return {name: score_seconds(name, value) for name, value in self.weights.items()}
+
+    def weight_notes(self) -> list[str]:
+        """A deprecation note for each old bare-number weight on a non-time KPI."""
+        return [
+            deprecated_note(name, float(value))
+            for name, value in self.weights.items()
+            if is_deprecated(name, value)
+        ]
