@@ -34,7 +34,7 @@ def one_run(minutes: float, every: float) -> tuple[float, int, float]:
     returns the overhead per stop (s), the number of stops and the models' share of the
     wall time."""
     from twin.city import load_city
-    from twin.crowd.scenario import crowd_from_scenario
+    from twin.coupling.crowd_setup import crowd_from_scenario
     from twin.engine import Timeline, VitalSigns, run
     from twin.scenario.loader import load_plan, load_scenario
     from twin.traffic.scenario import traffic_from_scenario

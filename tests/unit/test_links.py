@@ -205,7 +205,7 @@ def test_a_collapse_closes_the_same_streets_for_traffic_and_crowd(tmp_path):
     crowd set-up close the same street links (by their junctions' OSM ids), 8 of them
     (the four streets meeting there, both ways)."""
     from twin.city import load_city
-    from twin.crowd.scenario import crowd_from_scenario
+    from twin.coupling.crowd_setup import crowd_from_scenario
     from twin.scenario.loader import load_plan, load_scenario
     from twin.traffic.scenario import traffic_from_scenario
 

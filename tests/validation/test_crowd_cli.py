@@ -16,9 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from twin.cli import _register, app, crowd_cmds  # noqa: F401  (registers the command)
-from twin.crowd.scenario import crowd_from_scenario
+from twin.coupling.crowd_setup import crowd_from_scenario
 from twin.errors import UserInputError
 from twin.scenario.loader import load_scenario
+from twin.scenario.problems import adopt
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 FLOOD = SCENARIOS / "monaco_flash_flood.yaml"
@@ -128,6 +129,7 @@ def test_a_venue_off_the_map_is_located_in_the_scenario(monaco_pack):
     sc = load_scenario(STADIUM)
     far = [[7.0, 43.0], [7.01, 43.0], [7.01, 43.01]]
     moved = sc.model_copy(update={"hazards": [sc.hazards[0].model_copy(update={"venue": far})]})
+    adopt(moved, sc)  # the copy keeps the lines of the file it was loaded from
     with pytest.raises(UserInputError) as err:
         crowd_from_scenario(moved, monaco_pack, scenario_file=STADIUM)
     (problem,) = err.value.problems

@@ -15,8 +15,8 @@ from twin.cli import (
     app,
     crowd_cmds,  # noqa: F401  (registers the command)
 )
+from twin.coupling.crowd_setup import crowd_from_scenario
 from twin.crowd.model import ON_LINK
-from twin.crowd.scenario import crowd_from_scenario
 from twin.scenario.loader import load_scenario
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "monaco_stadium_exit.yaml"

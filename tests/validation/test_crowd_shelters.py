@@ -18,9 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from twin.cli import _register, app, crowd_cmds  # noqa: F401  (registers the command)
+from twin.coupling.crowd_setup import crowd_from_scenario
 from twin.crowd import choice
 from twin.crowd.network import route_tables
-from twin.crowd.scenario import crowd_from_scenario
 from twin.errors import UserInputError
 from twin.scenario.hazards import CrowdEvent
 from twin.scenario.loader import load_plan, load_scenario

@@ -139,8 +139,8 @@ def crowd_command(
     write densities, clearance, shelters and kpis.json per plan."""
     check_times(dt, until)
     from twin.cli._checks import ensure_writable, ensure_writable_file
+    from twin.coupling.crowd_setup import crowd_from_scenario
     from twin.crowd.outputs import write_outputs
-    from twin.crowd.scenario import crowd_from_scenario
     from twin.engine.run import ProgressBar
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, load_scenario, results_folder

@@ -17,7 +17,6 @@ computed rather than as 0.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,8 +45,10 @@ from twin.engine.run import Callback, Observer
 from twin.engine.run import run as engine_run
 from twin.engine.timeline import Event, Timeline
 from twin.errors import Problem, UserInputError
+from twin.random import stream
 from twin.scenario.hazards import CrowdEvent, GroundCollapse, Inflow, Rainfall, SeaLevel
 from twin.scenario.plan import Plan
+from twin.scenario.problems import where
 
 DEFAULT_MAX_SHELTER_DISTANCE = float(Plan.model_fields["max_shelter_distance"].default)
 """Walking-distance limit to a shelter without a plan (m): the plan schema's default."""
@@ -61,13 +62,6 @@ PLAN_FIELDS = ("shelters", "open_shelters", "open_candidates", "evacuation_route
 if TYPE_CHECKING:
     from twin.city import CityPack
     from twin.scenario.schema import Scenario
-
-
-def rng_for(seed: int, purpose: str) -> np.random.Generator:
-    """The random stream of one purpose of a run (the same derivation as the response
-    model's): the same ``seed`` and ``purpose`` always give the same stream."""
-    key = int.from_bytes(hashlib.sha256(purpose.encode()).digest()[:8], "little")
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
 
 
 @dataclass
@@ -154,36 +148,35 @@ def crowd_from_scenario(
     try:
         return _crowd_run(scenario, pack, plan, params)
     except UserInputError as exc:
-        raise locate(exc, scenario_file=scenario_file, plan_file=plan_file) from None
+        raise locate(
+            exc, scenario, plan, scenario_file=scenario_file, plan_file=plan_file
+        ) from None
 
 
 def locate(
     exc: UserInputError,
+    scenario: Scenario,
+    plan: Plan | None,
     *,
     scenario_file: Path | str | None = None,
     plan_file: Path | str | None = None,
 ) -> UserInputError:
     """The same problems, those naming a field of the scenario (``hazards.0.venue``) or of
-    the plan (``open_shelters.0``) given that file and the line of the deepest key found."""
-    from twin.scenario._problems import line_of
-    from twin.scenario.loader import read_yaml
-
-    files = {"scenario": scenario_file, "plan": plan_file}
-    trees = {}
+    the plan (``open_shelters.0``) given that file and the line of the deepest key found
+    (:func:`twin.scenario.problems.where`: the positions the loader kept, no second read).
+    ``scenario_file`` and ``plan_file`` are named, without a line, for models built in code.
+    """
+    models = {"scenario": (scenario, scenario_file), "plan": (plan, plan_file)}
     problems = []
     for problem in exc.problems:
         root = (problem.field or "").split(".")[0]
         kind = "scenario" if root in SCENARIO_FIELDS else "plan" if root in PLAN_FIELDS else ""
-        path = files.get(kind)
-        if problem.file is None and path is not None:
-            if kind not in trees:
-                try:
-                    trees[kind] = read_yaml(path)
-                except UserInputError:
-                    trees[kind] = None
+        model, file = models.get(kind, (None, None))
+        if problem.file is None and model is not None:
             keys = [int(k) if k.isdigit() else k for k in problem.field.split(".")]
-            line = line_of(trees[kind], keys) if trees[kind] is not None else None
-            problem = replace(problem, file=path, line=line)
+            path, line = where(model, keys, file=file)
+            if path is not None:
+                problem = replace(problem, file=path, line=line)
         problems.append(problem)
     return type(exc)(problems)
 
@@ -192,7 +185,7 @@ def _crowd_run(
     scenario: Scenario, pack: CityPack, plan: Plan | None, params: CrowdParams | None
 ) -> CrowdRun:
     net = WalkNetwork.from_links(pack.links("walk"), crs=pack.crs)
-    model = CrowdModel(net, rng_for(scenario.seed, "crowd.speeds"), params)
+    model = CrowdModel(net, stream(scenario.seed, "crowd.speeds"), params)
     order = scenario.demand.evacuation
     if order is not None:
         _add_evacuation(model, pack, net, order, plan, scenario.seed)
@@ -206,7 +199,7 @@ def _crowd_run(
                 pack,
                 net,
                 hazard,
-                rng_for(scenario.seed, f"crowd.event.{i}"),
+                stream(scenario.seed, f"crowd.event.{i}"),
                 field=f"hazards.{i}.venue",
             )
             model.add_destinations(
@@ -259,7 +252,7 @@ def _add_evacuation(model, pack, net, order, plan: Plan | None, seed: int) -> No
     )
     limit = plan.max_shelter_distance if plan is not None else DEFAULT_MAX_SHELTER_DISTANCE
     model.set_max_distance("shelters", limit)
-    nodes, depart = evacuees(pack, net, order, rng_for(seed, "crowd.evacuees"))
+    nodes, depart = evacuees(pack, net, order, stream(seed, "crowd.evacuees"))
     routes = _routes(model, pack, net, plan, dest[-len(listed) :] if listed else dest[:0], nodes)
     model.add_people(nodes, depart, group="shelters", route=routes)
 
