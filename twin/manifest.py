@@ -45,6 +45,7 @@ __all__ = [
     "dependency_versions",
     "load_manifest",
     "pack_hash",
+    "record_run",
     "write_manifest",
 ]
 
@@ -254,4 +255,32 @@ def load_manifest(path: Path | str) -> RunManifest:
         ended=times["ended"],
         path=path,
         extra=dict(data.get("extra") or {}),
+    )
+
+
+def record_run(
+    folder: Path | str,
+    *,
+    scenario: BaseModel,
+    started: datetime,
+    plan: BaseModel | None = None,
+    seed: int | None = None,
+    pack: CityPack | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """:func:`write_manifest` for a run command that just finished: this process's command
+    line (``sys.argv``), the pack's :func:`pack_hash` and now as the end time; the one call
+    a run command adds after writing its outputs to ``folder``."""
+    import sys
+
+    return write_manifest(
+        folder,
+        scenario=scenario,
+        plan=plan,
+        seed=seed,
+        command_line=sys.argv,
+        pack_hash=None if pack is None else pack_hash(pack),
+        started=started,
+        ended=datetime.now(UTC),
+        extra=extra,
     )

@@ -207,3 +207,57 @@ def test_from_manifest_needs_its_own_out(tmp_path):
     assert result.exit_code != 0
     assert "--out" in result.output
     assert "Traceback" not in result.output
+
+
+TRAFFIC_SCENARIO = """\
+version: 1
+name: manifest_traffic
+city: {name: monaco}
+time: {duration: 10 min}
+demand:
+  od:
+    - start: 0 min
+      end: 5 min
+      flows:
+        - {origin: [7.4145, 43.7268], destination: [7.4246, 43.7384], vehicles: 20}
+"""
+
+FLOOD_SCENARIO = """\
+version: 1
+name: manifest_flood
+city: {name: monaco}
+time: {duration: 2 min}
+hazards:
+  - kind: rainfall
+    hyetograph:
+      - {at: 0, intensity: 50 mm/h}
+flood: {output_interval: 1 min}
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "options"),
+    [("traffic", TRAFFIC_SCENARIO, ["--set", "dt=2"]), ("flood", FLOOD_SCENARIO, [])],
+)
+def test_run_commands_write_run_json(command, text, options, tmp_path, monaco_pack):
+    """twin traffic and twin flood leave a run.json beside their outputs that loads back
+    as the scenario they ran, with the city pack's hash."""
+    from typer.testing import CliRunner
+
+    from twin.cli import _register, app
+
+    _register()
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, [command, str(path), "--out", str(out), *options, "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    record = manifest.load_manifest(out / "run.json")
+    assert record.scenario == load_scenario(path)
+    assert record.plan is None
+    assert record.pack_hash == manifest.pack_hash(monaco_pack)
+    assert record.started <= record.ended
+    if command == "traffic":
+        assert record.extra["settings"] == ["dt=2"]

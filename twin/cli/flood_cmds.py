@@ -13,6 +13,7 @@ prints the summary::
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -206,8 +207,10 @@ def flood_command(
     the volume balance.
     """
     from twin.coupling.flood_setup import flood_setup, locate_in_scenario
+    from twin.manifest import record_run
     from twin.scenario.loader import load_scenario
 
+    started = datetime.now(UTC)
     if until is not None:  # before the (slow) city is loaded
         _check_duration(until, "--until")
     sc = load_scenario(scenario)
@@ -228,3 +231,4 @@ def flood_command(
         )
     except UserInputError as exc:
         raise locate_in_scenario(exc, scenario) from None
+    record_run(folder, scenario=sc, started=started, pack=pack, extra={"until_s": until})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -84,9 +85,9 @@ def traffic_command(
     folder per plan inside it (named after the plan) when there are plans.
     """
     from twin.cli._checks import ensure_writable
+    from twin.coupling.traffic_setup import parse_settings
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, load_scenario, results_folder
-    from twin.traffic.scenario import parse_settings
 
     settings = parse_settings(set_ or [])
     sc = load_scenario(scenario)
@@ -104,9 +105,10 @@ def traffic_command(
         )
     for folder in folders:
         ensure_writable(folder)  # before the city and the run, not after them
+    from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.engine.run import ProgressBar
+    from twin.manifest import record_run
     from twin.traffic import write_outputs
-    from twin.traffic.scenario import traffic_from_scenario
 
     pack = load_scenario_city(sc, maps)
     end = sc.time.duration if until is None else until
@@ -114,7 +116,7 @@ def traffic_command(
         run = traffic_from_scenario(
             sc, pack, settings, path=scenario, plan=plan, plan_path=plan_path
         )
-        start = time.perf_counter()
+        start, started = time.perf_counter(), datetime.now(UTC)
         label = f"traffic {escape(plan.name)}" if plan is not None else "traffic"
         run.run(end, observers=[ProgressBar(label, console=console, enabled=progress)])
         wall = time.perf_counter() - start
@@ -122,6 +124,8 @@ def traffic_command(
         model.check_conservation()
         trips = model.trips()
         files = write_outputs(folder, trips, model.series, model.net.link_ids, model.net.node_ids)
+        files.append(record_run(folder, scenario=sc, started=started, plan=plan, pack=pack,
+                                extra={"until_s": until, "settings": set_ or []}))  # fmt: skip
         if plan is not None:
             console.print(f"plan {escape(plan.name)}")
         console.print(_kpi_table(run, trips, end, wall))
