@@ -35,9 +35,9 @@ def one_run(minutes: float, every: float) -> tuple[float, int, float]:
     wall time."""
     from twin.city import load_city
     from twin.coupling.crowd_setup import crowd_from_scenario
+    from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.engine import Timeline, VitalSigns, run
     from twin.scenario.loader import load_plan, load_scenario
-    from twin.traffic.scenario import traffic_from_scenario
 
     flood = load_scenario(REPO / "scenarios" / "monaco_flash_flood.yaml")
     stadium = load_scenario(REPO / "scenarios" / "monaco_stadium_exit.yaml")

@@ -206,8 +206,8 @@ def test_a_collapse_closes_the_same_streets_for_traffic_and_crowd(tmp_path):
     (the four streets meeting there, both ways)."""
     from twin.city import load_city
     from twin.coupling.crowd_setup import crowd_from_scenario
+    from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.scenario.loader import load_plan, load_scenario
-    from twin.traffic.scenario import traffic_from_scenario
 
     pack = load_city(_write_osm(tmp_path / "t.osm"), flat=True, use_cache=False)
     zone = ", ".join(_lonlat(i, j) for i, j in ((-0.5, -0.5), (0.8, -0.5), (0.8, 0.8), (-0.5, 0.8)))

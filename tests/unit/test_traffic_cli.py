@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from twin.coupling.traffic_setup import parse_settings
 from twin.errors import UserInputError
-from twin.traffic.scenario import parse_settings
 
 SCENARIO = """\
 version: 1
@@ -163,8 +163,8 @@ def test_od_place_off_the_map_names_the_scenario_line_and_lonlat(tmp_path, monac
 def test_evacuation_building_far_from_roads_is_named(monaco_pack, tmp_path, monaco_dir):
     """With a 1 m snap limit the zone's buildings are too far from the roads: the error
     names the scenario line of the zone, each building's OSM id and lon/lat."""
+    from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.scenario.loader import load_scenario
-    from twin.traffic.scenario import traffic_from_scenario
 
     demand = (
         "demand:\n  evacuation:\n"

@@ -167,8 +167,8 @@ def city(tmp_path_factory):
 
 def _run(city, routes: str | None, name: str = "p.yaml"):
     """The traffic run of the scenario with a plan holding ``routes`` (None: no plan)."""
+    from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.scenario.loader import load_plan, load_scenario
-    from twin.traffic.scenario import traffic_from_scenario
 
     folder, pack = city
     plan = plan_path = None

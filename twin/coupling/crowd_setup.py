@@ -18,7 +18,7 @@ computed rather than as 0.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ import numpy as np
 import shapely
 
 from twin.coupling.hazards import collapse_links
+from twin.coupling.scenario_checks import locate
 from twin.crowd.choice import check_memory
 from twin.crowd.component import CrowdComponent
 from twin.crowd.model import CrowdModel
@@ -48,7 +49,6 @@ from twin.errors import Problem, UserInputError
 from twin.random import stream
 from twin.scenario.hazards import CrowdEvent, GroundCollapse, Inflow, Rainfall, SeaLevel
 from twin.scenario.plan import Plan
-from twin.scenario.problems import where
 
 DEFAULT_MAX_SHELTER_DISTANCE = float(Plan.model_fields["max_shelter_distance"].default)
 """Walking-distance limit to a shelter without a plan (m): the plan schema's default."""
@@ -148,37 +148,8 @@ def crowd_from_scenario(
     try:
         return _crowd_run(scenario, pack, plan, params)
     except UserInputError as exc:
-        raise locate(
-            exc, scenario, plan, scenario_file=scenario_file, plan_file=plan_file
-        ) from None
-
-
-def locate(
-    exc: UserInputError,
-    scenario: Scenario,
-    plan: Plan | None,
-    *,
-    scenario_file: Path | str | None = None,
-    plan_file: Path | str | None = None,
-) -> UserInputError:
-    """The same problems, those naming a field of the scenario (``hazards.0.venue``) or of
-    the plan (``open_shelters.0``) given that file and the line of the deepest key found
-    (:func:`twin.scenario.problems.where`: the positions the loader kept, no second read).
-    ``scenario_file`` and ``plan_file`` are named, without a line, for models built in code.
-    """
-    models = {"scenario": (scenario, scenario_file), "plan": (plan, plan_file)}
-    problems = []
-    for problem in exc.problems:
-        root = (problem.field or "").split(".")[0]
-        kind = "scenario" if root in SCENARIO_FIELDS else "plan" if root in PLAN_FIELDS else ""
-        model, file = models.get(kind, (None, None))
-        if problem.file is None and model is not None:
-            keys = [int(k) if k.isdigit() else k for k in problem.field.split(".")]
-            path, line = where(model, keys, file=file)
-            if path is not None:
-                problem = replace(problem, file=path, line=line)
-        problems.append(problem)
-    return type(exc)(problems)
+        exc = locate(exc, scenario, SCENARIO_FIELDS, file=scenario_file)
+        raise locate(exc, plan, PLAN_FIELDS, file=plan_file) from None
 
 
 def _crowd_run(

@@ -18,14 +18,16 @@ problem instead of stopping at the first, each naming its file, line and field:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
 
-from twin.errors import Problem, ScenarioError
+from twin.errors import Problem, ScenarioError, UserInputError
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
@@ -40,20 +42,54 @@ Report = Callable[[list[str | int], str, str], None]
 """``report(keys, message, fix)``: add a problem at the field ``keys`` of one file."""
 
 
-def _reporter(file: Path | str, problems: list[Problem]) -> Report:
-    from twin.scenario._problems import field_path, line_of
-    from twin.scenario.loader import read_yaml
-
-    try:
-        tree = read_yaml(file)
-    except ScenarioError:
-        tree = None
+def _reporter(model: BaseModel, file: Path | str, problems: list[Problem]) -> Report:
+    """A report adding problems at fields of ``model``, loaded from ``file`` (lines from the
+    loader's kept positions: :func:`twin.scenario.problems.problem_at`)."""
+    from twin.scenario.problems import problem_at
 
     def report(keys: list[str | int], message: str, fix: str) -> None:
-        line = line_of(tree, keys) if tree is not None else None
-        problems.append(Problem(message, file, line, field_path(keys), fix))
+        problems.append(problem_at(model, keys, message, fix, file=file))
 
     return report
+
+
+def locate(
+    exc: UserInputError,
+    model: BaseModel | None,
+    roots: Sequence[str],
+    *,
+    file: Path | str | None = None,
+) -> UserInputError:
+    """The same problems, those without a file naming a field under ``roots`` (e.g.
+    ``demand.od.0.flows.1.origin``) given the file and line of that field of ``model``.
+
+    Parameters
+    ----------
+    exc
+        The error of a model's set-up, its problems naming fields by dotted paths.
+    model
+        The scenario or plan the fields belong to (None: the problems stay as they are).
+    roots
+        The top-level fields of ``model`` that problems may name.
+    file
+        The file to name when ``model`` has no recorded source (built in code); its line is
+        then unknown. A loaded model's own file and line come from
+        :func:`twin.scenario.problems.where`, without reading the file again.
+    """
+    from twin.scenario.problems import where
+
+    if model is None:
+        return exc
+    problems = []
+    for problem in exc.problems:
+        name = problem.field or ""
+        if problem.file is None and name.split(".")[0] in roots:
+            keys = [int(k) if k.isdigit() else k for k in re.split(r"[.\[\]]+", name) if k]
+            path, line = where(model, keys, file=file)
+            if path is not None:
+                problem = replace(problem, file=path, line=line)
+        problems.append(problem)
+    return type(exc)(problems)
 
 
 def places(model: BaseModel, keys: tuple[str | int, ...] = ()) -> Iterator[tuple[list, tuple]]:
@@ -256,7 +292,7 @@ def _skipped(problem: Problem, skip: set[tuple]) -> bool:
 
 
 def _path(keys: tuple) -> str:
-    from twin.scenario._problems import field_path
+    from twin.scenario.problems import field_path
 
     return field_path(list(keys))
 
@@ -286,13 +322,13 @@ def check_on_city(
     from twin.response.network import CityNetwork
 
     problems: list[Problem] = []
-    report = _reporter(scenario_file, problems)
+    report = _reporter(scenario, scenario_file, problems)
     skip = _off_map(scenario, pack, report)
     net = CityNetwork.from_pack(pack)
     _check_scenario(scenario, pack, net, report, skip)
     for plan_file, plan in plans:
         plan_problems: list[Problem] = []
-        plan_report = _reporter(plan_file, plan_problems)
+        plan_report = _reporter(plan, plan_file, plan_problems)
         plan_skip = _off_map(plan, pack, plan_report)
         plan_problems += _check_plan(scenario, plan, plan_file, pack, net, plan_report, plan_skip)
         problems += plan_problems

@@ -1,8 +1,8 @@
 """Scenario + plan + city -> the parts of a coupled run (:class:`twin.model.CityTwin`).
 
 Each model is built by its own adapter (flood: :func:`twin.coupling.flood_setup.flood_setup`,
-traffic: :func:`twin.traffic.scenario.traffic_from_scenario`, crowd:
-:func:`twin.crowd.scenario.crowd_from_scenario`, response:
+traffic: :func:`twin.coupling.traffic_setup.traffic_from_scenario`, crowd:
+:func:`twin.coupling.crowd_setup.crowd_from_scenario`, response:
 :func:`twin.coupling.response_setup.build_response`); this module puts them on one clock
 (the response model's SimPy environment is the run's :class:`~twin.engine.clock.Clock`),
 gathers the closures of every model into one timeline, and checks what a coupled run needs
@@ -299,14 +299,14 @@ def build_parts(
     ScenarioError
         A trigger action the run cannot carry out, or any model's set-up problem.
     """
+    from twin.coupling.crowd_setup import crowd_from_scenario
     from twin.coupling.flood_setup import flood_setup, locate_in_scenario
     from twin.coupling.response_setup import build_response
-    from twin.crowd.scenario import crowd_from_scenario
+    from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.errors import UserInputError
     from twin.flood.component import FloodComponent
     from twin.flood.kernels import LAND
     from twin.flood.model import FloodModel
-    from twin.traffic.scenario import traffic_from_scenario
 
     check_plan_actions(plan, plan_file)
     seed = scenario.seed if seed is None else int(seed)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.city.geometry import format_lonlat
+from twin.coupling.hazards import collapse_closures
+from twin.coupling.scenario_checks import locate
 from twin.engine.run import Observer
 from twin.engine.run import run as engine_run
 from twin.engine.timeline import Event, Timeline
@@ -48,6 +49,11 @@ SETTINGS: dict[str, type] = {
 
 #: A sensible value of each setting, for error messages.
 _EXAMPLES = {**SETTING_EXAMPLES, "max_snap": 500}
+
+SCENARIO_FIELDS = ("demand", "hazards", "time")
+"""Top-level scenario fields the traffic set-up names in its problems."""
+PLAN_FIELDS = ("evacuation_routes", "shelters")
+"""Top-level plan fields the traffic set-up names in its problems."""
 
 
 @dataclass
@@ -145,10 +151,11 @@ def traffic_from_scenario(
     settings
         Model settings (see :data:`SETTINGS`; ``max_snap`` in m).
     path
-        The scenario's file: problems with its fields then name the file and line.
+        The scenario's file, named in problems with its fields when ``sc`` was built in
+        code (a loaded scenario knows its file and lines: :func:`twin.scenario.problems.where`).
     plan, plan_path
         A plan whose evacuation routes for cars evacuating drivers follow (see
-        :func:`driving_routes`), and its file (for the lines of its problems).
+        :func:`driving_routes`), and its file (likewise).
 
     Raises
     ------
@@ -159,37 +166,8 @@ def traffic_from_scenario(
     try:
         return _traffic(sc, pack, dict(settings or {}), plan)
     except UserInputError as exc:
-        if plan_path is not None:
-            exc = locate_in_scenario(exc, plan_path, roots=("evacuation_routes", "shelters"))
-        if path is None:
-            raise exc from None
-        raise locate_in_scenario(exc, path) from None
-
-
-def locate_in_scenario(
-    exc: UserInputError,
-    path: Path | str,
-    *,
-    roots: tuple[str, ...] = ("demand", "hazards", "time"),
-) -> UserInputError:
-    """The same problems, those naming a field under ``roots`` (``demand.od.0.flows.1.origin``)
-    given the file ``path`` (a scenario, or a plan with other ``roots``) and the line of the
-    deepest key found in it."""
-    from twin.scenario._problems import line_of
-    from twin.scenario.loader import read_yaml
-
-    try:
-        tree = read_yaml(path)
-    except UserInputError:
-        return exc
-    problems = []
-    for problem in exc.problems:
-        field = problem.field or ""
-        if problem.file is None and field.split(".")[0] in roots:
-            keys = [int(k) if k.isdigit() else k for k in re.split(r"[.\[\]]+", field) if k]
-            problem = replace(problem, file=path, line=line_of(tree, keys))
-        problems.append(problem)
-    return type(exc)(problems)
+        exc = locate(exc, plan, PLAN_FIELDS, file=plan_path)
+        raise locate(exc, sc, SCENARIO_FIELDS, file=path) from None
 
 
 def _planned_vehicles(sc: Scenario, pack: CityPack) -> tuple[float, str]:
@@ -265,8 +243,6 @@ def _closures(
 ) -> list[tuple[float, np.ndarray, str]]:
     """Ground collapses as ``(time, links, name)``, by the one rule of
     :mod:`twin.coupling.hazards` (links whose drawn geometry passes within the radius)."""
-    from twin.coupling.hazards import collapse_closures
-
     index, order = net.link_index()
     return [
         (c.start, np.sort(order[np.flatnonzero(c.links)]), c.name or c.field)
@@ -333,7 +309,7 @@ def driving_routes(
     max_snap: float = MAX_SNAP_M,
 ) -> Trips:
     """Send evacuating drivers along the plan's evacuation routes for cars (``mode`` car or
-    both), by the rule walkers follow (:mod:`twin.crowd.scenario`): a driver whose trip
+    both), by the rule walkers follow (:mod:`twin.coupling.crowd_setup`): a driver whose trip
     starts inside a route's ``zone`` takes the first such route; any other takes the
     zone-less route whose first waypoint is nearest its start (straight line), if there is
     one. A route passes its waypoints (each snapped to the nearest junction of the drive
