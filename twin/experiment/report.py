@@ -226,7 +226,7 @@ def verdict(row: PlanSummary, baseline: str, kpi: Kpi, level: float) -> str:
     if d is None or d.n < 2 or math.isnan(d.low):
         return f"{row.plan}: too few replications for a verdict against {baseline}"
     pct = f"{100 * d.level:.4g} %"
-    adjusted = d.level < level
+    adjusted = d.level > level  # Bonferroni level: more than two plans
     p_text = f"{'Holm-adjusted ' if adjusted else ''}p {show_p(row.p_adjusted)}"
     if math.isfinite(row.p_adjusted) and row.p_adjusted < 1 - level:
         low, high = (d.low, d.high) if d.mean > 0 else (-d.high, -d.low)
