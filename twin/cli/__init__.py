@@ -115,9 +115,35 @@ def _register() -> None:
         maps_cmds,
         respond_cmds,
         results_cmds,
+        run_cmds,
         scenario_cmds,
         traffic_cmds,
     )
+
+    _register_plugins()
+
+
+_plugins_loaded = False
+
+
+def _register_plugins() -> None:
+    """Add the subcommands of installed packages that declare a ``twin.cli`` entry point
+    (``viz`` adds render, animate, report): each entry is a callable given :data:`app`.
+
+    twin never imports those packages itself; one that is not installed adds nothing, and
+    one that fails to load is reported in one line and leaves the other commands working.
+    """
+    from importlib.metadata import entry_points
+
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for entry in entry_points(group="twin.cli"):
+        try:
+            entry.load()(app)
+        except ImportError as exc:  # an optional extra that is not installed
+            err_console.print(f"[yellow]warning:[/yellow] {entry.name} commands not loaded: {exc}")
 
 
 def main() -> None:

@@ -132,6 +132,8 @@ class Exchange:
         self.water_episodes = Episodes.none(n_walk)
         self.crush_episodes = Episodes.none(n_walk)
         self.hazard_calls = 0
+        self.peak_depth: np.ndarray | None = None
+        """Deepest water (m) per flood cell seen at any exchange so far."""
         self.people_hazard = np.zeros(4)
         self.in_hazard_people = 0.0
         self.response_inputs: list[tuple[float, np.ndarray, np.ndarray, list]] = []
@@ -167,6 +169,9 @@ class Exchange:
         if p.flood is not None:
             depth = p.flood.output("depth")
             speed = p.flood.output("speed")
+            self.peak_depth = (
+                depth if self.peak_depth is None else np.maximum(self.peak_depth, depth)
+            )
         self._roads(t, depth)
         self._walkers(t, depth, speed)
         signals = self._calls(t)
@@ -393,6 +398,8 @@ class Exchange:
             "hazard_calls": self.hazard_calls,
             "in_hazard_people": self.in_hazard_people,
         }
+        if self.peak_depth is not None:
+            arrays["peak_depth"] = self.peak_depth
         if self.road_sampler is not None:
             arrays["em_factor"] = self.em_factor
             arrays["road_depth"] = getattr(self, "road_depth", np.zeros(self.length.size))
@@ -416,6 +423,7 @@ class Exchange:
         self.events = [dict(e) for e in data["events"]]
         self.hazard_calls = int(data["hazard_calls"])
         self.in_hazard_people = float(data["in_hazard_people"])
+        self.peak_depth = np.asarray(arrays["peak_depth"]) if "peak_depth" in arrays else None
         if "em_factor" in arrays:
             self.em_factor = np.asarray(arrays["em_factor"])
             self.road_depth = np.asarray(arrays["road_depth"])

@@ -3,7 +3,7 @@
 :data:`VITALS` names every vital sign with its unit and meaning; :func:`column` gives the
 column name ``"<name> [<unit>]"`` the :class:`twin.model.CityTwin` DataCollector uses, so
 units travel with the numbers. The trigger signals of a plan (``twin.scenario.signals``)
-are read from the same values (:data:`SIGNAL_OF`). :data:`COUPLED_KPIS` documents the KPIs
+use the same names and units. :data:`COUPLED_KPIS` documents the KPIs
 :func:`coupled_kpis` derives from the series.
 """
 

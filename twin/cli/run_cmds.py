@@ -1,0 +1,139 @@
+"""`twin run`: one coupled run of the city twin (flood, traffic, crowd, response)."""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from twin.cli import app, console, user_errors
+from twin.errors import Problem, UserInputError
+
+
+def _seconds(text: str | None, option: str) -> float | None:
+    """A duration option (``30min``, ``1 h``, ``1800``) in seconds."""
+    if text is None:
+        return None
+    from twin.scenario.quantities import DURATION
+
+    try:
+        value = float(DURATION.parse(text))
+    except Exception:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UserInputError(
+            Problem(f"{option} {text!r} is not a positive duration", field=option,
+                    fix=f"give e.g. `{option} 30min`")
+        )  # fmt: skip
+    return value
+
+
+@contextmanager
+def vitals_bar(twin, *, enabled: bool = True):
+    """A progress bar on stderr with the clock and key vital signs; yields ``tick()``."""
+    import sys
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold blue]twin"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+        disable=not enabled,
+        transient=True,
+    )
+    task = bar.add_task("run", total=twin.until, completed=twin.now, info="")
+
+    def tick() -> None:
+        v = twin.vitals
+        info = (
+            f"t={twin.now / 60:.0f} min  depth {v['max_depth_m']:.2f} m  "
+            f"closed {v['km_closed_cars']:.1f} km  speed {v['network_speed_index']:.2f}  "
+            f"in hazard {v['people_in_hazard']:.0f}  warning {v['warning_level']:.0f}"
+        )
+        bar.update(task, completed=twin.now, info=info)
+
+    with bar:
+        yield tick
+
+
+@app.command("run")
+@user_errors
+def run_command(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Plan file; default the scenario's first.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Run seed; default the scenario's.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder; default <outputs.folder>/run.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="End of the run (e.g. 2h); default the scenario's.")
+    ] = None,
+    resolution: Annotated[
+        float | None, typer.Option(help="Terrain and flood cell size (m); default the scenario's.")
+    ] = None,
+    checkpoint_at: Annotated[
+        str | None,
+        typer.Option("--checkpoint-at", help="Write <out>/checkpoint.npz at this time (30min)."),
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue from a checkpoint file of the same run.")
+    ] = None,
+    reuse_flood: Annotated[
+        bool, typer.Option(help="Reuse a recorded flood of the same inputs (TWIN_CACHE_DIR).")
+    ] = True,
+    progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
+) -> None:
+    """Run the coupled twin and write KPIs, vital signs, events, flood maps and CAP warnings."""
+    from rich.table import Table
+
+    from twin.atomic import ensure_writable
+    from twin.model import CityTwin, write_outputs
+    from twin.scenario.loader import load_scenario
+    from twin.settings import cache_dir
+
+    end = _seconds(until, "--until")
+    at = _seconds(checkpoint_at, "--checkpoint-at")
+    sc = load_scenario(scenario_file)
+    folder = out if out is not None else Path(sc.outputs.folder) / "run"
+    ensure_writable(folder)
+    twin = CityTwin.from_files(
+        scenario_file,
+        plan_file,
+        seed=seed,
+        resolution=resolution,
+        flood_cache=cache_dir() if reuse_flood else None,
+        until=end,
+    )
+    if resume is not None:
+        twin.restore(resume)
+    if at is not None and not twin.now < at < twin.until:
+        raise UserInputError(
+            Problem(f"--checkpoint-at {at:g} s is not inside the run ({twin.now:g}-"
+                    f"{twin.until:g} s)", field="--checkpoint-at", fix="give an earlier time")
+        )  # fmt: skip
+    with vitals_bar(twin, enabled=progress) as tick:
+        while not twin.done:
+            twin.step()
+            tick()
+            if at is not None and twin.now >= at - 1e-9:
+                twin.checkpoint(folder / "checkpoint.npz")
+                at = None
+    twin.finish()
+    kpis = twin.kpis()
+    files = write_outputs(twin, folder)
+    table = Table(title=f"{sc.name} / {twin.parts.plan.name}, seed {twin.parts.seed}")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    for name, value in kpis.items():
+        table.add_row(name, f"{value:.4g}")
+    console.print(table)
+    console.print(f"{len(files)} files in {folder}", highlight=False)
