@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 TWIN_MAPS ?= $(abspath $(CURDIR)/../shared/maps)
 export TWIN_MAPS
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean viz-system
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,viz]'
 	touch $@ $(VENV)/.installed
 
 venv: $(VENV)/.installed
@@ -34,6 +34,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check twin viz tests benchmarks
 	$(BIN)/ruff format --check twin viz tests benchmarks
 	$(BIN)/lint-imports
+
+# System libraries for off-screen 3-D rendering without a display (viz/: VTK through EGL
+# with Mesa's software renderer). Debian/Ubuntu; run as root (CI does).
+viz-system:
+	apt-get install -y --no-install-recommends libegl1 libegl-mesa0 libgl1-mesa-dri
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
