@@ -20,6 +20,7 @@ from twin.flood.grid import (
     rasterize_buildings,
     zone_mask,
 )
+from twin.flood.river import Breach, Levee, River
 
 #: Paved width (m) given to a road edge per lane, for the ``roads`` roughness class.
 LANE_WIDTH_M = 3.5
@@ -83,6 +84,7 @@ def forcing_from_hazards(hazards) -> Forcing:
     fields (see :func:`locate_in_scenario`).
     """
     rain, inflows, sea, drainage, infiltration = [], [], None, 0.0, 0.0
+    rivers = []
     for index, hazard in enumerate(hazards):
         label = f"hazards.{index}"
         if hazard.kind == "rainfall":
@@ -110,6 +112,8 @@ def forcing_from_hazards(hazards) -> Forcing:
                 levels=[p.level for p in hazard.levels],
                 name=label,
             )
+        elif hazard.kind == "river":
+            rivers.append(river_forcing(hazard, label))
         elif hazard.kind == "drainage":
             drainage += hazard.capacity
         elif hazard.kind == "infiltration":
@@ -120,6 +124,38 @@ def forcing_from_hazards(hazards) -> Forcing:
         sea_level=sea,
         drainage_rate=drainage,
         infiltration_rate=infiltration,
+        rivers=tuple(rivers),
+    )
+
+
+def river_forcing(hazard, label: str) -> River:
+    """The flood model's :class:`~twin.flood.river.River` of a scenario ``river`` hazard
+    (lon/lat points, levels in the terrain datum, times since the scenario start)."""
+    levees = [
+        Levee(
+            points=[tuple(p) for p in lv.line],
+            crest=lv.crest,
+            breach=None
+            if lv.breach is None
+            else Breach(
+                location=tuple(lv.breach.location),
+                width=lv.breach.width,
+                growth=lv.breach.growth,
+                at=lv.breach.at,
+                overtop_for=lv.breach.overtop_for,
+                bottom=lv.breach.bottom,
+            ),
+        )
+        for lv in hazard.levees
+    ]
+    return River(
+        times=[p.at for p in hazard.stage],
+        levels=[p.level for p in hazard.stage],
+        points=[tuple(p) for p in hazard.line],
+        width=hazard.width,
+        levees=levees,
+        name=label,
+        title=hazard.name,
     )
 
 

@@ -15,10 +15,14 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from twin.errors import Problem, UserInputError
+
+if TYPE_CHECKING:
+    from twin.flood.river import River
 
 LONLAT = "EPSG:4326"
 
@@ -272,6 +276,10 @@ class Forcing:
         Capacity of the sewers as a sink on every land cell (m/s; 20 mm/h = 5.56e-6 m/s).
     infiltration_rate
         Constant infiltration on every land cell (m/s).
+    rivers
+        River reaches with stage hydrographs and levees (:class:`twin.flood.river.River`);
+        ``FloodModel.from_terrain`` builds a :class:`~twin.flood.river.RiverFloodModel`
+        when there are any.
     """
 
     rainfall: tuple[Rainfall, ...] = ()
@@ -279,9 +287,11 @@ class Forcing:
     sea_level: SeaLevel | None = None
     drainage_rate: float = 0.0
     infiltration_rate: float = 0.0
+    rivers: tuple[River, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rainfall", tuple(self.rainfall))
+        object.__setattr__(self, "rivers", tuple(self.rivers))
         object.__setattr__(self, "inflows", tuple(self.inflows))
         problems = []
         for name in ("drainage_rate", "infiltration_rate"):

@@ -27,6 +27,7 @@ from twin.scenario.quantities import (
     PositiveDuration,
     PositiveLength,
     RainRate,
+    Speed,
     humanize_duration,
 )
 
@@ -205,8 +206,152 @@ class CrowdEvent(StrictModel):
     """Time over which they leave (s; e.g. '30 min')."""
 
 
+class StagePoint(StrictModel):
+    """One point of a river's stage hydrograph; linear between points."""
+
+    at: Duration
+    """Time since the scenario start (s)."""
+    level: Length
+    """Water level in the channel (m, the terrain's datum; e.g. '4.5 m')."""
+
+
+class LeveeBreach(StrictModel):
+    """A breach in a levee: at a time, or once the stage has topped the crest for a while."""
+
+    location: LonLat
+    """Middle of the breach [longitude, latitude], on the levee line."""
+    width: PositiveLength
+    """Length of levee that fails (m; e.g. '40 m')."""
+    growth: Duration = 600.0
+    """Time over which the crest sinks to the ground (s; default '10 min')."""
+    at: Duration | None = None
+    """When the breach starts, since the scenario start (s); or `overtop_for`."""
+    overtop_for: PositiveDuration | None = None
+    """The breach starts once the stage has stood above the crest this long (s); or `at`."""
+    bottom: Length | None = None
+    """Crest elevation once breached (m); default the ground under the levee."""
+
+    @model_validator(mode="after")
+    def _when(self) -> LeveeBreach:
+        require_one_of(self, ("at", "overtop_for"), "breach")
+        return self
+
+
+class LeveeLine(StrictModel):
+    """A levee along a river: a line raised to a crest elevation."""
+
+    line: Polyline
+    """The levee as [longitude, latitude] points."""
+    crest: Length
+    """Crest elevation (m, the terrain's datum; e.g. '5 m')."""
+    breach: LeveeBreach | None = None
+    """Where and when it fails; never without this."""
+
+
+class River(StrictModel):
+    """A river reach whose channel holds a stage hydrograph, with its levees.
+
+    Channel cells (within half the width of the line) keep their water surface at the
+    stage; water leaves the channel over banks and through breaches by the flood model's
+    own face fluxes (see twin/flood/river.py).
+    """
+
+    kind: Literal["river"] = "river"
+    name: str
+    """Name shown in results and the chain log (e.g. 'Valley river')."""
+    line: Polyline
+    """Channel centreline as [longitude, latitude] points."""
+    width: PositiveLength
+    """Channel width (m; e.g. '30 m')."""
+    stage: list[StagePoint] = Field(min_length=1)
+    """Water level over time: [{at, level}], linear between points, starting at 0."""
+    levees: list[LeveeLine] = Field(default_factory=list)
+    """Levees along the river."""
+
+    @field_validator("stage")
+    @classmethod
+    def _series(cls, points: list[StagePoint]) -> list[StagePoint]:
+        check_series(points, "stage hydrograph")
+        return points
+
+
+class WindPoint(StrictModel):
+    """One point of a wind-speed series; linear between points."""
+
+    at: Duration
+    """Time since the scenario start (s)."""
+    speed: Speed
+    """Sustained wind speed (m/s; e.g. '30 m/s', '110 km/h')."""
+
+
+class Wind(StrictModel):
+    """Strong wind (a typhoon's) that brings trees down on listed roads.
+
+    Each listed road closes when the wind rises above `close_above`; it reopens `clearance`
+    after the wind has fallen to `reopen_below` (crews clear the trees once it is safe).
+    """
+
+    kind: Literal["wind"] = "wind"
+    name: str | None = None
+    """Name shown in results (e.g. 'Typhoon gusts')."""
+    speeds: list[WindPoint] = Field(min_length=1)
+    """Wind speed over time: [{at, speed}], linear between points, starting at 0."""
+    close_above: Speed
+    """Listed roads close when the wind is above this (m/s; e.g. '25 m/s')."""
+    reopen_below: Speed | None = None
+    """They may reopen once the wind is at or below this (default `close_above`)."""
+    clearance: Duration = 1800.0
+    """Time to clear the fallen trees once the wind allows (s; default '30 min')."""
+    roads: list[str | LonLat] = Field(min_length=1)
+    """Roads with trees: OSM way ids ('way/123456') or [longitude, latitude] points (the
+    nearest road both ways)."""
+
+    @field_validator("speeds")
+    @classmethod
+    def _series(cls, points: list[WindPoint]) -> list[WindPoint]:
+        check_series(points, "wind speed series")
+        return points
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Wind:
+        if self.reopen_below is not None and self.reopen_below > self.close_above:
+            raise PydanticCustomError(
+                "wind_reopen",
+                f"reopen_below ({self.reopen_below:g} m/s) is above close_above "
+                f"({self.close_above:g} m/s)",
+                {"subloc": ("reopen_below",), "fix": "make reopen_below <= close_above"},
+            )
+        return self
+
+
+class FloodCollapse(StrictModel):
+    """A road that collapses once flood water has stood on it deep enough for long enough
+    (undermined pavement): then closes roads and paths within a radius, as a collapse."""
+
+    kind: Literal["flood_collapse"] = "flood_collapse"
+    name: str | None = None
+    """Name shown in results and the chain log."""
+    location: LonLat
+    """Centre [longitude, latitude]; the watched roads are the drive links within `radius`."""
+    radius: PositiveLength
+    """Radius of the watched and then closed area (m; e.g. '20 m')."""
+    depth: PositiveLength
+    """Water depth on a watched road that undermines it (m; e.g. '0.5 m')."""
+    duration: Duration = 0.0
+    """How long that depth must stand without a break (s; e.g. '20 min')."""
+
+
 Hazard = Annotated[
-    Rainfall | Inflow | SeaLevel | Drainage | Infiltration | GroundCollapse | CrowdEvent,
+    Rainfall
+    | Inflow
+    | SeaLevel
+    | Drainage
+    | Infiltration
+    | GroundCollapse
+    | CrowdEvent
+    | River
+    | Wind
+    | FloodCollapse,
     Field(discriminator="kind"),
 ]
 """Any hazard, told apart by its ``kind``."""
@@ -219,6 +364,9 @@ HAZARD_KINDS: tuple[str, ...] = (
     "infiltration",
     "ground_collapse",
     "crowd_event",
+    "river",
+    "wind",
+    "flood_collapse",
 )
 """The ``kind`` values a hazard may have."""
 
@@ -226,4 +374,11 @@ HAZARD_KINDS: tuple[str, ...] = (
 def hazard_times(hazard: StrictModel) -> list[tuple[str, float]]:
     """Times (s since the scenario start) at which a hazard begins something, by field name."""
     names = ("at", "start") if not isinstance(hazard, Rainfall | SeaLevel) else ()
-    return [(n, getattr(hazard, n)) for n in names if hasattr(hazard, n)]
+    out = [(n, getattr(hazard, n)) for n in names if hasattr(hazard, n)]
+    if isinstance(hazard, River):  # a breach's time: the `levees` entry is named
+        out += [
+            ("levees", lv.breach.at)
+            for lv in hazard.levees
+            if lv.breach is not None and lv.breach.at is not None
+        ]
+    return out
