@@ -83,7 +83,10 @@ class Runner(Protocol):
         ...
 
 
-RUNNERS: dict[str, str] = {"response": "twin.experiment.runners:ResponseRunner"}
+RUNNERS: dict[str, str] = {
+    "response": "twin.experiment.runners:ResponseRunner",
+    "coupled": "twin.experiment.runners:CoupledRunner",
+}
 """Built-in runners and those registered in this process: name -> import path."""
 
 ENTRY_POINT_GROUP = "twin.runners"
@@ -322,3 +325,59 @@ def response_series(
             open_calls.discard(ev.incident)
     calls[k:], busy[k:], waiting[k:] = n_calls, n_units - state_idle.sum(), len(open_calls)
     return {"time": times, "calls": calls, "busy_units": busy, "waiting_calls": waiting}
+
+
+class CoupledRunner:
+    """The coupled twin (:class:`twin.model.CityTwin`): flood, traffic, crowd and response.
+
+    The flood is computed once per scenario and reused by every replication and plan
+    (a plan cannot change the water; :mod:`twin.coupling.twin_setup`), from the cache
+    folder (``TWIN_CACHE_DIR``). KPIs: evacuation, traffic and response (see
+    :data:`twin.metrics.vitals.COUPLED_KPIS`); series: the vital signs.
+    """
+
+    name = "coupled"
+    kpis = (
+        "person_minutes_in_hazard",
+        "time_to_95_evacuated",
+        "shelter_overflow",
+        "vehicle_hours_lost",
+        "stranded_vehicles",
+        "response_time_p50",
+        "response_time_p90",
+        "share_within_target",
+        "unserved_incidents",
+        "incidents",
+    )
+    code = ("twin",)
+    preload = ("twin.model",)
+
+    def prepare(self, city: CityPack) -> Any:
+        """The city pack (every run builds its models on it)."""
+        return city
+
+    def check(self, scenario: Scenario, plan: Plan, plan_file: Path | None, prepared: Any) -> None:
+        """Refuse trigger actions the coupled run cannot carry out."""
+        from twin.coupling.twin_setup import check_plan_actions
+
+        check_plan_actions(plan, plan_file)
+
+    def run(
+        self, scenario: Scenario, plan: Plan, seed: int, prepared: Any, *, series: bool = True
+    ) -> RunOutput:
+        """One coupled replication over the scenario's duration."""
+        from twin.coupling.twin_setup import build_parts
+        from twin.model import CityTwin, _flood_record
+        from twin.settings import cache_dir
+
+        cache = cache_dir()
+        parts = build_parts(scenario, plan, prepared, seed=seed, flood_cache=cache)
+        twin = CityTwin(parts, record_flood=_flood_record(parts, cache))
+        kpis = twin.run()
+        out = RunOutput({k: float(kpis[k]) for k in self.kpis})
+        if series:
+            table = twin.vital_table()
+            table["time"] = table.pop("time [s]")
+            out.series = {"time": np.asarray(table.pop("time"))}
+            out.series.update({k: np.asarray(v, dtype=float) for k, v in table.items()})
+        return out

@@ -178,6 +178,43 @@ _DEFS = [
         "(or of any free unit if there are no ambulances), 0-1.",
     ),
     Kpi(
+        "person_minutes_in_hazard",
+        "count",
+        "lower",
+        "person-minutes in hazard",
+        "Person-minutes walkers spent on links rated at least the hazard rating (Defra "
+        "FD2321, default 0.75), summed over the coupled run's exchanges (twin.metrics.vitals).",
+    ),
+    Kpi(
+        "time_to_95_evacuated",
+        "s",
+        "lower",
+        "time to 95 % evacuated",
+        "First exchange time (s) at which 95 % of the evacuees were out of the zone "
+        "(coupled run; NaN if never).",
+    ),
+    Kpi(
+        "shelter_overflow",
+        "count",
+        "lower",
+        "shelter overflow",
+        "Walkers who reached a full shelter and were sent on (coupled run).",
+    ),
+    Kpi(
+        "vehicle_hours_lost",
+        "h",
+        "lower",
+        "vehicle-hours lost",
+        "Traffic delay beyond free flow, arrived and travelling vehicles (coupled run).",
+    ),
+    Kpi(
+        "stranded_vehicles",
+        "count",
+        "lower",
+        "stranded vehicles",
+        "Vehicles caught on a link when water closed it to cars (coupled run).",
+    ),
+    Kpi(
         "score",
         "s",
         "lower",
