@@ -81,8 +81,10 @@ def traffic_command(
     """Run a scenario's vehicles (trips, OD slices, evacuation along the plan's routes; road
     closures), per plan.
 
-    Writes trips.csv, link_series.npz, mfd.csv and kpis.json to the output folder, or to a
-    folder per plan inside it (named after the plan) when there are plans.
+    Writes trips.csv (with origin/destination lon/lat), link_series.npz and .parquet,
+    mfd.csv, kpis.json, traffic.gpkg (link results over time, trip lines) and run.json to
+    the output folder, or to a folder per plan inside it (named after the plan) when there
+    are plans.
     """
     from twin.cli._checks import ensure_writable
     from twin.coupling.traffic_setup import parse_settings
@@ -105,6 +107,7 @@ def traffic_command(
         )
     for folder in folders:
         ensure_writable(folder)  # before the city and the run, not after them
+    from twin.coupling.geo_outputs import traffic_places, write_traffic_geo
     from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.engine.run import ProgressBar
     from twin.manifest import record_run
@@ -123,7 +126,11 @@ def traffic_command(
         model = run.model
         model.check_conservation()
         trips = model.trips()
-        files = write_outputs(folder, trips, model.series, model.net.link_ids, model.net.node_ids)
+        places = traffic_places(model, pack.crs)
+        files = write_outputs(folder, trips, model.series, model.net.link_ids, model.net.node_ids,
+                              node_lonlat=(places.lon, places.lat),
+                              free_speed=model.net.free_speed)  # fmt: skip
+        files.append(write_traffic_geo(folder, model, trips, pack.crs, start=sc.time.start))
         files.append(record_run(folder, scenario=sc, started=started, plan=plan, pack=pack,
                                 extra={"until_s": until, "settings": set_ or []}))  # fmt: skip
         if plan is not None:

@@ -486,7 +486,9 @@ class TrafficModel:
         self.time = self._steps * self.dt
 
     def _record(self) -> None:
-        self.series.add(self.time, self.n_in, self.n_out, self.queue_length())
+        self.series.add(
+            self.time, self.n_in, self.n_out, self.queue_length(), self.speed(), self.closed
+        )
 
     @property
     def arrived(self) -> int:

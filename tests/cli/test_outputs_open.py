@@ -1,0 +1,137 @@
+"""Every run command's outputs open in GIS tools: GeoPackage layers with geometry and the
+pack's CRS (pyogrio/geopandas), link layers that join back to the city pack by OSM ids,
+points that lie on the map, and run.json beside them (Monaco, short runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+#: Monaco's projected CRS (UTM 32N), the pack's.
+CRS = "EPSG:32632"
+
+TRAFFIC = """\
+version: 1
+name: outputs_traffic
+city: {name: monaco}
+time: {start: 2024-10-17T14:00:00, duration: 10 min}
+hazards:
+  - kind: ground_collapse
+    at: 2 min
+    location: [7.4182, 43.7300]
+    radius: 15 m
+demand:
+  od:
+    - start: 0 min
+      end: 5 min
+      flows:
+        - {origin: [7.4145, 43.7268], destination: [7.4246, 43.7384], vehicles: 40}
+"""
+
+
+def _invoke(args: list[str]):
+    from twin.cli import _register, app
+
+    _register()
+    import twin.cli.crowd_cmds
+    import twin.cli.respond_cmds
+    import twin.cli.traffic_cmds  # noqa: F401
+
+    return CliRunner().invoke(app, args)
+
+
+def _inside(lon: np.ndarray, lat: np.ndarray, pack) -> bool:
+    west, south, east, north = pack.extent_lonlat()
+    return bool(((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)).all())
+
+
+@pytest.fixture(scope="module")
+def traffic_out(tmp_path_factory, monaco_dir) -> Path:
+    folder = tmp_path_factory.mktemp("traffic")
+    scenario = folder / "s.yaml"
+    scenario.write_text(TRAFFIC)
+    out = folder / "out"
+    result = _invoke(["traffic", str(scenario), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_traffic_link_layer_joins_the_pack_by_osm_ids(traffic_out, monaco_pack):
+    """link_results: one row per link and record time in the pack's CRS; each row's (u, v)
+    OSM node ids and way id are those of its link in the pack's drive index, and its
+    geometry is that link's drawing."""
+    import geopandas as gpd
+    import pyogrio
+
+    assert pyogrio.list_layers(traffic_out / "traffic.gpkg")[:, 0].tolist() == [
+        "link_results",
+        "trips",
+    ]
+    layer = gpd.read_file(traffic_out / "traffic.gpkg", layer="link_results")
+    assert layer.crs == CRS
+    index = monaco_pack.links("drive")
+    ids = index.node_ids
+    position = {
+        edge: i
+        for i, edge in enumerate(
+            zip(ids[index.tail].tolist(), ids[index.head].tolist(), index.key.tolist(), strict=True)
+        )
+    }
+    series = np.load(traffic_out / "link_series.npz")
+    n_links = series["link_id"].size
+    assert len(layer) == series["time"].size * n_links
+    # every link of the run (the largest strongly connected part) is an edge of the pack
+    edges = zip(layer["u"].tolist(), layer["v"].tolist(), layer["key"].tolist(), strict=True)
+    link = np.array([position[edge] for edge in edges])
+    assert (layer["way_id"].to_numpy() == index.way_id[link]).all()
+    first = layer["time_s"].to_numpy() == 0.0
+    assert first.sum() == n_links
+    drawn = gpd.GeoSeries(index.lines()[link[first]], crs=CRS)
+    assert layer.geometry[first].reset_index(drop=True).geom_equals_exact(drawn, 1e-6).all()
+    # the collapse at 2 min closes links; they are closed with speed index 0 afterwards
+    closed = layer[layer["closed"]]
+    assert len(closed) > 0
+    assert (closed["speed_index"] == 0).all()
+    assert closed["time_s"].min() >= 120.0
+    assert ((layer["speed_index"] >= 0) & (layer["speed_index"] <= 1.0 + 1e-6)).all()
+    # the time field is the scenario's clock (start 14:00)
+    times = layer["time"].dt.tz_localize(None) if layer["time"].dt.tz else layer["time"]
+    assert str(times.min()) == "2024-10-17 14:00:00"
+
+
+def test_traffic_trips_have_coordinates_on_the_map(traffic_out, monaco_pack):
+    """trips.csv gains origin/destination lon/lat on the map; the trips layer's lines run
+    from the origin's node to the destination's node."""
+    import geopandas as gpd
+    import pandas as pd
+
+    trips = pd.read_csv(traffic_out / "trips.csv")
+    assert len(trips) == 40
+    assert _inside(trips["origin_lon"].to_numpy(), trips["origin_lat"].to_numpy(), monaco_pack)
+    assert _inside(
+        trips["destination_lon"].to_numpy(), trips["destination_lat"].to_numpy(), monaco_pack
+    )
+    lines = gpd.read_file(traffic_out / "traffic.gpkg", layer="trips")
+    assert lines.crs == CRS
+    assert len(lines) == 40
+    start = lines.geometry.to_crs("EPSG:4326").apply(lambda g: g.coords[0])
+    assert np.allclose([p[0] for p in start], trips["origin_lon"], atol=1e-6)
+    assert (lines["origin"].to_numpy() == trips["origin"].to_numpy()).all()
+
+
+def test_traffic_series_as_parquet(traffic_out):
+    """link_series.parquet holds the npz's series in long form (time x link)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(traffic_out / "link_series.parquet").to_pandas()
+    series = np.load(traffic_out / "link_series.npz")
+    assert len(table) == series["vehicles"].size
+    assert (table["vehicles"].to_numpy() == series["vehicles"].ravel()).all()
+    assert (table["closed"].to_numpy() == series["closed"].ravel()).all()
+    assert json.loads((traffic_out / "run.json").read_text())["scenario"]["name"] == (
+        "outputs_traffic"
+    )
