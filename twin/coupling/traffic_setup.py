@@ -17,6 +17,7 @@ from twin.engine.run import Observer
 from twin.engine.run import run as engine_run
 from twin.engine.timeline import Event, Timeline
 from twin.errors import Problem, UserInputError
+from twin.random import stream
 from twin.traffic.budget import check_vehicles
 from twin.traffic.component import TrafficComponent
 from twin.traffic.demand import (
@@ -199,7 +200,7 @@ def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any], plan) -> Tr
     end = sc.time.duration
     planned, biggest = _planned_vehicles(sc, pack)
     check_vehicles(planned, model.max_memory_bytes, field=biggest)
-    rng = np.random.default_rng([sc.seed, 4])  # the traffic demand's own stream
+    rng = stream(sc.seed, "traffic.evacuation")  # the evacuation trips' own stream
     parts: list[Trips] = []
     demand = sc.demand
     if demand.trips is not None:
