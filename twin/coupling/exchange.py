@@ -197,11 +197,11 @@ class Exchange:
         link = np.where(on, v.veh_link, -1)
         caught = np.zeros(link.size, dtype=bool)
         caught[on] = newly[link[on]]
-        caught &= ~self.stranded[: link.size]
-        if self.stranded.size < link.size:
+        if self.stranded.size < link.size:  # the vehicle arrays grow in blocks
             self.stranded = np.concatenate(
                 [self.stranded, np.zeros(link.size - self.stranded.size, bool)]
             )
+        caught &= ~self.stranded[: link.size]
         self.stranded[: link.size] |= caught
         self.newly_stranded = np.flatnonzero(caught)
         self.stranded_links = link[caught]
