@@ -135,3 +135,54 @@ def test_traffic_series_as_parquet(traffic_out):
     assert json.loads((traffic_out / "run.json").read_text())["scenario"]["name"] == (
         "outputs_traffic"
     )
+
+
+RESPOND = """\
+version: 1
+kind: scenario
+name: outputs_respond
+city: {name: monaco}
+time: {duration: 2 h}
+seed: 4
+incidents:
+  background: {medical: 1.0, traffic_accident: 0.2}
+"""
+
+PLAN = """\
+version: 1
+kind: plan
+name: two
+stations:
+  - {name: Condamine, location: [7.4205, 43.7345], units: {ambulance: 2, police: 1}}
+dispatch: {policy: nearest}
+"""
+
+
+def test_respond_events_lie_on_the_map(tmp_path, monaco_dir, monaco_pack):
+    """events.csv gives each event with a node its lon, lat and OSM node id (a node of the
+    pack's drive graph, at that place); events.gpkg holds them as points in the pack's CRS."""
+    import geopandas as gpd
+    import pandas as pd
+
+    (tmp_path / "s.yaml").write_text(RESPOND)
+    (tmp_path / "p.yaml").write_text(PLAN)
+    out = tmp_path / "out"
+    args = ["respond", str(tmp_path / "s.yaml"), "--plan", str(tmp_path / "p.yaml")]
+    result = _invoke([*args, "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    events = pd.read_csv(out / "two" / "events.csv")
+    assert list(events.columns[4:8]) == ["node", "lon", "lat", "osm_node"]
+    placed = events[events["node"] >= 0]
+    assert (placed["event"] == "call").sum() > 0
+    assert placed["lon"].notna().all()
+    assert _inside(placed["lon"].to_numpy(), placed["lat"].to_numpy(), monaco_pack)
+    graph = monaco_pack.drive
+    for osm, lon, lat in placed[["osm_node", "lon", "lat"]].head(20).itertuples(index=False):
+        node = graph.nodes[int(osm)]
+        x, y = gpd.points_from_xy([lon], [lat], crs="EPSG:4326").to_crs(CRS)[0].coords[0]
+        assert abs(node["x"] - x) < 0.01  # m: 7 decimals of a degree are about 1 cm
+        assert abs(node["y"] - y) < 0.01
+    layer = gpd.read_file(out / "two" / "events.gpkg", layer="events")
+    assert layer.crs == CRS
+    assert len(layer) == len(placed)
+    assert (layer["osm_node"].to_numpy() == placed["osm_node"].to_numpy()).all()

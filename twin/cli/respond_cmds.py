@@ -1,7 +1,8 @@
 """``twin respond``: run the response model alone (free-flow or given link times).
 
-Writes ``kpis.json`` and ``events.csv`` (as the scenario's ``outputs.kpis`` and
-``outputs.events`` say) and the run manifest ``run.json`` (:mod:`twin.manifest`) per plan to
+Writes ``kpis.json`` and ``events.csv`` with ``events.gpkg`` (events with a road node as
+points; the CSV gives their lon, lat and OSM node id) (as the scenario's ``outputs.kpis``
+and ``outputs.events`` say) and the run manifest ``run.json`` (:mod:`twin.manifest`) per plan to
 ``<outputs.folder>/response/<plan>`` (or ``--out/<plan>``), each under a temporary name
 renamed when complete. ``--from-manifest run.json`` reruns a plan from such a manifest
 (same scenario, plan, seed and link times). ``<plan>`` is a safe
@@ -194,6 +195,7 @@ def respond(
 ) -> None:
     """Run the emergency response model for a scenario and plan(s); print and write KPIs."""
     from twin.cli.maps_cmds import load_scenario_city
+    from twin.coupling.geo_outputs import response_places, write_events_geo
     from twin.coupling.response_setup import build_response, residents_for_rates
     from twin.engine.run import ProgressBar
     from twin.engine.run import run as engine_run
@@ -261,6 +263,7 @@ def respond(
             soft_wrap=True,
         )
     net = CityNetwork.from_pack(pack)
+    places = response_places(net)
     times = read_link_times(link_times, net.travel.edges) if link_times else None
     if times is not None:
         times = np.where(np.isnan(times), net.travel.free_flow, times)
@@ -302,7 +305,11 @@ def respond(
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         if scenario.outputs.events:
-            written.append(write_log(model.events, folder / "events.csv"))
+            nodes = (places.osm_id, places.lon, places.lat)
+            written.append(write_log(model.events, folder / "events.csv", nodes=nodes))
+            written.append(
+                write_events_geo(folder, model.events, places, start=scenario.time.start)
+            )
         if scenario.outputs.kpis:
             written.append(write_json(folder / "kpis.json", kpis.as_dict()))
         written.append(

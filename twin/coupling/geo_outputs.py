@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from twin.crowd.kpis import CrowdKpis
     from twin.crowd.model import CrowdModel
     from twin.response.kpis import LogEvent
+    from twin.response.network import CityNetwork
     from twin.traffic.model import TrafficModel
     from twin.traffic.outputs import TripRecords
 
@@ -306,6 +307,13 @@ def write_crowd_geo(
         crs,
     )
     return write_gpkg(Path(folder) / "crowd.gpkg", {"link_density": density, "shelters": shelters})
+
+
+def response_places(network: CityNetwork) -> NodePlaces:
+    """Places of the road nodes the response model's events name (its travel graph's node
+    indices)."""
+    travel = network.travel
+    return NodePlaces.of(travel.node_ids, travel.xy[:, 0], travel.xy[:, 1], network.crs)
 
 
 def write_events_geo(

@@ -64,13 +64,40 @@ NO_HOSPITAL = "no hospital on the map"
 """Why patients are not transported and hospital overflow is not computed."""
 
 
-def write_log(events: list[LogEvent], path: Path | str) -> Path:
-    """Write the log as CSV (to a temporary name, renamed when complete)."""
+def write_log(
+    events: list[LogEvent],
+    path: Path | str,
+    *,
+    nodes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> Path:
+    """Write the log as CSV (to a temporary name, renamed when complete).
+
+    Parameters
+    ----------
+    events
+        The log.
+    path
+        The CSV file.
+    nodes
+        ``(osm_id, lon, lat)``, each (N,) over the road node indices: the CSV then has
+        ``lon``, ``lat`` (degrees, WGS 84) and ``osm_node`` columns after ``node``, empty
+        for events without a node.
+    """
     path = Path(path)
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(LogEvent._fields)
-        writer.writerows(events)
+        if nodes is None:
+            writer.writerow(LogEvent._fields)
+            writer.writerows(events)
+            return path
+        osm_id, lon, lat = nodes
+        fields = list(LogEvent._fields)
+        at = fields.index("node") + 1
+        writer.writerow([*fields[:at], "lon", "lat", "osm_node", *fields[at:]])
+        for event in events:
+            n = event.node
+            place = [f"{lon[n]:.7f}", f"{lat[n]:.7f}", int(osm_id[n])] if n >= 0 else ["", "", ""]
+            writer.writerow([*event[:at], *place, *event[at:]])
     return path
 
 
