@@ -185,14 +185,18 @@ class CityScene:
             )
         self.incident_mesh = self._points(pv)
         self.plotter.add_mesh(
-            self.incident_mesh, color=[c / 255 for c in INCIDENT_RGB], point_size=16,
+            self.incident_mesh,
+            color=[c / 255 for c in INCIDENT_RGB],
+            point_size=16,
             render_points_as_spheres=True,
-        )  # fmt: skip
+        )
         self.unit_mesh = self._points(pv)
         self.plotter.add_mesh(
-            self.unit_mesh, color=[c / 255 for c in UNIT_RGB], point_size=12,
+            self.unit_mesh,
+            color=[c / 255 for c in UNIT_RGB],
+            point_size=12,
             render_points_as_spheres=False,
-        )  # fmt: skip
+        )
 
         self.clock = self.plotter.add_text(clock_text(0), position="upper_left", font_size=12)
         self.warning = self.plotter.add_text("", position="upper_right", font_size=12)

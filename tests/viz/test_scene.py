@@ -77,9 +77,10 @@ def test_closed_roads_are_drawn_in_the_closed_colour(scene, monaco_pack):
     image = scene.screenshot().astype(int)
     long = links.length > 60
     pixels = scene.to_pixels(
-        links.geom_x[middle], links.geom_y[middle],
+        links.geom_x[middle],
+        links.geom_y[middle],
         monaco_pack.terrain.sample(links.geom_x[middle], links.geom_y[middle]),
-    )  # fmt: skip
+    )
     # Any pixel of the 3x3 around the vertex: a 3-pixel line may fall beside it by one.
     magenta = np.zeros(closed.size, dtype=bool)
     for dr in (-1, 0, 1):

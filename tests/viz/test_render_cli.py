@@ -1,0 +1,105 @@
+"""``twin render``: a city or a run folder's depth snapshot to a PNG; bad input in one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tests.viz.conftest import same_hue
+
+
+def _app():
+    from twin.cli import _register, app
+
+    _register()
+    return app
+
+
+def _run_folder(tmp_path, pack, depth_m: float):
+    """A run folder as ``twin flood`` writes it: flood/depth.tif, bands t=0s and t=600s."""
+    import rasterio
+
+    terrain = pack.terrain
+    folder = tmp_path / "run"
+    (folder / "flood").mkdir(parents=True)
+    ny, nx = terrain.shape
+    bands = [np.zeros((ny, nx), np.float32), np.full((ny, nx), depth_m, np.float32)]
+    with rasterio.open(
+        folder / "flood" / "depth.tif",
+        "w",
+        driver="GTiff",
+        width=nx,
+        height=ny,
+        count=2,
+        dtype="float32",
+        crs=terrain.crs,
+        transform=terrain.transform,
+    ) as dst:
+        for k, (band, t) in enumerate(zip(bands, (0, 600), strict=True), start=1):
+            dst.write(band, k)
+            dst.set_band_description(k, f"t={t}s")
+    return folder
+
+
+def test_render_a_city_writes_a_png(tmp_path, monaco_pack):
+    from PIL import Image
+
+    out = tmp_path / "view.png"
+    result = CliRunner().invoke(_app(), ["render", "monaco", "-o", str(out), "--size", "400x300"])
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == (400, 300)
+
+
+def test_render_a_run_shows_its_water_and_refuses_a_time_outside_it(tmp_path, monaco_pack):
+    from PIL import Image
+
+    folder = _run_folder(tmp_path, monaco_pack, depth_m=0.5)
+    dry, wet = tmp_path / "dry.png", tmp_path / "wet.png"
+    for time, out in (("0", dry), ("600", wet)):
+        args = [
+            "render",
+            str(folder),
+            "--city",
+            "monaco",
+            "--time",
+            time,
+            "-o",
+            str(out),
+            "--size",
+            "400x300",
+        ]
+        result = CliRunner().invoke(_app(), args)
+        assert result.exit_code == 0, result.output
+    water = np.array([61, 143, 214])  # the middle of the water colours, 0.5 m
+    share = [
+        same_hue(np.asarray(Image.open(p)).reshape(-1, 3)[:, :3], water).mean() for p in (dry, wet)
+    ]
+    assert share[1] > share[0] + 0.2  # half a metre everywhere on land
+
+    result = CliRunner().invoke(
+        _app(), ["render", str(folder), "--city", "monaco", "--time", "601", "-o", str(dry)]
+    )
+    assert result.exit_code == 2
+    assert "time 601 s is outside the run's snapshots (0 s to 600 s)" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [["--map"], []])
+def test_a_folder_without_snapshots_is_one_clear_message(tmp_path, args):
+    result = CliRunner().invoke(_app(), ["render", str(tmp_path), "-o", "x.png", *args])
+    assert result.exit_code == 2
+    assert "no depth snapshots (depth.tif)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_render_map_writes_a_2d_map(tmp_path, monaco_pack):
+    from PIL import Image
+
+    folder = _run_folder(tmp_path, monaco_pack, depth_m=0.3)
+    out = tmp_path / "map.png"
+    result = CliRunner().invoke(
+        _app(), ["render", str(folder), "--city", "monaco", "--map", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size[0] > 500

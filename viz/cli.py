@@ -1,0 +1,114 @@
+"""viz's ``twin`` subcommands (render, ...), added through the ``twin.cli`` entry point.
+
+The commands only parse, call viz and print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add viz's commands to the ``twin`` app."""
+    from twin.cli import user_errors
+
+    app.command("render")(user_errors(render_command))
+
+
+def _size(text: str) -> tuple[int, int]:
+    from twin.errors import Problem, UserInputError
+
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        width = height = 0
+    if width < 16 or height < 16:
+        raise UserInputError(
+            Problem(
+                f"{text!r} is not a window size", field="--size", fix="write WxH, e.g. 1920x1080"
+            )
+        )
+    return width, height
+
+
+def load_target(target: str, city: str | None, time: float | None):
+    """The pack and the state to draw: a city by name (dry, t = 0), or a run folder's depth
+    snapshot at ``time`` (default: its last)."""
+    from twin.city import load_city
+    from twin.errors import Problem, UserInputError
+    from viz.runs import DepthSnapshots, run_city
+    from viz.scene import SceneState
+
+    folder = Path(target)
+    if not folder.is_dir():
+        if time not in (None, 0.0):
+            raise UserInputError(
+                Problem(
+                    f"{target!r} is a city, which has no times",
+                    field="--time",
+                    fix="pass a run folder to draw a time",
+                )
+            )
+        return load_city(target), SceneState()
+    snapshots = DepthSnapshots.find(folder)
+    index = len(snapshots.times) - 1 if time is None else snapshots.band_at(time)
+    name = city or run_city(folder)
+    if name is None:
+        raise UserInputError(
+            Problem(
+                "the run folder does not say its city (no run.json)",
+                file=folder,
+                field="--city",
+                fix="pass --city NAME, e.g. --city monaco",
+            )
+        )
+    pack = load_city(name)
+    depth = snapshots.depth(index)
+    if depth.shape != pack.terrain.shape:
+        raise UserInputError(
+            Problem(
+                f"depth grid {depth.shape} is not the {name} pack's terrain {pack.terrain.shape}",
+                file=snapshots.path,
+                fix="pass the city and resolution the run used",
+            )
+        )
+    return pack, SceneState(time=float(snapshots.times[index]), depth=depth)
+
+
+def render_command(
+    target: Annotated[str, typer.Argument(help="A city (monaco) or a run folder.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Image to write (PNG).")],
+    time: Annotated[
+        float | None, typer.Option(help="Seconds since the start (run folders; default: last).")
+    ] = None,
+    camera: Annotated[str, typer.Option(help="overview, oblique or a place name.")] = "overview",
+    city: Annotated[str | None, typer.Option(help="City of a run without run.json.")] = None,
+    map2d: Annotated[
+        bool, typer.Option("--map", help="A 2-D top-down map (matplotlib) instead of 3-D.")
+    ] = False,
+    size: Annotated[str, typer.Option(help="Image size WxH (3-D).")] = "1600x1000",
+    exaggeration: Annotated[float, typer.Option(help="Vertical exaggeration (3-D).")] = 1.5,
+) -> None:
+    """Draw a city or a run at one time to a PNG (off-screen; no display needed)."""
+    from twin.cli import console
+
+    window = _size(size)
+    pack, state = load_target(target, city, time)
+    if map2d:
+        from viz.map2d import draw_map
+
+        draw_map(pack, state, out)
+    else:
+        from viz.scene import CityScene
+
+        scene = CityScene(pack, exaggeration=exaggeration, window_size=window)
+        try:
+            scene.update(state)
+            scene.camera(camera)
+            scene.screenshot(out)
+        finally:
+            scene.close()
+    console.print(f"wrote {out}")

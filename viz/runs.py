@@ -1,0 +1,100 @@
+"""Read what a run folder holds for pictures: the flood's depth snapshots (``depth.tif``,
+one band per output time, written by ``twin flood``) and the city it ran on."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from twin.errors import Problem, UserInputError
+
+_BAND_TIME = re.compile(r"^t=([0-9.eE+-]+)s$")
+
+
+@dataclass(frozen=True)
+class DepthSnapshots:
+    """Depth grids of a run at its output times.
+
+    Attributes
+    ----------
+    path
+        The ``depth.tif`` read.
+    times
+        (T,) output times, s since the scenario start, increasing.
+    """
+
+    path: Path
+    times: np.ndarray
+
+    @classmethod
+    def find(cls, folder: Path | str) -> DepthSnapshots:
+        """The depth snapshots of a run folder (``depth.tif`` in it or in ``flood/``)."""
+        import rasterio
+
+        folder = Path(folder)
+        for candidate in (folder / "depth.tif", folder / "flood" / "depth.tif"):
+            if candidate.is_file():
+                break
+        else:
+            raise UserInputError(
+                Problem(
+                    "no depth snapshots (depth.tif) in the folder or its flood/ folder",
+                    file=folder,
+                    fix="run `twin flood SCENARIO --snapshots` into it, or render a city by "
+                    "name (`twin render monaco`)",
+                )
+            )
+        with rasterio.open(candidate) as src:
+            descriptions = src.descriptions
+        times = []
+        for band, text in enumerate(descriptions, start=1):
+            match = _BAND_TIME.match(text or "")
+            if match is None:
+                raise UserInputError(
+                    Problem(
+                        f"band {band} is described {text!r}, not 't=<seconds>s': not a "
+                        "depth file of this twin version",
+                        file=candidate,
+                        fix="rerun the flood with this version of twin",
+                    )
+                )
+            times.append(float(match.group(1)))
+        return cls(candidate, np.asarray(times))
+
+    def band_at(self, time: float) -> int:
+        """0-based index of the last snapshot at or before ``time`` (s)."""
+        first, last = float(self.times[0]), float(self.times[-1])
+        if not first <= time <= last:
+            raise UserInputError(
+                Problem(
+                    f"time {time:g} s is outside the run's snapshots ({first:g} s to {last:g} s)",
+                    file=self.path,
+                    field="--time",
+                    fix=f"pass a time between {first:g} and {last:g} seconds",
+                )
+            )
+        return int(np.searchsorted(self.times, time, side="right") - 1)
+
+    def depth(self, index: int) -> np.ndarray:
+        """The depth grid (m; NaN on sea and buildings) of snapshot ``index``."""
+        import rasterio
+
+        with rasterio.open(self.path) as src:
+            return src.read(index + 1).astype(np.float64)
+
+
+def run_city(folder: Path | str) -> str | None:
+    """The city a run folder's ``run.json`` names (its scenario's ``city.name``), if any."""
+    for path in (Path(folder) / "run.json", Path(folder).parent / "run.json"):
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return None
+            city = (data.get("scenario") or {}).get("city") or {}
+            return city.get("name") if isinstance(city, dict) else None
+    return None
