@@ -186,3 +186,64 @@ def test_respond_events_lie_on_the_map(tmp_path, monaco_dir, monaco_pack):
     assert layer.crs == CRS
     assert len(layer) == len(placed)
     assert (layer["osm_node"].to_numpy() == placed["osm_node"].to_numpy()).all()
+
+
+CROWD = """\
+version: 1
+name: outputs_crowd
+city: {name: monaco}
+time: {start: 2024-10-19T21:45:00, duration: 10 min}
+hazards:
+  - kind: crowd_event
+    name: stadium
+    venue: [[7.4145, 43.7268], [7.4170, 43.7268], [7.4170, 43.7285], [7.4145, 43.7285]]
+    people: 500
+    start: 0 min
+    duration: 5 min
+"""
+
+
+def test_crowd_densities_and_shelters_as_layers(tmp_path, monaco_dir, monaco_pack):
+    """crowd.gpkg: link_density rows equal link_density.parquet's (same links by OSM ids,
+    same densities) with walk-link drawings of the pack; shelters are points on the map with
+    shelters.csv's occupancy; run.json names the scenario and the pack."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from twin.manifest import pack_hash
+
+    (tmp_path / "s.yaml").write_text(CROWD)
+    out = tmp_path / "out"
+    result = _invoke(["crowd", str(tmp_path / "s.yaml"), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    dens = gpd.read_file(out / "crowd.gpkg", layer="link_density")
+    table = pd.read_parquet(out / "link_density.parquet")
+    assert dens.crs == CRS
+    assert len(dens) == len(table) > 0
+    assert (dens["u"].to_numpy() == table["u"].to_numpy()).all()
+    assert (dens["v"].to_numpy() == table["v"].to_numpy()).all()
+    assert np.allclose(dens["density"], table["density"], rtol=1e-6)  # float32 in the parquet
+    index = monaco_pack.links("walk")
+    ids = index.node_ids
+    position = {
+        edge: i
+        for i, edge in enumerate(
+            zip(ids[index.tail].tolist(), ids[index.head].tolist(), index.key.tolist(), strict=True)
+        )
+    }
+    edges = zip(dens["u"].tolist(), dens["v"].tolist(), dens["key"].tolist(), strict=True)
+    link = np.array([position[edge] for edge in edges])
+    assert (dens["way_id"].to_numpy() == index.way_id[link]).all()
+    drawn = gpd.GeoSeries(index.lines()[link], crs=CRS)
+    assert dens.geometry.geom_equals_exact(drawn, 1e-6).all()
+    shelters = gpd.read_file(out / "crowd.gpkg", layer="shelters")
+    listed = pd.read_csv(out / "shelters.csv")
+    assert shelters.crs == CRS
+    assert shelters["name"].tolist() == listed["name"].tolist()
+    assert (shelters["occupancy"].to_numpy() == listed["occupancy"].to_numpy()).all()
+    assert shelters["occupancy"].sum() > 0
+    lonlat = shelters.geometry.to_crs("EPSG:4326")
+    assert _inside(lonlat.x.to_numpy(), lonlat.y.to_numpy(), monaco_pack)
+    record = json.loads((out / "run.json").read_text())
+    assert record["scenario"]["name"] == "outputs_crowd"
+    assert record["pack_hash"] == pack_hash(monaco_pack)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -136,12 +137,15 @@ def crowd_command(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run the pedestrians of a scenario (evacuation on foot, crowd events), print KPIs and
-    write densities, clearance, shelters and kpis.json per plan."""
+    write densities, clearance, shelters and kpis.json per plan, crowd.gpkg (walk-link
+    densities over time, shelters with occupancy) and run.json."""
     check_times(dt, until)
     from twin.cli._checks import ensure_writable, ensure_writable_file
     from twin.coupling.crowd_setup import crowd_from_scenario
+    from twin.coupling.geo_outputs import write_crowd_geo
     from twin.crowd.outputs import write_outputs
     from twin.engine.run import ProgressBar
+    from twin.manifest import record_run
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, load_scenario, results_folder
 
@@ -197,7 +201,7 @@ def crowd_command(
         ensure_writable_file(json_out, field="--json")
     for plan, path, folder in zip(plans or [None], paths or [None], folders, strict=True):
         run = set_up(plan, path)
-        start = time.perf_counter()
+        start, started = time.perf_counter(), datetime.now(UTC)
         label = f"crowd {escape(plan.name)}" if plan is not None else "crowd"
         bar = ProgressBar(
             label,
@@ -211,6 +215,11 @@ def crowd_command(
             console.print(f"plan {escape(plan.name)}")
         print_kpis(kpis, time.perf_counter() - start)
         written = write_outputs(run.model, kpis, folder)
+        written.append(write_crowd_geo(folder, run.model, kpis, pack.crs, start=sc.time.start))
+        settings = {"command": "crowd", "until_s": until, "dt_s": dt}
+        written.append(
+            record_run(folder, scenario=sc, started=started, plan=plan, pack=pack, extra=settings)
+        )
         console.print(f"wrote {len(written)} files to {escape(str(folder))}")
         if json_out is not None:
             write_json(json_out, kpis.as_dict())
