@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 
 from twin.coupling.hazards import collapse_links
-from twin.coupling.scenario_checks import locate
+from twin.coupling.problems import locate
 from twin.crowd.choice import check_memory
 from twin.crowd.component import CrowdComponent
 from twin.crowd.model import CrowdModel

@@ -4,7 +4,9 @@ The scenario and plan speak the user's language (places in lon/lat, facilities b
 dispatch options with defaults, jurisdictions with areas); the response model
 (:mod:`twin.response`) takes plain inputs: stations on road nodes, calls, hospitals, a
 policy built with explicit values, closed-link masks. This module is the one place that
-translates, and the one that checks a plan against its city.
+translates, and the one that checks a plan against its city; the dispatch section (policy,
+options, jurisdictions) is translated by :mod:`twin.coupling.response_dispatch`, whose
+functions are re-exported here.
 
 Every mistake a user can make here (a station naming a facility the city lacks or placed off
 the road graph, units no incident can need, a dispatch policy no one registered) is gathered
@@ -18,11 +20,18 @@ fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from twin.city.geometry import describe_point_problem, format_lonlat
+from twin.coupling.problems import problem_maker
+from twin.coupling.response_dispatch import (
+    dispatch_policy,
+    jurisdictions_of,
+    plan_policy,
+    policy_options,
+)
 from twin.errors import Problem, ScenarioError, UserInputError
 from twin.response.incidents import (
     BackgroundDemand,
@@ -30,23 +39,15 @@ from twin.response.incidents import (
     ScriptedCall,
     unit_types_needed,
 )
-from twin.response.jurisdictions import (
-    AreaSpec,
-    EmptyJurisdictionError,
-    Jurisdictions,
-    JurisdictionSpec,
-    place_jurisdictions,
-)
 from twin.response.model import ResponseModel
 from twin.response.network import CityNetwork, hospitals_of
-from twin.response.policies import DispatchPolicy, make_policy
 from twin.response.travel import StraightTravel
 from twin.response.units import BOAT_SPEED, WATER_UNITS, StationSpec
 from twin.scenario.quantities import humanize_duration
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
-    from twin.scenario.plan import Dispatch, Plan
+    from twin.scenario.plan import Plan
     from twin.scenario.schema import Scenario
 
 __all__ = [
@@ -125,7 +126,7 @@ def plan_stations(
         of the scenario needs (unless ``allow_unneeded_units``).
     """
     problems: list[Problem] = []
-    problem = _problem_maker(plan, plan_file, problems)
+    problem = problem_maker(plan, plan_file, problems)
 
     stations: list[StationSpec] = []
     for i, station in enumerate(plan.stations):
@@ -178,18 +179,6 @@ def plan_stations(
     if problems:
         raise ScenarioError(problems)
     return stations
-
-
-def _problem_maker(model, file: Path | str | None, problems: list[Problem]):
-    """A function ``(keys, message, fix)`` adding a problem about a field of ``model`` (the
-    scenario or plan), located in its file by :func:`twin.scenario.problems.problem_at`
-    (``file`` names it when the model was not loaded from one)."""
-    from twin.scenario.problems import problem_at
-
-    def problem(keys: list[str | int], message: str, fix: str) -> None:
-        problems.append(problem_at(model, keys, message, fix, file=file))
-
-    return problem
 
 
 def _facility_examples(pack: CityPack) -> str:
@@ -281,141 +270,6 @@ def scripted_calls(
     return scripted
 
 
-def policy_options(dispatch: Dispatch) -> dict[str, Any]:
-    """The options of a plan's dispatch rule as its policy class takes them, every one
-    explicit: the schema's defaults filled in, tiered ``lowest_tier`` as three tier names
-    (priority 1, 2, 3) and no ``jurisdictions`` (see :func:`dispatch_policy`); a registered
-    policy's options as written.
-
-    >>> make_policy("tiered", **policy_options(TieredDispatch(escalate_after=60)))  # doctest: +SKIP
-    """
-    params = dispatch.model_dump(exclude={"policy", "travel_time"})
-    if dispatch.policy == "tiered":
-        params["lowest_tier"] = tuple(dispatch.lowest_tier.of(p) for p in (1, 2, 3))
-        params["jurisdictions"] = None
-    return params
-
-
-def plan_policy(
-    policy: str, *, jurisdictions: Jurisdictions | None = None, **options: Any
-) -> DispatchPolicy:
-    """A policy as a plan's ``dispatch`` section would give it: ``options`` checked by the
-    plan schema, its defaults filled in (see :func:`policy_options`).
-
-    >>> plan_policy("tiered", escalate_after=60.0)  # doctest: +SKIP
-
-    Raises
-    ------
-    pydantic.ValidationError
-        Options the plan schema refuses.
-    """
-    from pydantic import TypeAdapter
-
-    from twin.scenario.plan import Dispatch
-
-    dispatch = TypeAdapter(Dispatch).validate_python({"policy": policy, **options})
-    params = policy_options(dispatch)
-    if jurisdictions is not None:
-        params["jurisdictions"] = jurisdictions
-    return make_policy(policy, **params)
-
-
-def dispatch_policy(
-    plan: Plan,
-    net: CityNetwork,
-    stations: list[StationSpec],
-    *,
-    plan_file: Path | str | None = None,
-) -> DispatchPolicy:
-    """The plan's dispatch policy, built with every value explicit (the plan schema holds the
-    defaults): a built-in policy's options, or a registered policy's options as written.
-
-    Raises
-    ------
-    ScenarioError
-        A policy no one registered (listing those that are), or options its class refuses.
-    """
-    params = policy_options(plan.dispatch)
-    if plan.dispatch.policy == "tiered":
-        params["jurisdictions"] = jurisdictions_of(plan, net, stations, plan_file=plan_file)
-    try:
-        return make_policy(plan.dispatch.policy, **params)
-    except UserInputError as exc:
-        problems: list[Problem] = []
-        problem = _problem_maker(plan, plan_file, problems)
-        for p in exc.problems:
-            keys = ["dispatch", "policy"] if p.field == "dispatch.policy" else ["dispatch"]
-            problem(keys, p.message, p.fix or "see the policy's documentation for its options")
-        raise ScenarioError(problems) from None
-
-
-def jurisdictions_of(
-    plan: Plan,
-    net: CityNetwork,
-    stations: list[StationSpec],
-    *,
-    plan_file: Path | str | None = None,
-) -> Jurisdictions | None:
-    """The plan's jurisdictions on the road graph (see :mod:`twin.response.jurisdictions`),
-    or ``None`` when the plan declares none.
-
-    Parameters
-    ----------
-    plan
-        A validated plan (its jurisdictions are consistent: known names, tiers in order,
-        every station owned once).
-    net
-        The city's road network (free-flow travel times).
-    stations
-        The plan's stations on the graph, in plan order.
-    plan_file
-        The plan's file, for error messages.
-
-    Raises
-    ------
-    ScenarioError
-        A jurisdiction whose area holds no road node (within its parent's area).
-    """
-    if not plan.jurisdictions:
-        return None
-    items = plan.jurisdictions
-    index = {j.name: k for k, j in enumerate(items)}
-    station_index = {s.name: k for k, s in enumerate(stations)}
-    specs = [
-        JurisdictionSpec(
-            j.name,
-            j.tier,
-            None if j.parent is None else index[j.parent],
-            tuple(station_index[s] for s in j.stations),
-            frozenset(index[n] for n in j.neighbours),
-        )
-        for j in items
-    ]
-    areas: list[AreaSpec | None] = []
-    for j in items:
-        if j.area is None:
-            areas.append(None)
-        elif j.area.polygon is not None:
-            areas.append(AreaSpec(np.array([net.to_xy(*p) for p in j.area.polygon])))
-        else:
-            areas.append(AreaSpec(center=net.to_xy(*j.area.center), radius=j.area.radius))
-    try:
-        return place_jurisdictions(specs, areas, net.travel, [s.node for s in stations])
-    except EmptyJurisdictionError as exc:
-        problems: list[Problem] = []
-        problem = _problem_maker(plan, plan_file, problems)
-        for k in exc.indices:
-            j = items[k]
-            within = f" within {j.parent!r}" if j.parent is not None else ""
-            problem(
-                ["jurisdictions", k, "area" if j.area is not None else "stations"],
-                f"jurisdiction {j.name!r} holds no road node of the map{within}",
-                "draw its area over streets of the city (inside its parent's area), or give "
-                "it stations",
-            )
-        raise ScenarioError(problems) from None
-
-
 def build_response(
     scenario: Scenario,
     plan: Plan,
@@ -464,7 +318,7 @@ def build_response(
     """
     net = network or CityNetwork.from_pack(pack)
     scenario_problems: list[Problem] = []
-    problem = _problem_maker(scenario, scenario_file, scenario_problems)
+    problem = problem_maker(scenario, scenario_file, scenario_problems)
     background = _background(scenario, net, residents, problem)
     scripted = scripted_calls(scenario, pack, net, problem)
     if scenario_problems:
@@ -527,7 +381,7 @@ def closure_timeline(
         raise ValueError("closures need the network's link index (CityNetwork.from_pack)")
     closures = hazards.collapse_closures(scenario.hazards, index, net.crs)
     problems: list[Problem] = []
-    problem = _problem_maker(plan, plan_file, problems)
+    problem = problem_maker(plan, plan_file, problems)
     for i, closure in enumerate(plan.closures):
         end = np.inf if closure.end is None else float(closure.end)
         if closure.location is not None:

@@ -18,16 +18,15 @@ problem instead of stopping at the first, each naming its file, line and field:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
 
-from twin.errors import Problem, ScenarioError, UserInputError
+from twin.coupling.problems import Report, problem_maker
+from twin.errors import Problem, ScenarioError
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
@@ -38,58 +37,10 @@ SNAP_LIMIT = 250.0
 """Farthest (m) a traffic origin or destination may be from a drivable link, and a shelter or
 venue from the walkable network: the run commands' default limit."""
 
-Report = Callable[[list[str | int], str, str], None]
-"""``report(keys, message, fix)``: add a problem at the field ``keys`` of one file."""
-
 
 def _reporter(model: BaseModel, file: Path | str, problems: list[Problem]) -> Report:
-    """A report adding problems at fields of ``model``, loaded from ``file`` (lines from the
-    loader's kept positions: :func:`twin.scenario.problems.problem_at`)."""
-    from twin.scenario.problems import problem_at
-
-    def report(keys: list[str | int], message: str, fix: str) -> None:
-        problems.append(problem_at(model, keys, message, fix, file=file))
-
-    return report
-
-
-def locate(
-    exc: UserInputError,
-    model: BaseModel | None,
-    roots: Sequence[str],
-    *,
-    file: Path | str | None = None,
-) -> UserInputError:
-    """The same problems, those without a file naming a field under ``roots`` (e.g.
-    ``demand.od.0.flows.1.origin``) given the file and line of that field of ``model``.
-
-    Parameters
-    ----------
-    exc
-        The error of a model's set-up, its problems naming fields by dotted paths.
-    model
-        The scenario or plan the fields belong to (None: the problems stay as they are).
-    roots
-        The top-level fields of ``model`` that problems may name.
-    file
-        The file to name when ``model`` has no recorded source (built in code); its line is
-        then unknown. A loaded model's own file and line come from
-        :func:`twin.scenario.problems.where`, without reading the file again.
-    """
-    from twin.scenario.problems import where
-
-    if model is None:
-        return exc
-    problems = []
-    for problem in exc.problems:
-        name = problem.field or ""
-        if problem.file is None and name.split(".")[0] in roots:
-            keys = [int(k) if k.isdigit() else k for k in re.split(r"[.\[\]]+", name) if k]
-            path, line = where(model, keys, file=file)
-            if path is not None:
-                problem = replace(problem, file=path, line=line)
-        problems.append(problem)
-    return type(exc)(problems)
+    """A report adding problems at fields of ``model``, loaded from ``file``."""
+    return problem_maker(model, file, problems)
 
 
 def places(model: BaseModel, keys: tuple[str | int, ...] = ()) -> Iterator[tuple[list, tuple]]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from twin.city.geometry import format_lonlat
 from twin.coupling.hazards import collapse_closures
-from twin.coupling.scenario_checks import locate
+from twin.coupling.problems import locate
 from twin.engine.run import Observer
 from twin.engine.run import run as engine_run
 from twin.engine.timeline import Event, Timeline
