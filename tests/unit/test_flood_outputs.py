@@ -59,6 +59,7 @@ def test_run_writes_georeferenced_rasters_and_tables(tmp_path):
             "first_wet.tif",
             "volume_balance.csv",
             "gauges.csv",
+            *(f"{k}_t{t:07d}s.tif" for k in ("depth", "speed") for t in range(0, 601, 150)),
         ]
     )
     assert not list(tmp_path.glob(".*partial"))
@@ -220,7 +221,7 @@ def test_failed_write_keeps_the_previous_outputs(tmp_path):
 
     run_flood_command(small_terrain(), forcing(), config(), tmp_path, duration=300, console=quiet())
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    assert len(before) == 6
+    assert len(before) == 12  # 6 files and depth/speed at 0, 150 and 300 s
     script = FULL_DISK.format(tests=str(Path(__file__).parent), out=str(tmp_path))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 3, done.stderr

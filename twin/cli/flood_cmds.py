@@ -45,6 +45,7 @@ def run_flood_command(
     snapshots: bool = True,
     console: Console | None = None,
     progress: bool = True,
+    start_time: datetime | None = None,
 ) -> FloodRunReport:
     """Run the flood on the engine (:func:`twin.flood.component.run_flood`, same
     parameters) and print its summary on ``console``.
@@ -71,6 +72,7 @@ def run_flood_command(
         snapshots=snapshots,
         console=console,
         progress=progress,
+        start_time=start_time,
     )
     _print_summary(console, report, Path(out_dir))
     for line in pit_lines(terrain, config, buildings, sea):
@@ -228,6 +230,7 @@ def flood_command(
             snapshots=snapshots,
             console=cli_console,
             progress=progress,
+            start_time=sc.time.start,
         )
     except UserInputError as exc:
         raise locate_in_scenario(exc, scenario) from None

@@ -31,6 +31,8 @@ from twin.flood.kernels import LAND
 from twin.flood.model import FloodModel, LimiterHits, VolumeBalance
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rich.console import Console
 
     from twin.flood.config import FloodConfig
@@ -201,6 +203,7 @@ def run_flood(
     snapshots: bool = True,
     console: Console | None = None,
     progress: bool = True,
+    start_time: datetime | None = None,
 ) -> FloodRunReport:
     """Run the flood alone on the engine for ``duration`` seconds and write its outputs.
 
@@ -224,6 +227,8 @@ def run_flood(
         Where the progress bar goes (default: stderr).
     progress
         Show the progress bar.
+    start_time
+        Clock time of ``t = 0`` (the scenario's start), for the outputs' date tags.
 
     Raises
     ------
@@ -241,7 +246,7 @@ def run_flood(
         )
     model = FloodModel.from_terrain(terrain, forcing, config, buildings=buildings, sea=sea)
     start = time.perf_counter()
-    with FloodWriter(out_dir, model, duration, snapshots=snapshots) as writer:
+    with FloodWriter(out_dir, model, duration, snapshots=snapshots, start=start_time) as writer:
         writer.snapshot(model)
         bar = ProgressBar(
             "flood",

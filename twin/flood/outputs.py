@@ -5,6 +5,15 @@ Files, in one folder:
 ``depth.tif`` / ``speed.tif``
     Snapshots at every output time, one band each (float32, m and m/s; the band's
     description is its time, e.g. ``t=600s``; NaN on sea and buildings).
+``depth_t0000600s.tif`` / ``speed_t0000600s.tif``
+    The same snapshots, one single-band file per output time (time in seconds since the
+    run start, zero-padded to seven digits, in the name), for GIS tools that read time
+    per file rather than per band (QGIS shows the bands of ``depth.tif`` as bands, not as
+    time). Each file carries the time as tags: ``time_s`` (s since the run start),
+    ``time`` (ISO 8601: the scenario's start plus ``time_s``, or 1970-01-01T00:00:00 plus
+    it when the scenario gives no start) and ``TIFFTAG_DATETIME`` (the same, in the TIFF
+    form ``YYYY:MM:DD HH:MM:SS``). Files of this pattern left from an earlier run in the
+    folder are removed when the run's outputs are committed.
 ``max_depth.tif``
     Largest depth reached on each land cell (m).
 ``first_wet.tif``
@@ -30,6 +39,7 @@ import contextlib
 import csv
 import math
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +58,13 @@ FILES = (
     "volume_balance.csv",
     "gauges.csv",
 )
+#: Date-time of ``time_s = 0`` when the run is given no start (UTC).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def time_file(name: str, t: float) -> str:
+    """File name of snapshot ``name`` (``depth``, ``speed``) at ``t`` seconds."""
+    return f"{name}_t{round(t):07d}s.tif"
 
 
 class FloodWriter:
@@ -63,20 +80,32 @@ class FloodWriter:
         Run length (s): fixes the number of snapshot bands,
         ``floor(duration / output_interval) + 1`` (the initial state included).
     snapshots
-        Write ``depth.tif`` and ``speed.tif`` (default) or not.
+        Write ``depth.tif`` and ``speed.tif`` and the per-time files (default) or not.
+    start
+        Clock time of ``t = 0`` for the per-time files' date tags (default :data:`EPOCH`).
     """
 
     def __init__(
-        self, folder: Path | str, model: FloodModel, duration: float, *, snapshots: bool = True
+        self,
+        folder: Path | str,
+        model: FloodModel,
+        duration: float,
+        *,
+        snapshots: bool = True,
+        start: datetime | None = None,
     ) -> None:
         self.folder = Path(folder)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             for name in FILES:  # leftovers of a killed run
                 (self.folder / f".{name}.partial").unlink(missing_ok=True)
+            for name in SNAPSHOTS:
+                for left in self.folder.glob(f".{name}_t*s.tif.partial"):
+                    left.unlink(missing_ok=True)
         except OSError as exc:
             raise _write_error(self.folder, exc) from None
         self.model = model
+        self.start = (start or EPOCH).astimezone(UTC)
         self._partial: dict[str, Path] = {}
         self._bands = 0
         self._finished = False
@@ -119,10 +148,14 @@ class FloodWriter:
 
         return rasterio.open(self._temp(filename), "w", **self._profile(count))
 
-    def _raster(self, filename: str, data: np.ndarray, description: str) -> None:
+    def _raster(
+        self, filename: str, data: np.ndarray, description: str, tags: dict | None = None
+    ) -> None:
         with self._open(filename, count=1) as ds:
             ds.write(self._masked(data), 1)
             ds.set_band_description(1, description)
+            if tags:
+                ds.update_tags(**tags)
 
     def _masked(self, data: np.ndarray) -> np.ndarray:
         out = np.asarray(data, dtype=np.float32).copy()
@@ -139,10 +172,18 @@ class FloodWriter:
         self._bands += 1
         desc = f"t={model.t:g}s"
         try:
+            when = self.start + timedelta(seconds=float(model.t))
+            tags = {
+                "time_s": f"{model.t:g}",
+                "time": when.replace(tzinfo=None).isoformat(),
+                "TIFFTAG_DATETIME": when.strftime("%Y:%m:%d %H:%M:%S"),
+            }
             for name, data in (("depth", model.h), ("speed", model.speed())):
                 ds = self._datasets[name]
                 ds.write(self._masked(data), self._bands)
                 ds.set_band_description(self._bands, desc)
+                unit = "m" if name == "depth" else "m/s"
+                self._raster(time_file(name, model.t), data, f"{name} ({unit}) {desc}", tags)
         except (OSError, RasterioError) as exc:
             raise _write_error(self.folder, exc) from None
 
@@ -198,6 +239,10 @@ class FloodWriter:
             if isinstance(exc, UserInputError):
                 raise
             raise _write_error(self.folder, exc) from None
+        for name in SNAPSHOTS:  # per-time files of an earlier run that this one did not write
+            for old in self.folder.glob(f"{name}_t*s.tif"):
+                if old.name not in self._partial:
+                    old.unlink(missing_ok=True)
         done = []
         for filename, temp in self._partial.items():
             final = self.folder / filename
