@@ -196,11 +196,9 @@ def respond(
     """Run the emergency response model for a scenario and plan(s); print and write KPIs."""
     from twin.cli.maps_cmds import load_scenario_city
     from twin.coupling.geo_outputs import response_places, write_events_geo
-    from twin.coupling.response_setup import build_response, residents_for_rates
+    from twin.coupling.response_setup import build_response, residents_for_rates, run_response
     from twin.engine.run import ProgressBar
-    from twin.engine.run import run as engine_run
     from twin.manifest import load_manifest, pack_hash, write_manifest
-    from twin.response.component import ResponseComponent
     from twin.response.network import CityNetwork, hospitals_of
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, load_scenario, results_folder
@@ -294,12 +292,7 @@ def respond(
         if times is not None:
             model.update_roads(link_times=times)
         bar = ProgressBar(f"respond {escape(plan.name)}", console=err_console, enabled=progress)
-        engine_run(
-            [ResponseComponent(model)],
-            duration,
-            exchange_every=duration / PROGRESS_STEPS,
-            observers=[bar],
-        )
+        run_response(model, duration, stops=PROGRESS_STEPS, observers=[bar])
         kpis = model.finish()
         folder = Path(base) / file_name(plan.name)
         folder.mkdir(parents=True, exist_ok=True)

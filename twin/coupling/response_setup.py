@@ -19,6 +19,7 @@ fix.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,7 @@ from twin.scenario.quantities import humanize_duration
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
+    from twin.engine.run import Observer, RunResult
     from twin.scenario.plan import Plan
     from twin.scenario.schema import Scenario
 
@@ -67,6 +69,7 @@ __all__ = [
     "plan_stations",
     "policy_options",
     "residents_for_rates",
+    "run_response",
     "scripted_calls",
 ]
 
@@ -355,6 +358,43 @@ def build_response(
     for at, closed in closure_timeline(scenario, plan, net, plan_file=plan_file):
         model.schedule(at, lambda closed=closed: model.update_roads(closed=closed))
     return model
+
+
+def run_response(
+    model: ResponseModel,
+    until: float,
+    *,
+    stops: int = 100,
+    observers: Sequence[Observer] = (),
+) -> RunResult:
+    """Run a response model alone to ``until`` (s) on the engine, on ONE environment: the
+    engine's clock adopts the model's SimPy environment (the processes of its incident
+    generators, dispatch centre and units), so the clock and the model cannot disagree on
+    the time and there is no second event loop to keep in step.
+
+    Parameters
+    ----------
+    model
+        A model from :func:`build_response`, not yet run.
+    until
+        End time (s since the scenario start).
+    stops
+        Times the clock stops on the way (a progress bar moves this often).
+    observers
+        Engine observers (progress bars, writers).
+    """
+    from twin.engine.clock import Clock
+    from twin.engine.run import run
+    from twin.response.component import ResponseComponent
+
+    start = float(model.env.now)
+    return run(
+        [ResponseComponent(model)],
+        until,
+        clock=Clock(start, env=model.env),
+        exchange_every=(until - start) / max(1, stops),
+        observers=observers,
+    )
 
 
 def closure_timeline(
