@@ -123,6 +123,7 @@ class CityTwin(mesa.Model):
         self.until = float(parts.scenario.time.duration if until is None else until)
         self.clock = parts.clock
         self.components = [c for c in (parts.flood, parts.traffic, parts.crowd) if c is not None]
+        _check_once(self.components)  # the engine loop of each step then skips its check
         self.exchange = Exchange(parts, rules)
         self.timeline = parts.timeline
         self.record_flood = record_flood
@@ -240,6 +241,7 @@ class CityTwin(mesa.Model):
             timeline=shifted,
             exchange_every=t1 - t0,
             exchanges=[self.exchange],
+            checked=True,
         )
         for e in due:
             self.exchange.log(e.time, e.target, e.action, e.label or "timeline event")
@@ -249,9 +251,8 @@ class CityTwin(mesa.Model):
 
     def _observe(self, t: float) -> None:
         if self.record_flood is not None and self.parts.flood is not None:
-            self.record_flood.add(
-                t, self.parts.flood.output("depth"), self.parts.flood.output("speed")
-            )
+            depth, speed = self.exchange.flood_grids(t)
+            self.record_flood.add(t, depth, speed)
         vitals = self.exchange.vitals(t)
         self.exchange.evaluate_triggers(t, vitals)
         vitals["warning_level"] = float(self.exchange.triggers.warning_level)
@@ -423,6 +424,17 @@ class _TimedComponent:
         w0 = time.perf_counter()
         self._inner.advance_to(t)
         self._seconds[self._inner.name] += time.perf_counter() - w0
+
+
+def _check_once(components: list) -> None:
+    """The engine's component contract check, done once for the whole run."""
+    from twin.engine.component import check_component
+
+    names = [c.name for c in components]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two components share a name: {names}")
+    for c in components:
+        check_component(c)
 
 
 def _reporter(name: str):

@@ -139,6 +139,7 @@ class Exchange:
         self.response_inputs: list[tuple[float, np.ndarray, np.ndarray, list]] = []
         self.events: list[dict[str, Any]] = []
         self.timings = {"coupling": 0.0}
+        self._grids: tuple | None = None
 
     def _edge_links(self, travel) -> list[int]:
         position = {
@@ -167,8 +168,7 @@ class Exchange:
         p = self.parts
         depth = speed = None
         if p.flood is not None:
-            depth = p.flood.output("depth")
-            speed = p.flood.output("speed")
+            depth, speed = self.flood_grids(t)
             self.peak_depth = (
                 depth if self.peak_depth is None else np.maximum(self.peak_depth, depth)
             )
@@ -177,6 +177,15 @@ class Exchange:
         signals = self._calls(t)
         self._response(t, signals)
         self.timings["coupling"] += time.perf_counter() - w0
+
+    def flood_grids(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """The flood's depth (m) and speed (m/s) grids at ``t`` (s), computed once per time
+        (the speed needs the cell velocities: the exchange, the vital signs and the flood
+        record share one computation)."""
+        flood = self.parts.flood
+        if self._grids is None or self._grids[0] != t or self._grids[3] != flood.time:
+            self._grids = (float(t), flood.output("depth"), flood.output("speed"), flood.time)
+        return self._grids[1], self._grids[2]
 
     def _roads(self, t: float, depth: np.ndarray | None) -> None:
         traffic = self.parts.traffic.model
@@ -294,7 +303,7 @@ class Exchange:
         out["km_closed_cars"] = float(self.length[self.closed_cars].sum() / 1000.0)
         out["km_closed_emergency"] = float(self.length[self.closed_emergency].sum() / 1000.0)
         if p.flood is not None:
-            depth = p.flood.output("depth")
+            depth, _ = self.flood_grids(t)
             land = p.land
             out["flooded_area_m2"] = float(np.count_nonzero(depth[land] >= p.wet_depth)) * (
                 p.cell_area

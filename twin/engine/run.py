@@ -139,6 +139,7 @@ def run(
     exchange_every: float = 60.0,
     exchanges: Sequence[Exchange] = (),
     observers: Sequence[Observer] = (),
+    checked: bool = False,
 ) -> RunResult:
     """Advance ``components`` together to time ``until`` (s); see the module notes.
 
@@ -160,6 +161,10 @@ def run(
         Coupling hooks called at every exchange time.
     observers
         Progress bars, writers, vital-signs collectors.
+    checked
+        The caller already ran :func:`~twin.engine.component.check_component` on these
+        components (a model stepping the engine one interval at a time checks them once;
+        the check reads every output, e.g. the flood's cell velocities).
 
     Raises
     ------
@@ -170,7 +175,7 @@ def run(
     KeyboardInterrupt
         On Ctrl-C, after the observers were told.
     """
-    by_name = _checked(components)
+    by_name = {c.name: c for c in components} if checked else _checked(components)
     start = clock.now if clock is not None else min(c.time for c in components)
     clock = clock if clock is not None else Clock(start)
     if not (math.isfinite(until) and until > start):
