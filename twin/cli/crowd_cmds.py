@@ -16,6 +16,7 @@ from rich.table import Table
 
 from twin.atomic import write_json
 from twin.cli import app, console, err_console, user_errors
+from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 from twin.errors import Problem, UserInputError
 
@@ -135,11 +136,13 @@ def crowd_command(
     ] = None,
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    threads: ThreadsOption = None,
 ) -> None:
     """Run the pedestrians of a scenario (evacuation on foot, crowd events), print KPIs and
     write densities, clearance, shelters and kpis.json per plan, crowd.gpkg (walk-link
     densities over time, shelters with occupancy) and run.json."""
     check_times(dt, until)
+    use_threads(threads)
     from twin.cli._checks import ensure_writable, ensure_writable_file
     from twin.coupling.crowd_setup import crowd_from_scenario
     from twin.coupling.geo_outputs import write_crowd_geo

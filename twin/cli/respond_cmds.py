@@ -26,6 +26,7 @@ from rich.table import Table
 
 from twin.atomic import write_json
 from twin.cli import app, console, err_console, user_errors
+from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption
 from twin.errors import Problem, UserInputError
 from twin.response.kpis import ResponseKpis, write_log
@@ -184,6 +185,7 @@ def respond(
     ] = False,
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    threads: ThreadsOption = None,
     from_manifest: Annotated[
         Path | None,
         typer.Option(
@@ -194,6 +196,7 @@ def respond(
     ] = None,
 ) -> None:
     """Run the emergency response model for a scenario and plan(s); print and write KPIs."""
+    from twin.atomic import ensure_writable
     from twin.cli.maps_cmds import load_scenario_city
     from twin.coupling.geo_outputs import response_places, write_events_geo
     from twin.coupling.response_setup import build_response, residents_for_rates, run_response
@@ -252,6 +255,9 @@ def respond(
                 )
             )
     base = out if out is not None else results_folder(scenario, scenario_file) / "response"
+    use_threads(threads)
+    for name in folders:
+        ensure_writable(Path(base) / name)  # before the city and the runs, not after them
     pack = load_scenario_city(scenario, maps)
     if record is not None and record.pack_hash != pack_hash(pack):
         err_console.print(

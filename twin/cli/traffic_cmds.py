@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from twin.cli import app, console, user_errors
+from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 from twin.errors import Problem, UserInputError
 
@@ -77,6 +78,7 @@ def traffic_command(
     ] = None,
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    threads: ThreadsOption = None,
 ) -> None:
     """Run a scenario's vehicles (trips, OD slices, evacuation along the plan's routes; road
     closures), per plan.
@@ -92,6 +94,7 @@ def traffic_command(
     from twin.scenario.loader import load_plan, load_scenario, results_folder
 
     settings = parse_settings(set_ or [])
+    use_threads(threads)
     sc = load_scenario(scenario)
     paths = list(plan_files or sc.plans)
     plans = [load_plan(path) for path in paths]
