@@ -12,6 +12,7 @@ import pytest
 from twin.coupling.flood_setup import forcing_from_hazards
 from twin.errors import ScenarioError, UserInputError
 from twin.flood import FloodConfig, FloodModel, Forcing
+from twin.flood.build import flood_model
 from twin.flood.river import Breach, Levee, River, RiverFloodModel, overtop_start
 from twin.scenario import load_scenario
 
@@ -98,7 +99,7 @@ def _terrain(z: np.ndarray) -> SimpleNamespace:
 def _model(river: River, z: np.ndarray | None = None) -> FloodModel:
     z = np.zeros((20, 30)) if z is None else z
     cfg = FloodConfig(edges="closed", sea_elevation=None)
-    return FloodModel.from_terrain(_terrain(z), Forcing(rivers=[river]), cfg)
+    return flood_model(_terrain(z), Forcing(rivers=[river]), cfg)
 
 
 def test_levee_line_outside_the_terrain_is_named() -> None:

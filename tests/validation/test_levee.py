@@ -22,7 +22,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from twin.flood import FloodConfig, FloodModel, Forcing
+from twin.flood import FloodConfig, Forcing
+from twin.flood.build import flood_model
 from twin.flood.river import Breach, Levee, River, RiverFloodModel
 
 DX, NY, NX = 10.0, 30, 80
@@ -40,7 +41,7 @@ def valley(breach: Breach | None) -> RiverFloodModel:
     )  # fmt: skip
     terrain = SimpleNamespace(elevation=z, resolution=DX, x0=0.0, y0=NY * DX, crs=None)
     config = FloodConfig(edges="closed", sea_elevation=None)
-    return FloodModel.from_terrain(terrain, Forcing(rivers=[river]), config)
+    return flood_model(terrain, Forcing(rivers=[river]), config)
 
 
 def behind(model: RiverFloodModel) -> float:
@@ -93,7 +94,7 @@ def test_overtopping_breach_starts_after_the_hold() -> None:
         width=100.0, levees=[levee], crs=None,
     )  # fmt: skip
     terrain = SimpleNamespace(elevation=z, resolution=DX, x0=0.0, y0=NY * DX, crs=None)
-    model = FloodModel.from_terrain(
+    model = flood_model(
         terrain, Forcing(rivers=[river]), FloodConfig(edges="closed", sea_elevation=None)
     )
     ((start, _, _),) = model.breaches()

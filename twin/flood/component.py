@@ -27,6 +27,7 @@ import numpy as np
 
 from twin.engine.component import Field, apply, capture, field_of
 from twin.errors import Problem, UserInputError
+from twin.flood.build import flood_model
 from twin.flood.kernels import LAND
 from twin.flood.model import FloodModel, LimiterHits, VolumeBalance
 
@@ -244,7 +245,7 @@ def run_flood(
         raise UserInputError(
             Problem(f"duration {duration!r} s must be > 0", field="duration", fix="e.g. 7200")
         )
-    model = FloodModel.from_terrain(terrain, forcing, config, buildings=buildings, sea=sea)
+    model = flood_model(terrain, forcing, config, buildings=buildings, sea=sea)
     start = time.perf_counter()
     with FloodWriter(out_dir, model, duration, snapshots=snapshots, start=start_time) as writer:
         writer.snapshot(model)

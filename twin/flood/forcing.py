@@ -278,7 +278,7 @@ class Forcing:
         Constant infiltration on every land cell (m/s).
     rivers
         River reaches with stage hydrographs and levees (:class:`twin.flood.river.River`);
-        ``FloodModel.from_terrain`` builds a :class:`~twin.flood.river.RiverFloodModel`
+        ``twin.flood.build.flood_model`` builds a :class:`~twin.flood.river.RiverFloodModel`
         when there are any.
     """
 

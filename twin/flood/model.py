@@ -151,7 +151,9 @@ class FloodModel:
     ) -> None:
         self.forcing = forcing if forcing is not None else Forcing()
         if self.forcing.rivers and not hasattr(self, "_apply_river"):
-            raise TypeError("a forcing with rivers needs RiverFloodModel (or from_terrain)")
+            raise TypeError(
+                "a forcing with rivers needs RiverFloodModel (twin.flood.build.flood_model)"
+            )
         self.config = cfg = config if config is not None else FloodConfig()
         shape = tuple(int(n) for n in np.shape(elevation))
         if len(shape) != 2 or min(shape) < 1 or not resolution > 0:
@@ -272,11 +274,8 @@ class FloodModel:
     def from_terrain(cls, terrain, forcing=None, config=None, **kwargs) -> FloodModel:
         """Build on a :class:`~twin.city.terrain.TerrainGrid` (elevation, resolution,
         ``x0``/``y0`` north-west corner, crs); other arguments as for the constructor.
-        A forcing with rivers builds a :class:`~twin.flood.river.RiverFloodModel`."""
-        if forcing is not None and forcing.rivers and cls is FloodModel:
-            from twin.flood.river import RiverFloodModel
-
-            cls = RiverFloodModel
+        A forcing with rivers needs :func:`twin.flood.build.flood_model` (which builds a
+        :class:`~twin.flood.river.RiverFloodModel`)."""
         return cls(
             terrain.elevation,
             terrain.resolution,

@@ -260,7 +260,7 @@ class _BoundLevee:
 class RiverFloodModel(FloodModel):
     """:class:`~twin.flood.model.FloodModel` with the forcing's rivers, levees and breaches.
 
-    Built like the base model (``FloodModel.from_terrain`` builds this one when the
+    Built like the base model (``twin.flood.build.flood_model`` builds this one when the
     forcing has rivers). Levees are burnt into the terrain before the base model sees it;
     channel depths are reset to the stage and breach crests lowered before every sub-step
     (see the module docstring).
