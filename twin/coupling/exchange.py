@@ -124,6 +124,7 @@ class Exchange:
         n_drive, n_walk = self.length.size, self.walk.n_links
         self.triggers = TriggerSet(parts.plan.triggers)
         self.rng = stream(parts.seed, "coupling.calls")
+        self.evacuate_rng = stream(parts.seed, "coupling.evacuate")
         # state kept between exchanges
         self.closed_cars = np.zeros(n_drive, dtype=bool)
         self.closed_emergency = np.zeros(n_drive, dtype=bool)
@@ -359,6 +360,62 @@ class Exchange:
             )
             for w in firing.warnings:
                 self.log(t, "triggers", "warning", f"{w.level} for {w.area_name}: {w.cause}")
+            for action in firing.actions:
+                if action.evacuate is not None:
+                    self.evacuate(t, action.evacuate, firing.label)
+
+    def evacuate(self, t: float, order: Any, cause: str) -> tuple[int, int]:
+        """Carry out a trigger's evacuation order at ``t`` (s): the scenario's evacuees
+        (``demand.evacuation``, already split once into walkers and drivers) whose home
+        lies inside the order's ``zone`` and who have not left yet leave at ``t`` plus a
+        delay drawn from the order's ``curve`` (stream ``coupling.evacuate``), or at their
+        scheduled time if that is earlier. Homes: a driver's origin node, a walker's start
+        node (a driver who starts inside a link: the point that share along the link's
+        chord). Logged with its cause.
+
+        Returns
+        -------
+        tuple of int
+            Walkers and cars whose departure moved.
+        """
+        import shapely
+        from pyproj import Transformer
+
+        p = self.parts
+        to = Transformer.from_crs("EPSG:4326", p.pack.crs, always_xy=True)
+        xs, ys = to.transform(*np.asarray(order.zone, dtype=np.float64).T)
+        zone = shapely.Polygon(np.column_stack([xs, ys]))
+        walkers = cars = 0
+        if p.crowd is not None and p.evacuee_people.size:
+            m = p.crowd.model
+            who = p.evacuee_people
+            who = who[(m.status[who] == 0) & (m.depart[who] > t)]  # not left yet
+            node = m.node[who]
+            inside = shapely.contains_xy(zone, m.net.x[node], m.net.y[node])
+            who = who[inside]
+            new = t + order.curve.delays(who.size, self.evacuate_rng)
+            moved = new < m.depart[who]
+            m.depart[who[moved]] = new[moved]
+            walkers = int(moved.sum())
+        cars_all = p.evacuee_vehicles
+        if cars_all.size:
+            traffic = p.traffic.model
+            net = traffic.net
+            v = traffic._v
+            first, at = v.first_link[cars_all], v.start_at[cars_all]
+            a = np.where(first >= 0, net.link_from[np.maximum(first, 0)], v.origin[cars_all])
+            b = np.where(first >= 0, net.link_to[np.maximum(first, 0)], a)
+            hx = net.x[a] + at * (net.x[b] - net.x[a])  # along the chord of the first link
+            hy = net.y[a] + at * (net.y[b] - net.y[a])
+            inside = shapely.contains_xy(zone, hx, hy)
+            ids = cars_all[inside]
+            new = t + order.curve.delays(ids.size, self.evacuate_rng)
+            cars = int(traffic.depart_earlier(ids, new).size)
+        self.log(
+            t, "triggers", "evacuation_order",
+            f"{walkers} walkers and {cars} cars leave from {t:.0f} s (was later): {cause}",
+        )  # fmt: skip
+        return walkers, cars
 
     def _gauge(self, name: str) -> float:
         p = self.parts
@@ -391,6 +448,7 @@ class Exchange:
             "crush.called": self.crush_episodes.called,
             "people_hazard": self.people_hazard,
             **rng_state(self.rng, "rng"),
+            **rng_state(self.evacuate_rng, "evacuate_rng"),
         }
         k = len(self.response_inputs)
         arrays["response.times"] = np.array([r[0] for r in self.response_inputs])
@@ -428,6 +486,7 @@ class Exchange:
         self.crush_episodes = Episodes(arrays["crush.since"], arrays["crush.called"].astype(bool))
         self.people_hazard = np.asarray(arrays["people_hazard"], dtype=np.float64)
         set_rng_state(self.rng, arrays, "rng")
+        set_rng_state(self.evacuate_rng, arrays, "evacuate_rng")
         self.triggers.restore(data["triggers"])
         self.events = [dict(e) for e in data["events"]]
         self.hazard_calls = int(data["hazard_calls"])

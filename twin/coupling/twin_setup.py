@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 #: Trigger actions a coupled run carries out today (others are refused at set-up).
-SUPPORTED_ACTIONS = ("warning",)
+SUPPORTED_ACTIONS = ("warning", "evacuate")
 
 _WATER = ("rainfall", "inflow", "sea_level")
 
@@ -103,8 +103,16 @@ class TwinParts:
     grid: Any = field(default=None)
 
 
-def check_plan_actions(plan: Plan, plan_file: Path | str | None = None) -> None:
+def check_plan_actions(
+    plan: Plan, plan_file: Path | str | None = None, scenario: Scenario | None = None
+) -> None:
     """Refuse trigger actions the coupled run does not carry out yet (one error for all).
+
+    An ``evacuate`` order brings the scenario's own evacuation forward for the homes in
+    its ``zone`` (:meth:`twin.coupling.exchange.Exchange.evacuate`): the people and the
+    walk/drive split are ``demand.evacuation``'s, so an order by ``buildings``, one that
+    sets its own ``compliance`` or ``car_share``, and (given ``scenario``) one in a
+    scenario without ``demand.evacuation`` are refused.
 
     Raises
     ------
@@ -114,6 +122,29 @@ def check_plan_actions(plan: Plan, plan_file: Path | str | None = None) -> None:
     problems = []
     for i, trigger in enumerate(plan.triggers):
         for j, action in enumerate(trigger.then):
+            order = action.evacuate
+            if order is not None:
+                at = f"triggers.{i}.then.{j}.evacuate"
+                given = order.model_fields_set
+                for k in [k for k in ("buildings", "compliance", "car_share") if k in given]:
+                    problems.append(
+                        Problem(
+                            f"the coupled run's evacuation order brings the scenario's "
+                            f"evacuation forward; it cannot set {k!r}",
+                            file=plan_file, field=f"{at}.{k}",
+                            fix="give a `zone` (and `curve`); who leaves and who drives is "
+                            "demand.evacuation's compliance and car_share",
+                        )
+                    )  # fmt: skip
+                if scenario is not None and scenario.demand.evacuation is None:
+                    problems.append(
+                        Problem(
+                            "the scenario has no demand.evacuation whose people to order out",
+                            file=plan_file, field=at,
+                            fix="add demand.evacuation (its order_time is the order without "
+                            "the trigger)",
+                        )
+                    )  # fmt: skip
             for name in type(action).model_fields:
                 if getattr(action, name) is not None and name not in SUPPORTED_ACTIONS:
                     problems.append(
@@ -308,7 +339,7 @@ def build_parts(
     from twin.flood.kernels import LAND
     from twin.flood.model import FloodModel
 
-    check_plan_actions(plan, plan_file)
+    check_plan_actions(plan, plan_file, scenario)
     seed = scenario.seed if seed is None else int(seed)
     sc = scenario.model_copy(update={"seed": seed})
     end = float(sc.time.duration if until is None else until)

@@ -277,6 +277,29 @@ class TrafficModel:
             first[1:] = ~same
             self._orig_head[v.origin[order[first]]] = order[first]
 
+    def depart_earlier(self, vehicles, departures) -> np.ndarray:
+        """Move the departure of ``vehicles`` not yet in their origin queue to
+        ``departures`` (s, not before now) where that is earlier (an evacuation order
+        brought forward). Returns the ids whose departure moved.
+
+        Vehicles already queued, on the road or done keep theirs; the moved ones get a
+        route at once (the planning window may not have reached their old time).
+        """
+        ids = np.atleast_1d(np.asarray(vehicles, dtype=np.int64))
+        new = np.maximum(np.broadcast_to(np.asarray(departures, np.float64), ids.shape), self.time)
+        v = self._v
+        move = (v.status[ids] == kern.WAITING) & (v.t_depart[ids] > self.time) & (
+            new < v.t_depart[ids]
+        )
+        ids, new = ids[move], new[move]
+        if ids.size:
+            v.t_depart[ids] = new
+            v.t_ready[ids] = new
+            self._rebuild_origin_queues()
+            if np.isfinite(self._routed_until):
+                self._plan(until=self._routed_until, reroute=None)
+        return ids
+
     # ------------------------------------------------------------------ routing
     def travel_times(self) -> np.ndarray:
         """(L,) current link travel time estimate (s): free flow plus queue over capacity;
