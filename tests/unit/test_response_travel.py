@@ -120,36 +120,6 @@ def test_routes_and_nearest_time_agree_with_times_from(monaco_pack):
     assert np.allclose(travel.nearest_time(sources, 120.0), want)
 
 
-def test_kernel_matches_scipy_and_stops_early():
-    """The numba Dijkstra equals scipy's on a random graph; with targets it stops early,
-    its finite times are exact, and every target is settled; a limit cuts like scipy's."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    from twin.response.kernels import shortest_paths
-
-    rng = np.random.default_rng(4)
-    n = 400
-    u, v = rng.integers(n, size=3000), rng.integers(n, size=3000)
-    keep = u != v
-    graph = csr_matrix((rng.uniform(1.0, 60.0, keep.sum()), (u[keep], v[keep])), shape=(n, n))
-    graph.sum_duplicates()
-    args = (graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data)
-    none = np.zeros(0, dtype=np.int64)
-    want = dijkstra(graph, indices=5)
-    dist, pred = shortest_paths(*args, np.array([5]), np.inf, none)
-    assert np.allclose(dist, want)
-    reached = np.isfinite(dist) & (np.arange(n) != 5)
-    assert np.allclose(dist[reached], dist[pred[reached]] + graph[pred[reached], reached].A1)
-    targets = np.array([17, 33])
-    part, _ = shortest_paths(*args, np.array([5]), np.inf, targets)
-    assert np.isfinite(part[targets]).all()
-    assert np.isfinite(part).sum() < np.isfinite(want).sum()
-    assert np.allclose(part[np.isfinite(part)], want[np.isfinite(part)])
-    cut = shortest_paths(*args, np.array([5, 9]), 40.0, none)[0]
-    assert np.allclose(cut, dijkstra(graph, indices=[5, 9], min_only=True, limit=40.0))
-
-
 def test_times_between_without_a_cached_tree(monaco_pack):
     """A search that stops at the destinations gives the same times as a full tree."""
     travel = RoadTravel(monaco_pack.largest_component().drive)
@@ -157,3 +127,33 @@ def test_times_between_without_a_cached_tree(monaco_pack):
     first = travel.times_between(42, ends)
     assert np.allclose(first, travel.times_from(42)[ends])
     assert travel.time(300, 42) == pytest.approx(travel.times_to(42)[300])
+
+
+def test_road_travel_runs_on_the_link_index_and_the_one_router(monaco_pack):
+    """The response network is the city's drive link index (no graph of its own): its
+    links in the index's order, free-flow times its length over speed, times from the one
+    router (twin.city.routing.shortest_tree), routes its tree paths, the nearest node the
+    index's lookup."""
+    from twin.city.routing import shortest_tree, tree_path
+    from twin.response.network import CityNetwork
+    from twin.response.travel import EMERGENCY_SPEED_FACTOR
+
+    links = monaco_pack.largest_component().links("drive")
+    net = CityNetwork.from_pack(monaco_pack)
+    travel = net.travel
+    assert travel.links is net.links
+    assert np.array_equal(net.edge_links, np.arange(links.n_links))
+    ids = links.node_ids
+    assert travel.edges == list(
+        zip(ids[links.tail].tolist(), ids[links.head].tolist(), links.key.tolist(), strict=True)
+    )
+    np.testing.assert_array_equal(travel.free_flow, links.length / links.speed)
+    weight = links.length / links.speed / EMERGENCY_SPEED_FACTOR
+    dist, pred = shortest_tree(links, weight, 42)
+    np.testing.assert_array_equal(travel.times_from(42), dist)
+    route = travel.route(42, 300)
+    path = tree_path(links, pred, 300)
+    assert route.nodes.tolist() == [42, *links.head[path].tolist()]
+    x, y = links.x[[5, 77]] + 3.0, links.y[[5, 77]] - 4.0
+    for got, want in zip(travel.nearest(x, y), links.nearest_nodes(x, y), strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -202,7 +202,7 @@ class ResponseRunner:
         "twin.scenario",
         "twin.experiment.runners",
     )
-    preload = ("twin.coupling.response_setup", "twin.response.kernels")
+    preload = ("twin.coupling.response_setup", "twin.city.routing")
 
     def prepare(self, city: CityPack) -> _ResponseSetup:
         """The pack with its road network and population per node (built once)."""

@@ -51,16 +51,9 @@ class CityNetwork:
         cls, pack: CityPack, *, speed_factor: float = EMERGENCY_SPEED_FACTOR
     ) -> CityNetwork:
         """Road travel, population per node and the link index from a city pack."""
-        largest = pack.largest_component()
-        travel = RoadTravel(largest.drive, speed_factor=speed_factor)
-        links = largest.links("drive")
-        position = {
-            (int(a), int(b), int(k)): i
-            for i, (a, b, k) in enumerate(
-                zip(links.node_ids[links.tail], links.node_ids[links.head], links.key, strict=True)
-            )
-        }
-        edge_links = np.array([position[e] for e in travel.edges], dtype=np.int64)
+        links = pack.largest_component().links("drive")
+        travel = RoadTravel(links, speed_factor=speed_factor)
+        edge_links = np.arange(links.n_links, dtype=np.int64)  # travel drives the index's links
         centres = pack.buildings.geometry.centroid
         nodes, _ = travel.nearest(centres.x.to_numpy(), centres.y.to_numpy())
         people = np.nan_to_num(pack.buildings["occupants"].to_numpy(dtype=float))

@@ -1,20 +1,21 @@
 """Unit travel times: shortest paths on the road graph with the current link times and closures.
 
 Three implementations share one small interface (:class:`Travel`): :class:`RoadTravel` on a
-city's drive graph (Dijkstra in :mod:`~twin.response.kernels`; full trees cached per origin
-and destination until the road state changes, searches for one route stopping at its
-origin), :class:`StraightTravel`, straight lines at a fixed speed (rescue boats on water),
-and :class:`MatrixTravel`, a fixed origin-destination matrix for small abstract systems
-(queueing-theory and hypercube checks).
+city's drive link index (:mod:`twin.city.links`) with the one router
+(:mod:`twin.city.routing`; full trees cached per origin and destination until the road
+state changes, searches for one route stopping at its origin), :class:`StraightTravel`,
+straight lines at a fixed speed (rescue boats on water), and :class:`MatrixTravel`, a fixed
+origin-destination matrix for small abstract systems (queueing-theory and hypercube
+checks).
 
-Locations are integer indices ``0 .. n_nodes - 1``; :attr:`RoadTravel.node_ids` maps them to
-the graph's OSM node ids.
+Locations are integer indices ``0 .. n_nodes - 1``, the link index's node numbers;
+:attr:`RoadTravel.node_ids` maps them to OSM node ids.
 
 The road state interface (what traffic and coupling call):
 
-* :meth:`RoadTravel.set_link_times` gives the current travel time of every edge (s), in the
-  order of :attr:`RoadTravel.edges`; ``None`` goes back to free flow.
-* :meth:`RoadTravel.set_closed` gives a boolean mask of closed edges (same order).
+* :meth:`RoadTravel.set_link_times` gives the current travel time of every link (s), in the
+  order of :attr:`RoadTravel.edges` (the link index's order); ``None`` goes back to free flow.
+* :meth:`RoadTravel.set_closed` gives a boolean mask of closed links (same order).
 
 Both bump :attr:`Travel.version`; the response model then reroutes units on the move.
 """
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.response.kernels import shortest_paths
+from twin.city.routing import shortest_tree, tree_path
 
 EMERGENCY_SPEED_FACTOR = 1.25
 """Default ratio of an emergency vehicle's speed (lights and sirens) to the link's current
@@ -206,68 +207,99 @@ class StraightTravel(Travel):
 
 
 class RoadTravel(Travel):
-    """Shortest-time paths on a directed road graph, cached per origin and destination.
+    """Shortest-time paths on a city's drive link index, cached per origin and destination.
+
+    The network is the one link index of the city (:mod:`twin.city.links`: the links every
+    model drives or walks on, in its stated order) and the searches are the one router's
+    (:func:`twin.city.routing.shortest_tree`); nearest nodes come from the index's k-d tree.
+    Parallel links are all searched; the fastest open one wins.
 
     Parameters
     ----------
-    graph
-        A networkx (Multi)DiGraph with node ``x``/``y`` (m) and edge ``travel_time`` (s, free
-        flow). Parallel edges keep the fastest.
+    network
+        The drive :class:`~twin.city.links.LinkIndex` (free-flow time of a link: its
+        length over its speed), or a networkx (Multi)DiGraph with node ``x``/``y`` (m) and
+        edge ``travel_time`` (s, free flow), indexed by
+        :meth:`~twin.city.links.LinkIndex.from_graph` (small hand-made networks).
+    free_flow
+        Free-flow time of each link (s, in the index's order), instead of the above.
     speed_factor
         Emergency speed factor: every link time is divided by it (default
         :data:`EMERGENCY_SPEED_FACTOR`).
     """
 
-    def __init__(self, graph, *, speed_factor: float = EMERGENCY_SPEED_FACTOR) -> None:
+    def __init__(
+        self,
+        network,
+        *,
+        free_flow: np.ndarray | None = None,
+        speed_factor: float = EMERGENCY_SPEED_FACTOR,
+    ) -> None:
+        from twin.city.links import LinkIndex
+
         if not speed_factor > 0:
             raise ValueError(f"speed_factor must be > 0, got {speed_factor!r}")
-        self.node_ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
-        self.index = {int(n): i for i, n in enumerate(self.node_ids)}
-        self.xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in self.node_ids])
-        edges = list(graph.edges(keys=True, data="travel_time"))
-        self.way_ids = [d for *_, d in graph.edges(keys=True, data="osmid", default=-1)]
-        """OSM way id(s) of each edge (an int or a list), -1 when unknown."""
-        self.edges = [(int(u), int(v), k) for u, v, k, _ in edges]
-        """The graph's edges ``(u, v, key)``: the order of link-time and closure arrays."""
-        self._u = np.array([self.index[u] for u, _, _, _ in edges], dtype=np.int64)
-        self._v = np.array([self.index[v] for _, v, _, _ in edges], dtype=np.int64)
-        self.free_flow = np.array([float(t) for *_, t in edges])
+        links = network if isinstance(network, LinkIndex) else LinkIndex.from_graph(network, "")
+        self.links = links
+        """The link index searched (node and link order of every array here)."""
+        self.node_ids = links.node_ids
+        self.index = links.node_index()
+        self.xy = np.column_stack([links.x, links.y])
+        self.edges = list(
+            zip(
+                links.node_ids[links.tail].tolist(),
+                links.node_ids[links.head].tolist(),
+                links.key.tolist(),
+                strict=True,
+            )
+        )
+        """The links ``(u, v, key)`` by OSM node ids: the order of link-time and closure
+        arrays (the link index's order)."""
+        self.way_ids = _way_ids(links)
+        """OSM way id(s) of each link (an int, or a list when it merges several), -1 when
+        unknown."""
+        if free_flow is None:
+            if isinstance(network, LinkIndex):
+                free_flow = links.length / links.speed
+            else:
+                times = {
+                    (int(u), int(v), int(k)): float(t)
+                    for u, v, k, t in network.edges(keys=True, data="travel_time")
+                }
+                free_flow = np.array([times[e] for e in self.edges], dtype=float)
+        self.free_flow = np.asarray(free_flow, dtype=float)
+        if self.free_flow.shape != (links.n_links,) or not np.all(self.free_flow > 0):
+            raise ValueError(f"need {links.n_links} free-flow link times > 0")
+        self._u, self._v = links.tail, links.head
         self.speed_factor = float(speed_factor)
-        self.n_nodes = n = len(self.node_ids)
-        # Fixed sparsity pattern: one slot per (u, v) pair, holding the fastest open edge.
-        pairs, slot = np.unique(self._u * n + self._v, return_inverse=True)
+        self.n_nodes = n = links.n_nodes
+        # Node pairs (u, v) in order, for the time of a given path (the fastest open link).
+        keys = self._u * n + self._v
+        pairs, slot = np.unique(keys, return_inverse=True)
         self._pairs = pairs
         self._order = np.argsort(slot, kind="stable")
         self._starts = np.flatnonzero(np.r_[True, np.diff(slot[self._order]) != 0])
-        slot_u, slot_v = pairs // n, pairs % n
-        self._pattern = (slot_v, np.r_[0, np.cumsum(np.bincount(slot_u, minlength=n))])
-        self._flip = np.lexsort((slot_u, slot_v))  # slots in (v, u) order: the reverse graph
-        self._reverse_pattern = (
-            slot_u[self._flip],
-            np.r_[0, np.cumsum(np.bincount(slot_v, minlength=n))],
-        )
-        self._one_per_slot = len(pairs) == len(edges)
         self._link_times = self.free_flow.copy()
-        self._closed = np.zeros(len(edges), dtype=bool)
+        self._closed = np.zeros(links.n_links, dtype=bool)
         self._rebuild()
 
     @property
     def edge_nodes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end node index of every edge (in :attr:`edges` order)."""
+        """Start and end node index of every link (in :attr:`edges` order)."""
         return self._u, self._v
 
     @property
     def link_times(self) -> np.ndarray:
-        """Current travel time of each edge for ordinary traffic (s), before the speed factor."""
+        """Current travel time of each link for ordinary traffic (s), before the speed factor."""
         return self._link_times
 
     @property
     def closed(self) -> np.ndarray:
-        """Boolean mask of closed edges."""
+        """Boolean mask of closed links."""
         return self._closed
 
     def set_link_times(self, times: np.ndarray | None) -> None:
-        """Set the current travel time of every edge (s, in :attr:`edges` order).
+        """Set the current travel time of every link (s, in :attr:`edges` order).
 
         ``None`` restores free flow. Times must be positive; use :meth:`set_closed` to close.
         """
@@ -282,7 +314,7 @@ class RoadTravel(Travel):
         self._rebuild()
 
     def set_closed(self, closed: np.ndarray | None) -> None:
-        """Close the edges where ``closed`` is true (in :attr:`edges` order); ``None`` opens all."""
+        """Close the links where ``closed`` is true (in :attr:`edges` order); ``None`` opens all."""
         mask = np.zeros(len(self.free_flow), bool) if closed is None else np.asarray(closed, bool)
         if mask.shape != self.free_flow.shape:
             raise ValueError(f"need {len(self.free_flow)} closure flags, got {mask.shape}")
@@ -303,12 +335,8 @@ class RoadTravel(Travel):
         weights = self._link_times / self.speed_factor
         if self._closed.any():
             weights[self._closed] = np.inf
-        if self._one_per_slot:  # no parallel edges: one edge per slot
-            data = weights[self._order]
-        else:
-            data = np.minimum.reduceat(weights[self._order], self._starts)
-        self._slot_times = np.maximum(data, 1e-9, out=data)
-        self._reverse = None
+        self._weights = np.maximum(weights, 1e-9, out=weights)
+        self._slot_times = np.minimum.reduceat(self._weights[self._order], self._starts)
         self._cache: dict[int, np.ndarray] = {}
         self._cache_to: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._partial_to: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -328,22 +356,11 @@ class RoadTravel(Travel):
         limit: float = np.inf,
         targets=(),
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Dijkstra (:func:`~twin.response.kernels.shortest_paths`) from ``sources`` on the
-        graph, or on the reversed graph (times *to* the sources); it stops once every
-        target is settled."""
-        indices, indptr = self._reverse_pattern if reverse else self._pattern
-        weights = self._slot_times
-        if reverse:
-            if self._reverse is None:  # built on the first search of a road state
-                self._reverse = self._slot_times[self._flip]
-            weights = self._reverse
-        return shortest_paths(
-            indptr,
-            indices,
-            weights,
-            np.atleast_1d(np.asarray(sources, dtype=np.int64)),
-            float(limit),
-            np.atleast_1d(np.asarray(targets, dtype=np.int64)),
+        """The router's tree (:func:`twin.city.routing.shortest_tree`) from ``sources``, or
+        into them (``reverse``: times *to* the sources, ``pred`` the link each node leaves
+        by); it stops once every target is settled."""
+        return shortest_tree(
+            self.links, self._weights, sources, reverse=reverse, limit=limit, targets=targets
         )
 
     def times_from(self, origin: int) -> np.ndarray:
@@ -397,11 +414,8 @@ class RoadTravel(Travel):
         dist, pred = tree
         if not np.isfinite(dist[origin]):
             return None
-        nodes = [origin]
-        while nodes[-1] != destination:
-            nodes.append(int(pred[nodes[-1]]))
-        path = np.array(nodes, dtype=np.int64)
-        return Route(path, dist[origin] - dist[path])
+        path = np.r_[origin, self._v[tree_path(self.links, pred, origin, reverse=True)]]
+        return Route(path.astype(np.int64), dist[origin] - dist[path])
 
     def nearest_time(self, sources: np.ndarray, limit: float) -> np.ndarray:
         """Time (s) from the nearest of ``sources`` to every node, ``inf`` beyond ``limit``
@@ -423,10 +437,17 @@ class RoadTravel(Travel):
         return np.r_[0.0, np.cumsum(times)]
 
     def nearest(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest node index of each point (m, the graph's CRS) and the distance to it (m)."""
-        from scipy.spatial import cKDTree
+        """Nearest node index of each point (m, the index's CRS) and the distance to it (m):
+        the link index's one lookup (:meth:`~twin.city.links.LinkIndex.nearest_nodes`)."""
+        return self.links.nearest_nodes(x, y)
 
-        if not hasattr(self, "_tree"):
-            self._tree = cKDTree(self.xy)
-        distance, index = self._tree.query(np.column_stack([np.ravel(x), np.ravel(y)]))
-        return index.astype(np.int64), distance
+
+def _way_ids(links) -> list:
+    """OSM way id(s) of each link of ``links``: an int, a list of several, or -1."""
+    counts = np.diff(links.way_offsets)
+    ids = links.way_ids.tolist()
+    starts = links.way_offsets[:-1].tolist()
+    return [
+        -1 if c == 0 else ids[s] if c == 1 else ids[s : s + c]
+        for s, c in zip(starts, counts.tolist(), strict=True)
+    ]
