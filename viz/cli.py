@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
     from twin.cli import user_errors
 
     app.command("render")(user_errors(render_command))
+    app.command("report")(user_errors(report_command))
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -112,3 +113,18 @@ def render_command(
         finally:
             scene.close()
     console.print(f"wrote {out}")
+
+
+def report_command(
+    target: Annotated[
+        Path, typer.Argument(help="A run's --out folder, or a study database (.duckdb).")
+    ],
+    out: Annotated[Path, typer.Option("-o", "--out", help="HTML file to write.")],
+    city: Annotated[str | None, typer.Option(help="City of a run without run.json.")] = None,
+) -> None:
+    """Write one self-contained HTML report (images inlined, no network) of a run or study."""
+    from twin.cli import console
+    from viz.report import write_report
+
+    path = write_report(target, out, city=city)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
