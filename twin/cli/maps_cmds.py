@@ -425,3 +425,27 @@ def fetch(
         path = fetch_place(place, dest)
         shown = escape(str(path))
         console.print(f"saved {shown}; try `twin maps info {shown} --flat`", soft_wrap=True)
+
+
+@maps_app.command("synth")
+@user_errors
+def synth(
+    city: Annotated[str, typer.Argument(help="Synthetic city to generate: valley.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Maps folder to write into (default: the data "
+                     "folder `twin maps fetch` writes to, always on the maps path)."),
+    ] = None,
+) -> None:
+    """Generate a synthetic city's map files (OSM XML + ESRI ASCII DEM) into a maps folder.
+
+    The files go to DIR/<city>/ as the catalogue names them; with DIR on the maps path
+    (--maps DIR or TWIN_MAPS) the catalogue city loads like any other.
+    """
+    from twin.atomic import ensure_writable
+    from twin.city.synthetic import generate
+    from twin.settings import data_dir
+
+    folder = ensure_writable(output if output is not None else data_dir(), field="--output")
+    for item in generate(city, folder):
+        console.print(f"wrote {escape(str(item.path))} (SHA-256 {item.sha256})", soft_wrap=True)
