@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
 
     app.command("render")(user_errors(render_command))
     app.command("report")(user_errors(report_command))
+    app.command("animate")(user_errors(animate_command))
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -128,3 +129,42 @@ def report_command(
 
     path = write_report(target, out, city=city)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+def animate_command(
+    target: Annotated[Path, typer.Argument(help="A run folder with depth snapshots.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="MP4 to write.")],
+    frames: Annotated[
+        int | None, typer.Option(help="Frames over the run (default: one per snapshot).")
+    ] = None,
+    fps: Annotated[float, typer.Option(help="Frames per second.")] = 10.0,
+    camera: Annotated[str, typer.Option(help="overview, oblique or a place name.")] = "oblique",
+    city: Annotated[str | None, typer.Option(help="City of a run without run.json.")] = None,
+    size: Annotated[str, typer.Option(help="Frame size WxH.")] = "1024x576",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar (stderr).")] = True,
+) -> None:
+    """Write an MP4 of a run's water over time (off-screen; no display needed)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from twin.cli import console
+    from viz.animate import animate
+
+    window = _size(size)
+    with Progress(console=Console(stderr=True), disable=not progress) as bar:
+        task = bar.add_task("frames", total=None)
+
+        def on_frame(i: int, n: int, t: float) -> None:
+            bar.update(task, completed=i + 1, total=n, description=f"frame t={t:g} s")
+
+        path = animate(
+            target,
+            out,
+            frames=frames,
+            fps=fps,
+            city=city,
+            size=window,
+            camera=camera,
+            on_frame=on_frame,
+        )
+    console.print(f"wrote {path}")
