@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 TWIN_MAPS ?= $(abspath $(CURDIR)/../shared/maps)
 export TWIN_MAPS
 
-.PHONY: demo test lint venv clean viz-system
+.PHONY: demo test lint venv clean viz-system viz-browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: $(VENV)/.installed-test
 # with Mesa's software renderer). Debian/Ubuntu; run as root (CI does).
 viz-system:
 	apt-get install -y --no-install-recommends libegl1 libegl-mesa0 libgl1-mesa-dri
+
+# Debian's chromium for the report's browser test (Playwright drives /usr/bin/chromium;
+# no `playwright install`).
+viz-browser:
+	apt-get install -y --no-install-recommends chromium
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
