@@ -151,3 +151,13 @@ def test_catalogue_entry_without_a_file(tmp_path, monkeypatch):
         load_city("nowhere")
     assert "catalogue.yaml" in str(info.value)
     assert "cities.nowhere" in str(info.value)
+
+
+def test_missing_synthetic_city_says_how_to_generate_it(tmp_path, monkeypatch):
+    """A generated city's files are made with `twin maps synth`, not downloaded."""
+    monkeypatch.setenv("TWIN_MAPS", str(tmp_path))
+    monkeypatch.setenv("TWIN_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(MapDataError, match="not found on the maps path") as info:
+        load_city("valley")
+    assert "twin maps synth valley" in str(info.value)
+    assert "fetch" not in str(info.value)

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from twin.city.cache import sha256_file
+from twin.city.synthetic import GENERATORS
 from twin.errors import ChecksumError, MapDataError, Problem
 from twin.settings import maps_path
 
@@ -134,7 +135,11 @@ def _locate(city: str, entry: FileEntry, maps: list[Path] | None) -> Path:
                 f"{entry.file} not found on the maps path ({searched})",
                 field=f"{city}",
                 fix=f"point --maps or TWIN_MAPS at the folder holding {entry.file}, or run "
-                f"`twin maps fetch {city}` on a machine with internet",
+                + (
+                    f"`twin maps synth {city}` (a synthetic city, generated here)"
+                    if city in GENERATORS
+                    else f"`twin maps fetch {city}` on a machine with internet"
+                ),
             )
         )
     return found
