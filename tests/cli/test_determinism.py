@@ -4,11 +4,17 @@ seed changes the random parts (traffic demand, crowd speeds, response incidents)
 
 Short runs on the Monaco sample (skipped without it): the flood for 2 min, traffic and
 crowd for 15 min, the response over its scenario's day.
+
+``run.json`` records when the run started and ended and the command line (whose ``--out``
+differs between the runs); it is compared with those three fields removed, every other
+file byte for byte (GeoPackages included: their change time is fixed, see
+:func:`twin.city.export.fixed_gpkg_date`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +25,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TWIN = Path(sys.executable).with_name("twin")
+#: run.json fields that legitimately differ between two runs of the same command: the
+#: wall-clock start and end, and the command line (another --out folder).
+RUN_ONLY = ("started", "ended", "command_line")
 
 CASES = {
     "flood": (["flood", "monaco_flash_flood.yaml", "--until", "120"], None),
@@ -53,7 +62,19 @@ def _run(args: list[str], folder: Path, out: Path) -> dict[str, str]:
     assert result.returncode == 0, result.stdout + result.stderr
     files = sorted(p for p in out.rglob("*") if p.is_file())
     assert files
-    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return {str(p.relative_to(out)): _digest(p) for p in files}
+
+
+def _digest(path: Path) -> str:
+    """SHA-256 of a file's bytes; of ``run.json`` without the :data:`RUN_ONLY` fields."""
+    data = path.read_bytes()
+    if path.name == "run.json":
+        record = json.loads(data)
+        for field in RUN_ONLY:
+            assert field in record, f"run.json lacks {field}"
+            del record[field]
+        data = json.dumps(record, sort_keys=True).encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 @pytest.mark.parametrize("command", CASES)

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +44,28 @@ if TYPE_CHECKING:
 
 #: Separator of list values written as text (merged ways' ids, names, classes).
 LIST_SEPARATOR = ";"
+
+
+#: The time GeoPackages record as written (``gpkg_contents.last_change``): fixed, so the
+#: same data gives the same bytes (GDAL writes the current time otherwise).
+GPKG_DATE = "1970-01-01T00:00:00.000Z"
+
+
+@contextmanager
+def fixed_gpkg_date() -> Iterator[None]:
+    """GeoPackages written inside the block record :data:`GPKG_DATE` as their change time.
+
+    Sets GDAL's ``OGR_CURRENT_DATE`` configuration option for the block and restores the
+    previous value after it (GDAL's options are process-wide).
+    """
+    import pyogrio
+
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
 
 @dataclass(frozen=True)
@@ -216,8 +240,9 @@ def export_city(pack: CityPack, path: Path | str, *, terrain: bool = True) -> Ci
     # GeoPackage under another extension).
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.part.gpkg")
     try:
-        for name, frame in layers.items():
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+        with fixed_gpkg_date():
+            for name, frame in layers.items():
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from twin.city.export import fixed_gpkg_date
 from twin.city.geometry import to_lonlat
 from twin.errors import Problem, UserInputError
 
@@ -137,8 +138,9 @@ def write_gpkg(path: Path | str, layers: dict[str, gpd.GeoDataFrame]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.part.gpkg")
     try:
-        for name, frame in layers.items():
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+        with fixed_gpkg_date():
+            for name, frame in layers.items():
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
