@@ -1,0 +1,107 @@
+"""The hazard chain in numbers (issue 14 acceptance): Monaco flash flood on a 30 m grid
+over its first 75 min, rain on vs rain scaled to zero (same seeds, paired), and an
+early-warning plan vs none. Roads close, the network slows, response times rise; the
+early evacuation cuts person-minutes in hazard. Each claim: direction and a paired-t 95 %
+interval (twin.metrics.stats) that excludes 0. The flood of each condition is computed
+once and replayed for the other seeds (flood reuse)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "scenarios" / "monaco_flash_flood.yaml"
+BASELINE = ROOT / "scenarios" / "plans" / "monaco_baseline.yaml"
+UNTIL = 4500.0  # 75 min: the 90 mm/h burst (30-60 min) has closed roads by then
+SEEDS = (11, 12, 13)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path("/work/shared/maps/monaco").exists(), reason="Monaco sample map not available"
+    ),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _maps(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TWIN_MAPS", "/work/shared/maps")
+    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
+
+
+def _kpis(plan_path: Path, rain: float, seed: int, cache: Path) -> dict[str, float]:
+    from twin.coupling.city_setup import scenario_city
+    from twin.coupling.twin_setup import build_parts
+    from twin.model import CityTwin, _flood_record
+    from twin.scenario.loader import load_plan, load_scenario
+
+    sc = load_scenario(SCENARIO)
+    hazards = []
+    for h in sc.hazards:
+        if h.kind == "rainfall":
+            steps = [s.model_copy(update={"intensity": s.intensity * rain}) for s in h.hyetograph]
+            h = h.model_copy(update={"hyetograph": steps})
+        hazards.append(h)
+    city = sc.city.model_copy(update={"resolution": 30.0})
+    sc = sc.model_copy(update={"hazards": hazards, "city": city})
+    plan = load_plan(plan_path)
+    parts = build_parts(
+        sc, plan, scenario_city(sc), seed=seed, until=UNTIL, flood_cache=cache,
+        plan_file=plan_path,
+    )  # fmt: skip
+    twin = CityTwin(parts, until=UNTIL, record_flood=_flood_record(parts, cache))
+    return twin.run()
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    sys.path.insert(0, str(ROOT / "tests" / "unit"))
+    from test_citytwin_triggers import early_plan
+
+    folder = tmp_path_factory.mktemp("chain")
+    early = early_plan(folder)
+    out = {}
+    for name, plan, rain in (("wet", BASELINE, 1.0), ("dry", BASELINE, 0.0), ("early", early, 1.0)):
+        rows = [_kpis(plan, rain, s, folder) for s in SEEDS]
+        out[name] = {k: np.array([r[k] for r in rows]) for k in rows[0]}
+    return out
+
+
+def _excludes_zero_above(a, b):
+    from twin.metrics.stats import paired_t
+
+    ci = paired_t(a, b)
+    return ci.mean > 0 and ci.low > 0, ci
+
+
+def test_rain_closes_roads_slows_the_network_and_delays_the_response(results):
+    """Rain on vs zero, paired by seed: km closed to cars and response p50 up, the lowest
+    network speed index down, each with a paired 95 % interval excluding 0. Response p90
+    rises in every pair; over 75 min it rests on ~6-18 calls, so at 3 seeds its interval
+    does not exclude 0 (measured: +159 s, -416 to +733 s): direction only, said here."""
+    wet, dry = results["wet"], results["dry"]
+    print({k: (dry[k], wet[k]) for k in wet})
+    for key in ("peak_km_closed_cars", "response_time_p50"):
+        ok, ci = _excludes_zero_above(dry[key], wet[key])
+        assert ok, (key, ci)
+    ok, ci = _excludes_zero_above(wet["min_network_speed_index"], dry["min_network_speed_index"])
+    assert ok, ("min_network_speed_index", ci)
+    assert np.all(wet["response_time_p90"] > dry["response_time_p90"])
+    assert np.all(wet["stranded_vehicles"] > dry["stranded_vehicles"])  # 9-13 vs 1-6
+
+
+def test_early_warning_cuts_person_minutes_in_hazard(results):
+    """The forecast-triggered evacuation vs the scenario's 45 min order, paired by seed."""
+    none, early = results["wet"], results["early"]
+    print(none["person_minutes_in_hazard"], early["person_minutes_in_hazard"])
+    ok, ci = _excludes_zero_above(
+        early["person_minutes_in_hazard"], none["person_minutes_in_hazard"]
+    )
+    assert ok, ci
