@@ -335,9 +335,9 @@ def build_parts(
     from twin.coupling.response_setup import build_response
     from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.errors import UserInputError
+    from twin.flood.build import flood_model
     from twin.flood.component import FloodComponent
     from twin.flood.kernels import LAND
-    from twin.flood.model import FloodModel
 
     check_plan_actions(plan, plan_file, scenario)
     seed = scenario.seed if seed is None else int(seed)
@@ -355,7 +355,7 @@ def build_parts(
         else:
             try:
                 setup = flood_setup(sc, pack)
-                model = FloodModel.from_terrain(
+                model = flood_model(
                     setup.terrain, setup.forcing, setup.config, buildings=setup.buildings
                 )
             except UserInputError as exc:
