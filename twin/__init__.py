@@ -23,7 +23,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from twin.versions import twin_version
+
+#: The installed distribution's version (written only in ``pyproject.toml``).
+__version__ = twin_version()
 
 if TYPE_CHECKING:
     from twin.experiment.api import compare, load_city, run, sweep

@@ -7,7 +7,8 @@ import sys
 import threading
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,7 +28,50 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode="rich",
 )
+
+#: Help panels of ``twin --help``, by workflow, in order.
+MAPS, SCENARIO, RUN, COMPARE, RESULTS, VIEW = (
+    "Maps",
+    "Scenario",
+    "Run",
+    "Compare",
+    "Results",
+    "View",
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from twin.versions import twin_version
+
+        console.print(f"twin {twin_version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log lines (-vv: debug).")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only errors: no progress bars, no log lines.")
+    ] = False,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="Also write the log to this file.")
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print twin's version."
+        ),
+    ] = False,
+) -> None:
+    """A city digital twin for emergencies."""
+    from twin.cli._options import setup_logging
+
+    setup_logging(verbose, quiet, log_file)
 
 
 class Terminated(KeyboardInterrupt):
@@ -121,6 +165,39 @@ def _register() -> None:
     )
 
     _register_plugins()
+    _group_commands()
+
+
+#: The workflow each command belongs to (its panel in ``twin --help``); a command not
+#: listed (a plug-in's new one) shows under "Commands".
+PANELS = {
+    "maps": MAPS,
+    "demo": MAPS,
+    "validate": SCENARIO,
+    "schema": SCENARIO,
+    "flood": RUN,
+    "traffic": RUN,
+    "crowd": RUN,
+    "respond": RUN,
+    "run": RUN,
+    "compare": COMPARE,
+    "sweep": COMPARE,
+    "results": RESULTS,
+    "render": VIEW,
+    "animate": VIEW,
+    "report": VIEW,
+}
+
+
+def _group_commands() -> None:
+    """Put every command and command group in its workflow's help panel (:data:`PANELS`)."""
+    for info in [*app.registered_commands, *app.registered_groups]:
+        name = info.name or (info.callback.__name__ if info.callback else None)
+        if name in PANELS and not isinstance(info.rich_help_panel, str):
+            info.rich_help_panel = PANELS[name]
+    order = {panel: i for i, panel in enumerate((MAPS, SCENARIO, RUN, COMPARE, RESULTS, VIEW))}
+    for infos in (app.registered_commands, app.registered_groups):
+        infos.sort(key=lambda info: order.get(info.rich_help_panel, len(order)))
 
 
 _plugins_loaded = False

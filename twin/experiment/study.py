@@ -478,8 +478,13 @@ def _set(tree: Any, key: str, value: Any) -> None:
             raise KeyError(where)
 
 
-def scenario_variants(path: Path, params: list[tuple[str, list[Any]]]) -> list[Variant]:
+def scenario_variants(
+    path: Path, params: list[tuple[str, list[Any]]], *, option: str = "--param"
+) -> list[Variant]:
     """Every combination of swept parameters applied to a scenario file, validated.
+
+    ``option`` is the command-line option the parameters came from, named in errors
+    (``--param`` of a sweep, ``--set`` of a single run).
 
     Raises
     ------
@@ -493,11 +498,11 @@ def scenario_variants(path: Path, params: list[tuple[str, list[Any]]]) -> list[V
     if not params:
         return [Variant.of(base)]
     for key, _ in params:
-        if key.split(".")[0] in ("city", "seed"):
+        if option == "--param" and key.split(".")[0] in ("city", "seed"):
             raise UserInputError(
                 Problem(
                     f"cannot sweep {key!r}: a study runs on one city with one base seed",
-                    field="--param",
+                    field=option,
                     fix="run one study per city; use --seed for another base seed",
                 )
             )
@@ -512,7 +517,7 @@ def scenario_variants(path: Path, params: list[tuple[str, list[Any]]]) -> list[V
             except KeyError as exc:
                 raise UserInputError(
                     Problem(
-                        f"--param {key}: the scenario has no field {exc.args[0]!r}",
+                        f"{option} {key}: the scenario has no field {exc.args[0]!r}",
                         path,
                         field=key,
                         fix="give a dotted path of the scenario file, e.g. "
@@ -526,7 +531,7 @@ def scenario_variants(path: Path, params: list[tuple[str, list[Any]]]) -> list[V
             label = ", ".join(f"{k}={v}" for k, v in combo)
             raise ScenarioError(
                 [
-                    Problem(f"with --param {label}: {p.message}", p.file, None, p.field, p.fix)
+                    Problem(f"with {option} {label}: {p.message}", p.file, None, p.field, p.fix)
                     for p in problems
                 ]
             ) from None
