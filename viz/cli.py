@@ -91,13 +91,48 @@ def render_command(
     map2d: Annotated[
         bool, typer.Option("--map", help="A 2-D top-down map (matplotlib) instead of 3-D.")
     ] = False,
-    size: Annotated[str, typer.Option(help="Image size WxH (3-D).")] = "1600x1000",
+    html: Annotated[
+        bool,
+        typer.Option(
+            "--html", help="An offline HTML page with a time slider over the run's snapshots."
+        ),
+    ] = False,
+    gltf: Annotated[
+        bool, typer.Option("--gltf", help="The 3-D scene at --time as glTF 2.0 (Blender, Cesium).")
+    ] = False,
+    size: Annotated[
+        str | None, typer.Option(help="Image size WxH (3-D; default 1600x1000, --html 960x600).")
+    ] = None,
     exaggeration: Annotated[float, typer.Option(help="Vertical exaggeration (3-D).")] = 1.5,
 ) -> None:
-    """Draw a city or a run at one time to a PNG (off-screen; no display needed)."""
+    """Draw a city or a run at one time to a PNG (off-screen; no display needed), or write
+    an offline HTML viewer (--html) or a glTF scene (--gltf)."""
     from twin.cli import console
+    from twin.errors import Problem, UserInputError
 
-    window = _size(size)
+    window = _size(size or ("960x600" if html else "1600x1000"))
+    if sum((map2d, html, gltf)) > 1:
+        raise UserInputError(
+            Problem("--map, --html and --gltf each choose the output", fix="pass one of them")
+        )
+    if html:
+        from viz.web import write_html
+
+        if time is not None:
+            raise UserInputError(
+                Problem(
+                    "the HTML page shows every snapshot", field="--time", fix="leave --time out"
+                )
+            )
+        path = write_html(target, out, city=city, size=window, exaggeration=exaggeration)
+        console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+        return
+    if gltf:
+        from viz.web import write_gltf
+
+        path = write_gltf(target, out, city=city, time=time, exaggeration=exaggeration)
+        console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+        return
     pack, state = load_target(target, city, time)
     if map2d:
         from viz.map2d import draw_map

@@ -145,7 +145,7 @@ class CityScene:
 
         self.water_mesh = self._grid_mesh(self.ground + WATER_LIFT)
         self.water_mesh.cell_data["depth"] = np.full(self.ground.size, np.nan)
-        self.plotter.add_mesh(
+        self.water_actor = self.plotter.add_mesh(
             self.water_mesh,
             scalars="depth",
             cmap=LinearSegmentedColormap.from_list("water", WATER_CMAP),
@@ -172,8 +172,9 @@ class CityScene:
 
         self.vehicle_mesh = self._points(pv)
         self.walker_mesh = self._points(pv)
+        self.point_actors = {}
         for mesh, size in ((self.vehicle_mesh, 7), (self.walker_mesh, 4)):
-            self.plotter.add_mesh(
+            self.point_actors[id(mesh)] = self.plotter.add_mesh(
                 mesh,
                 scalars="state",
                 cmap=list(AGENT_COLOURS),
@@ -184,14 +185,14 @@ class CityScene:
                 show_scalar_bar=False,
             )
         self.incident_mesh = self._points(pv)
-        self.plotter.add_mesh(
+        self.point_actors[id(self.incident_mesh)] = self.plotter.add_mesh(
             self.incident_mesh,
             color=[c / 255 for c in INCIDENT_RGB],
             point_size=16,
             render_points_as_spheres=True,
         )
         self.unit_mesh = self._points(pv)
-        self.plotter.add_mesh(
+        self.point_actors[id(self.unit_mesh)] = self.plotter.add_mesh(
             self.unit_mesh,
             color=[c / 255 for c in UNIT_RGB],
             point_size=12,
@@ -413,6 +414,22 @@ class CityScene:
             col, row = coordinate.GetComputedDisplayValue(renderer)
             out[k] = (col, height - 1 - row)
         return out
+
+    def prepare_export(self) -> None:
+        """Before exporting the meshes (glTF): drop the empty point clouds (their hidden
+        point lies 10 km under the ground) and keep only the wet cells of the water surface,
+        so a viewer without NaN transparency sees no sheet over the dry land. The scene is
+        for export only afterwards."""
+        for mesh in (self.vehicle_mesh, self.walker_mesh, self.incident_mesh, self.unit_mesh):
+            if mesh.n_points == 1 and mesh.points[0, 2] == -1e4:
+                self.plotter.remove_actor(self.point_actors[id(mesh)], render=False)
+        wet = np.flatnonzero(np.isfinite(self.water_mesh.cell_data["depth"]))
+        if wet.size == 0:
+            self.plotter.remove_actor(self.water_actor, render=False)
+        else:
+            self.water_actor.mapper.SetInputData(
+                self.water_mesh.extract_cells(wet).extract_surface(algorithm=None)
+            )
 
     def close(self) -> None:
         """Release the render window."""
