@@ -170,3 +170,29 @@ def test_script_injects_at_their_time_and_replay_without_the_script(tmp_path):
     states = {u["name"]: u["state"] for u in s.state()["units"]}
     assert states["Condamine/ambulance0"] == "out_of_service"
     assert _same(replay(s.log()), s.kpis())
+
+
+def test_recall_road_closure_and_warning_change_the_twin():
+    """A recalled ambulance turns home and its call waits for the dispatcher again; a
+    closed street closes its traffic links until reopened; a red warning raises the
+    level in force and a second red one is refused."""
+    from twin.drill import DrillSession
+
+    s = DrillSession(SCENARIO, seed=1, resolution=30.0, until=UNTIL)
+    s.act("incident", {"type": "medical", "location": PLACE}, by="trainer")
+    s.act("dispatch", {"unit": "Condamine/ambulance0", "incident": 0})
+    s.act("recall", {"unit": "Condamine/ambulance0"})
+    s.step()
+    units = {u["name"]: u for u in s.state()["units"]}
+    assert units["Condamine/ambulance0"]["incident"] is None
+    traffic = s.twin.parts.traffic.model
+    s.act("close_road", {"location": PLACE})
+    closed = s.closed_drive.copy()
+    assert closed.any()
+    assert traffic.closed[closed].all()
+    s.act("open_road", {"location": PLACE})
+    assert not traffic.closed[closed].any()
+    s.act("warning", {"level": "red"})
+    assert s.state()["warning_level"] == "red"
+    with pytest.raises(UserInputError, match="already in force"):
+        s.act("warning", {"level": "red"})

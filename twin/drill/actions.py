@@ -98,7 +98,9 @@ class DispatchArgs(StrictModel):
 
 
 class RecallArgs(StrictModel):
-    """Recall a unit on its way to a call; the call waits for the dispatcher again."""
+    """Recall a unit on its way to a call; the call waits for the plan's dispatcher again
+    (a held call too). A unit the trainee sent is not sent back to that call; one the
+    dispatcher sent may be (its request is the dispatcher's, not the drill's)."""
 
     unit: str
     """The unit's name."""
@@ -335,6 +337,7 @@ def _dispatch(s: DrillSession, a: DispatchArgs) -> str:
         req = Request(inc, unit.type, r._seq)  # the model's request counter (no public one)
         r._seq += 1
     r._assign(unit, req)  # the dispatcher's own step: no public method sends a chosen unit
+    s.sent[unit.id] = req
     return f"{a.unit} sent to incident {inc.id}"
 
 
@@ -346,6 +349,9 @@ def _recall(s: DrillSession, a: RecallArgs) -> str:
     r = s.twin.parts.response
     inc = unit.incident
     node, _ = unit.position(r.now)
+    req = s.sent.pop(unit.id, None)
+    if req is not None:  # the dispatcher must not send the recalled unit straight back
+        req.excluded.add(unit.id)
     unit.process.interrupt("dispatch")  # the job hands its call back to the dispatcher
     unit.route, unit.node, unit.incident = None, node, None
     r._set_state(unit, "returning", -1)

@@ -112,6 +112,7 @@ class DrillSession:
             self.until = float(self.twin.until)
         self.rng = stream(int(self.twin.parts.seed), "drill")
         self.held: dict[int, Any] = {}
+        self.sent: dict[int, Any] = {}  # unit id -> the request a trainee sent it to
         n = self.twin.exchange.drive.n_links
         self.closed_drive = np.zeros(n, dtype=bool)
         self.closed_walk = np.zeros(self.twin.exchange.walk.n_links, dtype=bool)
