@@ -79,3 +79,52 @@ def test_a_bad_duration_names_the_option(text):
     with pytest.raises(UserInputError) as caught:
         parse(text, "--checkpoint-at")
     assert "--checkpoint-at" in str(caught.value)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("pair", "words"),
+    [
+        ("time.nope=3", ["monaco_flash_flood.yaml", "time.nope", "--set", "unknown field"]),
+        ("time.duration=banana", ["monaco_flash_flood.yaml", "time.duration", "'banana'"]),
+        ("nokey", ["--set", "'nokey'", "KEY=VALUE"]),
+    ],
+)
+def test_set_errors_name_the_key_and_file(pair, words, tmp_path):
+    result = _twin(
+        "flood", "monaco_flash_flood.yaml", "--set", pair, "--out", str(tmp_path / "o"),
+        cwd=REPO / "scenarios",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    for word in words:
+        assert word in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_set_changes_the_scenario_that_runs():
+    from twin.cli._options import scenario_with
+
+    sc = scenario_with(REPO / "scenarios" / "monaco_flash_flood.yaml", ["time.duration=5h"])
+    assert sc.time.duration == 18000.0
+
+
+def test_quiet_hides_progress():
+    from twin.cli._options import STATE, show_progress
+
+    assert show_progress(True)
+    assert not show_progress(False)
+    STATE.quiet = True
+    try:
+        assert not show_progress(True)
+    finally:
+        STATE.quiet = False
+
+
+def test_a_unit_error_names_the_option_on_the_command_line():
+    result = _twin("crowd", "monaco_stadium_exit.yaml", "--dt", "1parsec", cwd=REPO / "scenarios")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --dt")
+    assert "'1parsec'" in result.stderr

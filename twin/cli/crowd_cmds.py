@@ -16,6 +16,7 @@ from rich.table import Table
 
 from twin.atomic import write_json
 from twin.cli import app, console, err_console, user_errors
+from twin.cli._options import DURATION_HELP, SetOption, scenario_with, seconds, show_progress
 from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 from twin.errors import Problem, UserInputError
@@ -127,13 +128,15 @@ def crowd_command(
         typer.Option(help="Output folder; default <outputs.folder>/crowd."),
     ] = None,
     until: Annotated[
-        float | None, typer.Option(help="Simulated seconds (default: the scenario's duration).")
+        str | None,
+        typer.Option(help=f"End of the run: {DURATION_HELP}; default the scenario's duration."),
     ] = None,
-    dt: Annotated[float, typer.Option(help="Time step (s).")] = 1.0,
+    dt: Annotated[str, typer.Option(help=f"Time step: {DURATION_HELP}.")] = "1s",
     json_out: Annotated[
         Path | None,
         typer.Option("--json", help="Also write the KPIs to this JSON file (one plan at most)."),
     ] = None,
+    set_: SetOption = None,
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     threads: ThreadsOption = None,
@@ -141,7 +144,8 @@ def crowd_command(
     """Run the pedestrians of a scenario (evacuation on foot, crowd events), print KPIs and
     write densities, clearance, shelters and kpis.json per plan, crowd.gpkg (walk-link
     densities over time, shelters with occupancy) and run.json."""
-    check_times(dt, until)
+    until_s, dt_s = seconds(until, "--until"), seconds(dt, "--dt")
+    check_times(dt_s, until_s)
     use_threads(threads)
     from twin.cli._checks import ensure_writable, ensure_writable_file
     from twin.coupling.crowd_setup import crowd_from_scenario
@@ -150,9 +154,9 @@ def crowd_command(
     from twin.engine.run import ProgressBar
     from twin.manifest import record_run
     from twin.scenario.base import file_name
-    from twin.scenario.loader import load_plan, load_scenario, results_folder
+    from twin.scenario.loader import load_plan, results_folder
 
-    sc = load_scenario(scenario)
+    sc = scenario_with(scenario, set_)
     paths = list(plan_files or sc.plans)  # no plan: only the city's designated shelters
     plans, problems = [], []
     for path in paths:
@@ -184,7 +188,7 @@ def crowd_command(
                 )
             )
     pack = load_scenario_city(sc, maps)
-    end = sc.time.duration if until is None else until
+    end = sc.time.duration if until_s is None else until_s
 
     def set_up(plan, path):
         return crowd_from_scenario(sc, pack, plan, scenario_file=scenario, plan_file=path)
@@ -209,17 +213,17 @@ def crowd_command(
         bar = ProgressBar(
             label,
             console=err_console,
-            enabled=progress,
+            enabled=show_progress(progress),
             status=lambda r: f"{r.components['crowd'].vitals()['walking']:,.0f} walking",
         )
-        run.run(end, dt=dt, observers=[bar])
+        run.run(end, dt=dt_s, observers=[bar])
         kpis = run.model.kpis()
         if plan is not None:
             console.print(f"plan {escape(plan.name)}")
         print_kpis(kpis, time.perf_counter() - start)
         written = write_outputs(run.model, kpis, folder)
         written.append(write_crowd_geo(folder, run.model, kpis, pack.crs, start=sc.time.start))
-        settings = {"command": "crowd", "until_s": until, "dt_s": dt}
+        settings = {"command": "crowd", "until_s": until_s, "dt_s": dt_s, "set": set_ or []}
         written.append(
             record_run(folder, scenario=sc, started=started, plan=plan, pack=pack, extra=settings)
         )

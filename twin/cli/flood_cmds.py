@@ -24,6 +24,8 @@ from rich.table import Table
 
 from twin.cli import app, user_errors
 from twin.cli import console as cli_console
+from twin.cli._options import DURATION_HELP, SetOption, scenario_with, seconds, show_progress
+from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 from twin.errors import Problem, UserInputError
 
@@ -195,13 +197,16 @@ def flood_command(
         typer.Option(help="Output folder (default: the scenario's outputs folder / flood)."),
     ] = None,
     until: Annotated[
-        float | None, typer.Option(help="Simulated seconds (default: the scenario's duration).")
+        str | None,
+        typer.Option(help=f"End of the run: {DURATION_HELP}; default the scenario's duration."),
     ] = None,
     snapshots: Annotated[
         bool, typer.Option(help="Write depth and speed grids every output interval.")
     ] = True,
+    set_: SetOption = None,
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    threads: ThreadsOption = None,
 ) -> None:
     """Run a scenario's flood (rain, inflows, sea level, drainage) and write its maps.
 
@@ -210,12 +215,11 @@ def flood_command(
     """
     from twin.coupling.flood_setup import flood_setup, locate_in_scenario
     from twin.manifest import record_run
-    from twin.scenario.loader import load_scenario
 
     started = datetime.now(UTC)
-    if until is not None:  # before the (slow) city is loaded
-        _check_duration(until, "--until")
-    sc = load_scenario(scenario)
+    end = seconds(until, "--until")  # before the (slow) city is loaded
+    use_threads(threads)
+    sc = scenario_with(scenario, set_)
     pack = load_scenario_city(sc, maps)
     setup = flood_setup(sc, pack)
     folder = out if out is not None else Path(sc.outputs.folder or f"results/{sc.name}") / "flood"
@@ -225,13 +229,14 @@ def flood_command(
             setup.forcing,
             setup.config,
             folder,
-            duration=sc.time.duration if until is None else until,
+            duration=sc.time.duration if end is None else end,
             buildings=setup.buildings,
             snapshots=snapshots,
             console=cli_console,
-            progress=progress,
+            progress=show_progress(progress),
             start_time=sc.time.start,
         )
     except UserInputError as exc:
         raise locate_in_scenario(exc, scenario) from None
-    record_run(folder, scenario=sc, started=started, pack=pack, extra={"until_s": until})
+    extra = {"until_s": end, "set": set_ or []}
+    record_run(folder, scenario=sc, started=started, pack=pack, extra=extra)

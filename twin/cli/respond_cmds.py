@@ -26,6 +26,7 @@ from rich.table import Table
 
 from twin.atomic import write_json
 from twin.cli import app, console, err_console, user_errors
+from twin.cli._options import SetOption, scenario_with, show_progress
 from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption
 from twin.errors import Problem, UserInputError
@@ -183,6 +184,7 @@ def respond(
             "--allow-unneeded-units", help="Accept units no incident of the scenario needs."
         ),
     ] = False,
+    set_: SetOption = None,
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     threads: ThreadsOption = None,
@@ -204,7 +206,7 @@ def respond(
     from twin.manifest import load_manifest, pack_hash, write_manifest
     from twin.response.network import CityNetwork, hospitals_of
     from twin.scenario.base import file_name
-    from twin.scenario.loader import load_plan, load_scenario, results_folder
+    from twin.scenario.loader import load_plan, results_folder
 
     record = None
     if from_manifest is not None:
@@ -234,7 +236,7 @@ def respond(
                     fix="pass a scenario file, or --from-manifest run.json",
                 )
             )
-        scenario = load_scenario(scenario_file)
+        scenario = scenario_with(scenario_file, set_)
         paths = list(plan_files or scenario.plans)
         if not paths:
             raise UserInputError(
@@ -297,7 +299,9 @@ def respond(
         )
         if times is not None:
             model.update_roads(link_times=times)
-        bar = ProgressBar(f"respond {escape(plan.name)}", console=err_console, enabled=progress)
+        bar = ProgressBar(
+            f"respond {escape(plan.name)}", console=err_console, enabled=show_progress(progress)
+        )
         run_response(model, duration, stops=PROGRESS_STEPS, observers=[bar])
         kpis = model.finish()
         folder = Path(base) / file_name(plan.name)

@@ -14,7 +14,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from twin.cli import app, console, user_errors
+from twin.cli import app, console, err_console, user_errors
+from twin.cli._options import DURATION_HELP, scenario_with, seconds, show_progress
 from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 from twin.errors import Problem, UserInputError
@@ -66,14 +67,16 @@ def traffic_command(
         typer.Option(help="Output folder; default <outputs.folder>/traffic (per plan inside)."),
     ] = None,
     until: Annotated[
-        float | None, typer.Option(help="Simulated seconds (default: the scenario's duration).")
+        str | None,
+        typer.Option(help=f"End of the run: {DURATION_HELP}; default the scenario's duration."),
     ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option(
             "--set",
-            help="Model setting KEY=VALUE (dt, route_slice, reroute_every, record_every, "
-            "priority_share, stuck_time, max_snap); repeatable.",
+            help="KEY=VALUE, repeatable: a model setting (dt, route_slice, reroute_every, "
+            "record_every, priority_share, stuck_time, max_snap), else a dotted field of the "
+            "scenario file (e.g. time.duration=30min), validated like the file.",
         ),
     ] = None,
     maps: MapsOption = None,
@@ -89,13 +92,17 @@ def traffic_command(
     are plans.
     """
     from twin.cli._checks import ensure_writable
-    from twin.coupling.traffic_setup import parse_settings
+    from twin.coupling.traffic_setup import SETTINGS, parse_settings
     from twin.scenario.base import file_name
-    from twin.scenario.loader import load_plan, load_scenario, results_folder
+    from twin.scenario.loader import load_plan, results_folder
 
-    settings = parse_settings(set_ or [])
+    # keys of the model's settings go to the model, any other to the scenario
+    model_pairs = [p for p in set_ or [] if p.partition("=")[0].strip() in SETTINGS]
+    scenario_pairs = [p for p in set_ or [] if p not in model_pairs]
+    settings = parse_settings(model_pairs)
+    end_s = seconds(until, "--until")
     use_threads(threads)
-    sc = load_scenario(scenario)
+    sc = scenario_with(scenario, scenario_pairs)
     paths = list(plan_files or sc.plans)
     plans = [load_plan(path) for path in paths]
     base = out if out is not None else results_folder(sc, scenario) / "traffic"
@@ -117,14 +124,15 @@ def traffic_command(
     from twin.traffic import write_outputs
 
     pack = load_scenario_city(sc, maps)
-    end = sc.time.duration if until is None else until
+    end = sc.time.duration if end_s is None else end_s
     for plan, plan_path, folder in zip(plans or [None], paths or [None], folders, strict=True):
         run = traffic_from_scenario(
             sc, pack, settings, path=scenario, plan=plan, plan_path=plan_path
         )
         start, started = time.perf_counter(), datetime.now(UTC)
         label = f"traffic {escape(plan.name)}" if plan is not None else "traffic"
-        run.run(end, observers=[ProgressBar(label, console=console, enabled=progress)])
+        bar = ProgressBar(label, console=err_console, enabled=show_progress(progress))
+        run.run(end, observers=[bar])
         wall = time.perf_counter() - start
         model = run.model
         model.check_conservation()
@@ -135,7 +143,7 @@ def traffic_command(
                               free_speed=model.net.free_speed)  # fmt: skip
         files.append(write_traffic_geo(folder, model, trips, pack.crs, start=sc.time.start))
         files.append(record_run(folder, scenario=sc, started=started, plan=plan, pack=pack,
-                                extra={"until_s": until, "settings": set_ or []}))  # fmt: skip
+                                extra={"until_s": end_s, "settings": set_ or []}))  # fmt: skip
         if plan is not None:
             console.print(f"plan {escape(plan.name)}")
         console.print(_kpi_table(run, trips, end, wall))
