@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -10,25 +9,15 @@ from typing import Annotated
 import typer
 
 from twin.cli import app, console, user_errors
+from twin.cli._options import show_progress
 from twin.errors import Problem, UserInputError
 
 
 def _seconds(text: str | None, option: str) -> float | None:
-    """A duration option (``30min``, ``1 h``, ``1800``) in seconds."""
-    if text is None:
-        return None
-    from twin.scenario.quantities import DURATION
+    """A duration option (``30min``, ``1 h``, ``1800``) in seconds (the shared parser)."""
+    from twin.cli._options import seconds
 
-    try:
-        value = float(DURATION.parse(text))
-    except Exception:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise UserInputError(
-            Problem(f"{option} {text!r} is not a positive duration", field=option,
-                    fix=f"give e.g. `{option} 30min`")
-        )  # fmt: skip
-    return value
+    return seconds(text, option)
 
 
 @contextmanager
@@ -120,7 +109,7 @@ def run_command(
             Problem(f"--checkpoint-at {at:g} s is not inside the run ({twin.now:g}-"
                     f"{twin.until:g} s)", field="--checkpoint-at", fix="give an earlier time")
         )  # fmt: skip
-    with vitals_bar(twin, enabled=progress) as tick:
+    with vitals_bar(twin, enabled=show_progress(progress)) as tick:
         while not twin.done:
             twin.step()
             tick()
