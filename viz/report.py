@@ -4,10 +4,11 @@ for a run folder or a study database.
 A run folder is whatever a run command wrote (``twin flood``, ``run``, ``respond``,
 ``crowd``, ``traffic``), or a folder of such folders (one per plan). The report shows what
 the folder holds: the scenario summary and manifest from ``run.json``, a 2-D map
-(:mod:`viz.map2d`), a 3-D still of the deepest water where depth snapshots or flood maps
-exist, KPI tables (``kpis.json``), the plots (:mod:`viz.plots`), event-log highlights and
-the OpenStreetMap credit. A study (``.duckdb``) adds the comparison's verdict and forest
-plot. Every piece of user text is escaped (jinja2 autoescape).
+(:mod:`viz.map2d`), 3-D stills at the key moments the outputs show (first closure, peak
+depth, slowest response: :mod:`viz.moments`), KPI tables (``kpis.json``), the plots
+(:mod:`viz.plots`), event-log highlights and the OpenStreetMap credit. A study
+(``.duckdb``) adds the comparison's verdict and forest plot. Every piece of user text is
+escaped (jinja2 autoescape).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ class ReportParts:
     city: str | None = None
     map_png: str | None = None
     map_note: str = "No city known for this folder (no run.json); pass --city."
-    still_png: str | None = None
-    still_time: str = ""
+    stills: list[dict[str, str]] = field(default_factory=list)
+    moment_notes: list[str] = field(default_factory=list)
 
 
 def _b64(data: bytes) -> str:
@@ -132,45 +133,35 @@ def _kpi_table(kpis: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _depth_peak(folder: Path) -> tuple[float, np.ndarray] | None:
-    """(time, depth) of the deepest water the folder records: the depth snapshot with the
-    most water, else ``flood_maps.npz``'s deepest depth seen (time = end of the run)."""
-    from viz.runs import DepthSnapshots
-
-    if (folder / "depth.tif").is_file() or (folder / "flood" / "depth.tif").is_file():
-        snaps = DepthSnapshots.find(folder)
-        volumes = [np.nansum(snaps.depth(k)) for k in range(len(snaps.times))]
-        k = int(np.argmax(volumes))
-        return float(snaps.times[k]), snaps.depth(k)
-    maps = folder / "flood_maps.npz"
-    if maps.is_file():
-        with np.load(maps) as data:
-            vitals = folder / "vitals.csv"
-            end = float(plots.read_vitals(vitals)[0]["time"].iloc[-1]) if vitals.is_file() else 0.0
-            return end, np.asarray(data["max_depth"], dtype=float)
-    return None
-
-
-def _pictures(parts: ReportParts, pack, depth: tuple[float, np.ndarray] | None) -> None:
+def _pictures(parts: ReportParts, pack, folders: dict[str, Path]) -> None:
+    """The 2-D map (with the deepest water a moment shows) and a 3-D still of each key
+    moment (:func:`viz.moments.key_moments`: first closure, peak depth, slowest response)."""
     from viz.map2d import draw_map
-    from viz.scene import CityScene, SceneState, clock_text
+    from viz.moments import key_moments
+    from viz.scene import CityScene, SceneState
 
-    state = SceneState()
-    if depth is not None and depth[1].shape == pack.terrain.shape:
-        state = SceneState(time=depth[0], depth=depth[1])
+    moments = key_moments(pack, folders)
+    drawn = [m for m in moments if m.state is not None]
+    parts.moment_notes = [m.caption for m in moments if m.state is None]
+    wet = [m for m in drawn if m.state.depth is not None]
     with tempfile.TemporaryDirectory() as tmp:
-        draw_map(pack, state, Path(tmp) / "map.png")
+        draw_map(pack, wet[-1].state if wet else SceneState(), Path(tmp) / "map.png")
         parts.map_png = _b64((Path(tmp) / "map.png").read_bytes())
-        if state.depth is not None:
-            scene = CityScene(pack, window_size=(960, 600))
-            try:
-                scene.update(state)
-                scene.camera("oblique")
-                scene.screenshot(Path(tmp) / "still.png")
-            finally:
-                scene.close()
-            parts.still_png = _b64((Path(tmp) / "still.png").read_bytes())
-            parts.still_time = f"{clock_text(state.time)} (deepest water recorded)"
+        if not drawn:
+            return
+        scene = CityScene(pack, window_size=(960, 600))
+        try:
+            for k, moment in enumerate(drawn):
+                scene.update(moment.state)
+                if moment.focus is None:
+                    scene.camera("oblique")
+                else:
+                    scene.look_at(*moment.focus)
+                scene.screenshot(Path(tmp) / f"still{k}.png")
+                png = _b64((Path(tmp) / f"still{k}.png").read_bytes())
+                parts.stills.append({"title": moment.title, "caption": moment.caption, "png": png})
+        finally:
+            scene.close()
 
 
 def _events(folders: dict[str, Path]) -> dict[str, Any] | None:
@@ -266,7 +257,7 @@ def run_parts(root: Path, city: str | None = None) -> ReportParts:
         from twin.city import load_city
 
         resolution = float((scenario.get("city") or {}).get("resolution") or 10.0)
-        _pictures(parts, load_city(parts.city, resolution=resolution), _depth_peak(first))
+        _pictures(parts, load_city(parts.city, resolution=resolution), folders)
     return parts
 
 
@@ -312,9 +303,15 @@ def study_parts(path: Path, study_id: str | None = None) -> ReportParts:
     return parts
 
 
-def write_report(target: Path | str, out: Path | str, *, city: str | None = None) -> Path:
-    """Write the HTML report of a run folder or a study database (``.duckdb``) to ``out``,
-    atomically; returns ``out``."""
+def write_report(
+    target: Path | str,
+    out: Path | str,
+    *,
+    city: str | None = None,
+    study_id: str | None = None,
+) -> Path:
+    """Write the HTML report of a run folder or a study database (``.duckdb``; its study
+    ``study_id``, default its first) to ``out``, atomically; returns ``out``."""
     import jinja2
 
     from twin import __version__
@@ -322,7 +319,7 @@ def write_report(target: Path | str, out: Path | str, *, city: str | None = None
 
     target = Path(target)
     if target.is_file() and target.suffix == ".duckdb":
-        parts = study_parts(target)
+        parts = study_parts(target, study_id)
     elif target.is_dir():
         parts = run_parts(target, city)
     else:
@@ -342,3 +339,14 @@ def write_report(target: Path | str, out: Path | str, *, city: str | None = None
         **parts.__dict__, credit=OSM_CREDIT, version=__version__
     )
     return write_text(Path(out), html)
+
+
+def report_after_run(kind: str, target: Path, *, study_id: str | None = None) -> Path:
+    """The after-run hook (:data:`twin.plugins.AFTER_RUN`) of ``twin run`` and ``twin
+    compare``: ``report.html`` in a run's output folder, ``<study>_report.html`` beside a
+    study file."""
+    if kind == "compare":
+        return write_report(
+            target, target.with_name(f"{target.stem}_report.html"), study_id=study_id
+        )
+    return write_report(target, target / "report.html")

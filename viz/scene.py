@@ -365,6 +365,17 @@ class CityScene:
                     "oblique, or a name from `twin maps where`)"
                 )
             target, distance = where, 600.0
+        self._oblique(target, distance)
+
+    def look_at(self, x: float, y: float, distance: float = 600.0) -> None:
+        """Point the camera obliquely at ground point ``(x, y)`` (m, pack CRS) from
+        ``distance`` (m) away, as for a named place."""
+        self.plotter.disable_parallel_projection()
+        z = float(self.pack.terrain.sample(x, y)) * self.exaggeration
+        self._oblique((float(x), float(y), z), distance)
+
+    def _oblique(self, target: tuple[float, float, float], distance: float) -> None:
+        cam = self.plotter.camera
         cam.focal_point = target
         cam.position = (
             target[0] + 0.4 * distance,

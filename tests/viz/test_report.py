@@ -40,7 +40,9 @@ def test_report_of_a_flood_run_has_every_section_and_inlines_its_images(outputs,
     # self-contained: no link, script or image leaves the file
     assert not re.search(r'(src|href)="(?!data:)', html)
     images = _images(html)
-    assert len(images) == 3  # map, 3-D still of the deepest water, gauge depths
+    assert len(images) == 3  # map, 3-D still at the peak depth, gauge depths
+    assert 'alt="3-D view: peak depth"' in html
+    assert "first closure" not in html  # no street reaches 0.3 m in the first 600 s
     for data in images:
         assert min(Image.open(io.BytesIO(data)).size) > 100
     run = json.loads((outputs / "flood" / "run.json").read_text())
