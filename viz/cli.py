@@ -18,6 +18,9 @@ def register(app: typer.Typer) -> None:
     app.command("render")(user_errors(render_command))
     app.command("report")(user_errors(report_command))
     app.command("animate")(user_errors(animate_command))
+    from viz.drill.cli import drill_command
+
+    app.command("drill")(user_errors(drill_command))
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from twin.errors import Problem, TwinError, UserInputError
 
-__all__ = ["DrillApp", "make_server"]
+__all__ = ["DrillApp", "make_server", "serve", "url"]
 
 #: Allowed clock speeds (simulated seconds per wall second).
 SPEEDS = (1.0, 60.0)
@@ -356,3 +356,25 @@ def url(server: ThreadingHTTPServer, app: DrillApp, view: str = "trainer") -> st
     host, port = server.server_address[:2]
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     return f"http://{shown}:{port}/?view={view}&token={app.token}"
+
+
+def serve(app: DrillApp, *, host: str = "127.0.0.1", port: int = 8080,
+          on_url: Any = print, out: Path | None = None) -> Path | None:  # fmt: skip
+    """Serve ``app`` until Ctrl-C, then stop the clock and the server cleanly; with
+    ``out``, write the drill log there (``drill_log.yaml``) and return its path."""
+    from twin.drill import write_log
+
+    server = make_server(app, host, port)
+    app.start()
+    on_url(url(server, app))
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        app.stop()
+    if out is None:
+        return None
+    with app.lock:
+        return write_log(app.session.log(), Path(out) / "drill_log.yaml")

@@ -1,0 +1,237 @@
+"""The drill web app over HTTP (stdlib urllib against 127.0.0.1), ``twin drill --replay``
+and the after-action report, on the Monaco flash flood (30 m grid, 5 min)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "scenarios" / "monaco_flash_flood.yaml"
+UNTIL = 300.0
+PLACE = [7.4205, 43.7331]  # a street of La Condamine
+
+pytestmark = pytest.mark.skipif(
+    not Path("/work/shared/maps/monaco").exists(), reason="Monaco sample map not available"
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _maps(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TWIN_MAPS", "/work/shared/maps")
+    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
+
+
+def _get(base: str, path: str, body=None, token: str | None = None) -> tuple[int, bytes]:
+    headers = {} if token is None else {"X-Drill-Token": token}
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _serve(app):
+    from viz.drill.app import make_server
+
+    server = make_server(app, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def local():
+    """A drill app on 127.0.0.1 (no --host): GETs open, POSTs need the token."""
+    from twin.drill import DrillSession
+    from viz.drill.app import DrillApp
+
+    session = DrillSession(SCENARIO, seed=1, resolution=30.0, until=UNTIL)
+    app = DrillApp(session)
+    server, base = _serve(app)
+    yield app, base
+    server.shutdown()
+    server.server_close()
+
+
+def test_state_open_to_gets_but_posts_need_the_token(local):
+    """On 127.0.0.1 the page and state load without the token; an inject without it (or
+    with a wrong one) is refused with 403 and changes nothing."""
+    app, base = local
+    assert _get(base, "/")[0] == 200
+    assert _get(base, "/page.js")[0] == 200
+    n = len(app.session.all_actions())
+    body = {"kind": "incident", "args": {"type": "medical", "location": PLACE}}
+    assert _get(base, "/api/act?view=trainer", body)[0] == 403
+    assert _get(base, "/api/act?view=trainer", body, token="wrong")[0] == 403
+    assert len(app.session.all_actions()) == n
+
+
+def test_bad_inputs_give_400_with_a_message_and_change_nothing(local):
+    """An unknown unit, a place off the map, a trainee injecting, a speed of 100x, a body
+    that is not JSON: each HTTP 400 with the reason; the log does not grow."""
+    app, base = local
+    token = app.token
+    n = len(app.session.all_actions())
+    cases = [
+        ("/api/act", {"kind": "dispatch", "args": {"unit": "Nowhere/x", "incident": 0}}, "no unit"),
+        ("/api/act?view=trainer",
+         {"kind": "incident", "args": {"type": "medical", "location": [8.0, 44.0]}},
+         "nearest road"),
+        ("/api/act", {"kind": "incident", "args": {"type": "medical", "location": PLACE}},
+         "trainer's inject"),
+        ("/api/clock", {"speed": 100}, "between 1x and 60x"),
+    ]  # fmt: skip
+    for path, body, words in cases:
+        status, raw = _get(base, path, body, token=token)
+        assert status == 400, (path, raw)
+        assert words in json.loads(raw)["error"]
+    request = urllib.request.Request(base + "/api/act", data=b"{nope",
+                                     headers={"X-Drill-Token": token})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(request, timeout=60)
+    assert exc.value.code == 400
+    assert len(app.session.all_actions()) == n
+    assert _get(base, "/api/state")[0] == 200  # still serving
+
+
+def test_inject_dispatch_and_step_through_the_api(local):
+    """The trainer injects a call (held for trainees), the trainee sends ambulance0, one
+    step: the unit is on its way or there, the log holds both at the same time."""
+    app, base = local
+    token = app.token
+    body = {"kind": "incident", "args": {"type": "medical", "location": PLACE}}
+    status, raw = _get(base, "/api/act?view=trainer", body, token=token)
+    assert status == 200, raw
+    incident = int(json.loads(raw)["result"].split()[1])
+    state = json.loads(_get(base, "/api/state")[1])
+    assert [i["held"] for i in state["incidents"] if i["id"] == incident] == [True]
+    body = {"kind": "dispatch", "args": {"unit": "Condamine/ambulance0", "incident": incident}}
+    assert _get(base, "/api/act", body, token=token)[0] == 200
+    before = state["time"]
+    assert _get(base, "/api/clock", {"step": True}, token=token)[0] == 200
+    state = json.loads(_get(base, "/api/state")[1])
+    assert state["time"] == before + 60.0
+    unit = next(u for u in state["units"] if u["name"] == "Condamine/ambulance0")
+    assert unit["state"] in {"dispatched", "on_scene"}
+    assert unit["incident"] == incident
+    kinds = [(a["kind"], a["by"]) for a in state["log"]][-2:]
+    assert kinds == [("incident", "trainer"), ("dispatch", "trainee")]
+
+
+def test_trainee_view_has_no_inject_menu(local):
+    _, base = local
+    trainee = json.loads(_get(base, "/api/state")[1])["actions"]
+    trainer = json.loads(_get(base, "/api/state?view=trainer")[1])["actions"]
+    assert "incident" in trainer
+    assert "incident" not in trainee
+    assert "dispatch" in trainee
+
+
+def test_map_png_is_an_image_of_the_city(local):
+    from io import BytesIO
+
+    from PIL import Image
+
+    _, base = local
+    status, raw = _get(base, "/api/map.png")
+    assert status == 200
+    with Image.open(BytesIO(raw)) as image:
+        assert image.format == "PNG"
+        assert min(image.size) > 100
+
+
+def test_with_a_host_every_request_needs_the_token(local):
+    """--host given: the state and the page are refused without the token (403), served
+    with it (header or ?token=)."""
+    from viz.drill.app import DrillApp
+
+    app = DrillApp(local[0].session, token_everywhere=True)
+    server, base = _serve(app)
+    try:
+        assert _get(base, "/")[0] == 403
+        assert _get(base, "/api/state")[0] == 403
+        assert _get(base, "/api/state", token="wrong")[0] == 403
+        assert _get(base, "/api/state", token=app.token)[0] == 200
+        assert _get(base, f"/?token={app.token}")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def mutual_aid_log(tmp_path_factory):
+    """A log: a held call at 1 min answered with mutual aid 20 min away (past the end)."""
+    from twin.drill import DrillSession, write_log
+
+    s = DrillSession(SCENARIO, seed=1, resolution=30.0, until=UNTIL)
+    s.run_to(60.0)
+    s.act("incident", {"type": "medical", "location": PLACE}, by="trainer")
+    s.act("mutual_aid", {"incident": 0, "unit_type": "ambulance", "delay": "20 min"})
+    s.run_to(UNTIL)
+    path = write_log(s.log(), tmp_path_factory.mktemp("drill") / "drill.yaml")
+    return path, s.kpis()
+
+
+def test_cli_replay_prints_the_drill_kpis(mutual_aid_log):
+    """``twin drill --replay LOG`` prints the KPIs the drill ended with (6 significant
+    digits, as printed)."""
+    from typer.testing import CliRunner
+
+    from twin.cli import _register, app
+
+    path, kpis = mutual_aid_log
+    _register()
+    result = CliRunner().invoke(app, ["drill", "--replay", str(path)])
+    assert result.exit_code == 0, result.output
+    printed = dict(line.split(": ") for line in result.output.strip().splitlines())
+    assert printed["unserved_incidents"] == f"{kpis['unserved_incidents']:.6g}" == "1"
+
+
+def test_slow_mutual_aid_costs_minutes_against_the_automatic_dispatch(mutual_aid_log):
+    """Mutual aid 20 min away, against the plan's dispatcher sending a local ambulance:
+    the call waits from 1 min to the end (4 min) with it; the delay attributable is
+    positive and under those 4 min."""
+    from viz.drill.aar import score_decisions
+
+    scores, left = score_decisions(mutual_aid_log[0])
+    assert left == 0
+    assert len(scores) == 1
+    score = scores[0]
+    assert score["kind"] == "mutual_aid"
+    assert score["with_min"] == pytest.approx(4.0)  # exact in s; approx for /60 rounding
+    assert 0.0 < score["delay_min"] <= 4.0
+
+
+def test_after_action_report_is_self_contained(mutual_aid_log, tmp_path):
+    """``twin drill --report LOG -o aar.html``: timeline, KPI table (drill: 1 unserved;
+    automatic: 0), the decision's delay, the map inlined; no external reference."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from twin.cli import _register, app
+
+    _register()
+    out = tmp_path / "aar.html"
+    result = CliRunner().invoke(app, ["drill", "--report", str(mutual_aid_log[0]), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    for section in ("timeline", "kpis", "decisions", "map", "credit"):
+        assert f'id="{section}"' in html
+    assert "mutual_aid" in html
+    assert "incident" in html
+    row = re.search(r"<td>unserved_incidents</td><td>([^<]*)</td><td>([^<]*)</td>", html)
+    assert row is not None
+    assert row.groups() == ("1", "0")
+    assert "data:image/png;base64," in html
+    assert not re.search(r"(src|href)=\"(?!data:)", html)
