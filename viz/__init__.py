@@ -14,3 +14,12 @@ import os
 
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+
+def show(run_or_pack, **options):
+    """Show a city pack, a city name or a run folder: a static image in Jupyter, an
+    interactive window where a display exists, a clear error otherwise (see
+    :func:`viz.window.show` for the options)."""
+    from viz.window import show as _show
+
+    return _show(run_or_pack, **options)

@@ -21,6 +21,10 @@ def register(app: typer.Typer) -> None:
     from viz.drill.cli import drill_command
 
     app.command("drill")(user_errors(drill_command))
+    from twin.plugins import AFTER_RUN
+    from viz.report import report_after_run
+
+    AFTER_RUN["report"] = report_after_run
 
 
 def _size(text: str) -> tuple[int, int]:

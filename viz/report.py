@@ -202,8 +202,9 @@ def _targets(scenario: dict[str, Any]) -> dict[str, float]:
     return {k.replace("_", " ") + " target": float(v) for k, v in targets.items() if v}
 
 
-def run_parts(root: Path, city: str | None = None) -> ReportParts:
-    """The report of a run folder (or a folder of plan folders)."""
+def run_parts(root: Path, city: str | None = None, resolution: float | None = None) -> ReportParts:
+    """The report of a run folder (or a folder of plan folders); ``city`` and
+    ``resolution`` (m) where the folder has no ``run.json`` that says them."""
     folders = _folders(root)
     if not folders:
         raise UserInputError(
@@ -256,7 +257,7 @@ def run_parts(root: Path, city: str | None = None) -> ReportParts:
     if parts.city:
         from twin.city import load_city
 
-        resolution = float((scenario.get("city") or {}).get("resolution") or 10.0)
+        resolution = resolution or float((scenario.get("city") or {}).get("resolution") or 10.0)
         _pictures(parts, load_city(parts.city, resolution=resolution), folders)
     return parts
 
@@ -309,6 +310,7 @@ def write_report(
     *,
     city: str | None = None,
     study_id: str | None = None,
+    resolution: float | None = None,
 ) -> Path:
     """Write the HTML report of a run folder or a study database (``.duckdb``; its study
     ``study_id``, default its first) to ``out``, atomically; returns ``out``."""
@@ -321,7 +323,7 @@ def write_report(
     if target.is_file() and target.suffix == ".duckdb":
         parts = study_parts(target, study_id)
     elif target.is_dir():
-        parts = run_parts(target, city)
+        parts = run_parts(target, city, resolution)
     else:
         raise UserInputError(
             Problem(
@@ -341,12 +343,18 @@ def write_report(
     return write_text(Path(out), html)
 
 
-def report_after_run(kind: str, target: Path, *, study_id: str | None = None) -> Path:
+def report_after_run(
+    kind: str,
+    target: Path,
+    *,
+    study_id: str | None = None,
+    city: str | None = None,
+    resolution: float | None = None,
+) -> Path:
     """The after-run hook (:data:`twin.plugins.AFTER_RUN`) of ``twin run`` and ``twin
-    compare``: ``report.html`` in a run's output folder, ``<study>_report.html`` beside a
-    study file."""
+    compare``: ``report.html`` in a run's output folder (of ``city`` at ``resolution`` m),
+    ``<study>_report.html`` beside a study file."""
     if kind == "compare":
-        return write_report(
-            target, target.with_name(f"{target.stem}_report.html"), study_id=study_id
-        )
-    return write_report(target, target / "report.html")
+        out = target.with_name(f"{target.stem}_report.html")
+        return write_report(target, out, study_id=study_id)
+    return write_report(target, target / "report.html", city=city, resolution=resolution)

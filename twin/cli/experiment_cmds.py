@@ -155,6 +155,7 @@ def _run(kind: str, scenario_file: Path, plans: list[Path] | None, *, maps, prog
     for line in result.progress.errors:
         err_console.print(f"[red]failed after a retry:[/red] {escape(line)}", highlight=False)
     _show(result.summary, result.path, result.study_id, result.html)
+    return result
 
 
 def _plan_files(plan_args: list[Path] | None, plan_opts: list[Path] | None) -> list[Path] | None:
@@ -266,15 +267,22 @@ def compare(
     html: HtmlOption = None,
     maps: MapsOption = None,
     progress: ProgressFlag = True,
+    report: Annotated[
+        bool, typer.Option(help="Write <study>_report.html beside the study (with viz installed).")
+    ] = True,
 ) -> None:
     """Compare plans on one scenario over replications with common random numbers."""
-    _run(
+    result = _run(
         "compare", scenario_file, _plan_files(plan_args, plan_opts), maps=maps,
         progress=progress, n=replications, seed=seed, model=model, objective=objective,
         baseline=baseline, crn=crn, study_file=study_file, precision=precision,
         workers=workers, threads=threads, scheduler=scheduler,
         connect_timeout=connect_timeout, html=html,
     )  # fmt: skip
+    if report:
+        from twin.cli.run_cmds import after_run_report
+
+        after_run_report("compare", result.path, study_id=result.study_id)
 
 
 @app.command("sweep")

@@ -20,6 +20,21 @@ def _seconds(text: str | None, option: str) -> float | None:
     return seconds(text, option)
 
 
+def after_run_report(kind: str, target: Path, **details) -> None:
+    """Call the installed after-run hooks (:func:`twin.plugins.after_run`; viz writes the
+    HTML report) and print what each wrote, or its error as a warning."""
+    from rich.markup import escape
+
+    from twin.cli import err_console
+    from twin.plugins import after_run
+
+    for name, path, error in after_run(kind, target, **details):
+        if error:
+            err_console.print(f"[yellow]warning:[/yellow] no {name}: {escape(error)}")
+        elif path is not None:
+            console.print(f"wrote {name} {escape(str(path))}", highlight=False)
+
+
 @contextmanager
 def vitals_bar(twin, *, enabled: bool = True):
     """A progress bar on stderr with the clock and key vital signs; yields ``tick()``."""
@@ -80,6 +95,9 @@ def run_command(
         bool, typer.Option(help="Reuse a recorded flood of the same inputs (TWIN_CACHE_DIR).")
     ] = True,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
+    report: Annotated[
+        bool, typer.Option(help="Write report.html into the output folder (with viz installed).")
+    ] = True,
 ) -> None:
     """Run the coupled twin and write KPIs, vital signs, events, flood maps and CAP warnings."""
     from rich.table import Table
@@ -126,3 +144,7 @@ def run_command(
         table.add_row(name, f"{value:.4g}")
     console.print(table)
     console.print(f"{len(files)} files in {folder}", highlight=False)
+    if report:
+        after_run_report(
+            "run", folder, city=sc.city.name, resolution=resolution or sc.city.resolution
+        )
