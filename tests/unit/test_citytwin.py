@@ -160,11 +160,14 @@ def test_unsupported_trigger_action_is_refused(tmp_path):
             "name": "x",
             "stations": [{"name": "A", "location": [7.42, 43.73], "units": {"ambulance": 1}}],
             "triggers": [
-                {"when": "max_depth_m > 0.3 m", "then": [{"open_shelter": "École de la Condamine"}]}
+                {
+                    "when": "max_depth_m > 0.3 m",
+                    "then": [{"preposition": {"to": "A", "ambulance": 1}}],
+                }
             ],
         }
     )
-    with pytest.raises(ScenarioError, match="open_shelter") as err:
+    with pytest.raises(ScenarioError, match="preposition") as err:
         check_plan_actions(plan)
-    assert "triggers.0.then.0.open_shelter" in str(err.value)
+    assert "triggers.0.then.0.preposition" in str(err.value)
     assert "warning" in str(err.value)

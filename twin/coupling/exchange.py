@@ -6,6 +6,11 @@ One exchange at time ``t``, read as prose (each step a documented coupling funct
    Pregnolato speed factors, closures to cars (0.3 m) and emergency vehicles (0.6 m);
    traffic gets the car factors and closures (it reroutes); vehicles on a link that has
    just closed to cars are stranded (:func:`~twin.coupling.roads.stranded_on_closing`).
+   Hazard chains (:mod:`twin.coupling.chains`): each ``flood_collapse`` watch takes the
+   deepest water per link; a road that collapses closes for every model from now on.
+   Closures by hazards (ground collapse, wind, flood collapse, a trigger's
+   ``close_road``) stay closed while the water recedes, and the chain links the run has
+   reached (levee breaches, wind closures) go into the log as cause -> effect.
 2. flood -> walkers (:func:`twin.coupling.walkers.walk_flood`): depth, speed and Defra
    hazard rating on every walk link; the crowd is slowed and kept off links rated at the
    avoid rating (at the hazard rating once a warning of ``warned_level`` or above is in
@@ -39,6 +44,8 @@ from twin.coupling.calls import (
     vehicle_rescue_calls,
     water_rescue_calls,
 )
+from twin.coupling.chains import ChainLink
+from twin.coupling.hazards import Closure
 from twin.coupling.roads import LinkState, RoadThresholds, flood_roads, sample_links_on_grid
 from twin.coupling.triggers import TriggerSet, scenario_forecasts
 from twin.coupling.twin_setup import grid_transform
@@ -140,6 +147,16 @@ class Exchange:
         self.response_inputs: list[tuple[float, np.ndarray, np.ndarray, list]] = []
         self.events: list[dict[str, Any]] = []
         self.timings = {"coupling": 0.0}
+        # hazard closures (drive links in the traffic network's order, walk links)
+        self.closures = list(parts.closures)
+        self.walk_closures = list(parts.walk_closures)
+        self.watches = list(parts.watches)
+        self.added: list[dict[str, Any]] = []  # closures made during the run (checkpoint)
+        self.chain_logged = 0
+        self.hazard_closed = np.zeros(n_drive, dtype=bool)
+        self.walk_closed = np.zeros(n_walk, dtype=bool)
+        self.road_depth = np.zeros(n_drive)
+        self.shelters_opened: list[str] = []
         self._grids: tuple | None = None
 
     def _edge_links(self, travel) -> list[int]:
@@ -174,6 +191,7 @@ class Exchange:
                 depth if self.peak_depth is None else np.maximum(self.peak_depth, depth)
             )
         self._roads(t, depth)
+        self._hazards(t)
         self._walkers(t, depth, speed)
         signals = self._calls(t)
         self._response(t, signals)
@@ -219,11 +237,59 @@ class Exchange:
         if newly.any():
             traffic.close_links(np.flatnonzero(newly))
             self.log(t, "flood", "roads_closed", f"{int(newly.sum())} drive links closed to cars")
+        held = opened & closed_at(self.closures, t, opened.size)
         if opened.any():
-            traffic.open_links(np.flatnonzero(opened))
+            if (opened & ~held).any():
+                traffic.open_links(np.flatnonzero(opened & ~held))
             self.log(t, "flood", "roads_opened", f"{int(opened.sum())} drive links reopened")
         self.closed_cars = state.closed_cars
         self.closed_emergency = state.closed_emergency
+
+    def _hazards(self, t: float) -> None:
+        """Collapse watches, the chain log up to ``t`` and the hazard closures held."""
+        from twin.coupling.chains import collapse_closure
+
+        if self.road_sampler is not None:
+            for w in self.watches:
+                link = w.update(t, self.road_depth)
+                if link is not None:
+                    closure = collapse_closure(link, w, self.length.size)
+                    walk = self.parts.walk_watch_links.get(w.field)
+                    self.add_closure(closure, walk)
+                    self.log(t, "chain", link.kind, _chain_text(link))
+        chain = self.parts.chain
+        while self.chain_logged < len(chain) and chain[self.chain_logged].time <= t + 1e-9:
+            link = chain[self.chain_logged]
+            self.log(link.time, "chain", link.kind, _chain_text(link))
+            self.chain_logged += 1
+        before = self.hazard_closed
+        self.hazard_closed = closed_at(self.closures, t, self.length.size)
+        traffic = self.parts.traffic.model
+        ended = before & ~self.hazard_closed & ~self.closed_cars & traffic.closed
+        if ended.any():  # a closure's time is up and the water does not hold the link
+            traffic.open_links(np.flatnonzero(ended))
+        missing = (self.hazard_closed | self.closed_cars) & ~traffic.closed
+        if missing.any():  # closed by a hazard now, or reopened by a timeline event early
+            traffic.close_links(np.flatnonzero(missing))
+
+    def add_closure(self, closure: Closure, walk: np.ndarray | None = None) -> None:
+        """Close ``closure``'s drive links (and the walk links ``walk``) for every model
+        from its start to its end; kept in checkpoints."""
+        self.closures.append(closure)
+        if walk is not None:
+            self.walk_closures.append(
+                Closure(closure.start, closure.end, walk, closure.name, closure.field)
+            )
+        self.added.append(
+            {
+                "start": closure.start,
+                "end": closure.end if math.isfinite(closure.end) else None,
+                "name": closure.name,
+                "field": closure.field,
+                "drive": np.flatnonzero(closure.links).tolist(),
+                "walk": None if walk is None else np.flatnonzero(walk).tolist(),
+            }
+        )
 
     def _walkers(self, t: float, depth, speed) -> None:
         crowd = self.parts.crowd
@@ -231,7 +297,13 @@ class Exchange:
             return
         m = crowd.model
         count = crowd.output("count").astype(np.float64)
+        walk_hz = closed_at(self.walk_closures, t, m.net.n_links)
+        ended = self.walk_closed & ~walk_hz  # closures whose time is up
+        wanted = (m.closed_outside & ~self.walk_avoid & ~ended) | walk_hz
+        self.walk_closed = walk_hz
         if depth is None or self.walk_sampler is None:
+            if not np.array_equal(wanted, m.closed_outside):
+                m.set_closed(wanted)
             self.rating = np.zeros(count.size)
             self.people_hazard = np.array([count.sum(), 0.0, 0.0, 0.0])
             self.in_hazard_people = 0.0
@@ -244,10 +316,10 @@ class Exchange:
         if self.triggers.warning_level >= self.rules.warned_level:
             threshold = rules.hazard_rating
         avoid = avoided_links(wf.rating, WalkerRules(rules.hazard_rating, threshold))
-        if not np.array_equal(avoid, self.walk_avoid):
-            base = m.closed_outside & ~self.walk_avoid  # closures by the timeline stay
-            m.set_closed(base | avoid)
-            self.walk_avoid = avoid
+        wanted |= avoid  # closures by the timeline and by hazards stay
+        if not np.array_equal(wanted, m.closed_outside):
+            m.set_closed(wanted)
+        self.walk_avoid = avoid
         self.people_hazard = people_by_class(count, wf.hazard_class)
         self.in_hazard_people = float(count[in_hazard(wf.rating, rules)].sum())
 
@@ -286,7 +358,7 @@ class Exchange:
         factor = np.where(self.closed_cars, self.em_factor, np.minimum(ratio, self.em_factor))
         factor = np.maximum(factor, self.rules.min_factor)[self.edge_links]
         times = r.travel.free_flow / factor
-        closed = self.closed_emergency[self.edge_links].copy()
+        closed = (self.closed_emergency | self.hazard_closed)[self.edge_links]
         self.response_inputs.append((float(t), times, closed, list(signals)))
         apply_response_inputs(r, times, closed, signals)
 
@@ -301,8 +373,10 @@ class Exchange:
         total = self.length.sum()
         out = dict.fromkeys((v.name for v in VITALS), 0.0)
         out["network_speed_index"] = float((ratio * self.length).sum() / total) if total else 1.0
-        out["km_closed_cars"] = float(self.length[self.closed_cars].sum() / 1000.0)
-        out["km_closed_emergency"] = float(self.length[self.closed_emergency].sum() / 1000.0)
+        cars = self.closed_cars | self.hazard_closed
+        em = self.closed_emergency | self.hazard_closed
+        out["km_closed_cars"] = float(self.length[cars].sum() / 1000.0)
+        out["km_closed_emergency"] = float(self.length[em].sum() / 1000.0)
         if p.flood is not None:
             depth, _ = self.flood_grids(t)
             land = p.land
@@ -360,9 +434,54 @@ class Exchange:
             )
             for w in firing.warnings:
                 self.log(t, "triggers", "warning", f"{w.level} for {w.area_name}: {w.cause}")
-            for action in firing.actions:
+            for j, action in enumerate(firing.actions):
+                at = f"triggers.{firing.trigger}.then.{j}"
                 if action.evacuate is not None:
                     self.evacuate(t, action.evacuate, firing.label)
+                elif action.close_road is not None:
+                    self.close_road(t, at, firing.label)
+                elif action.open_shelter is not None:
+                    self.open_shelter(t, at, firing.label)
+
+    def close_road(self, t: float, at: str, cause: str) -> None:
+        """Carry out the trigger action at field ``at`` (a ``close_road``): its drive links
+        (and walk links) close for traffic, the crowd and the response from ``t`` (s) for
+        its duration (:class:`~twin.coupling.twin_setup.RoadAction`); logged with its
+        cause."""
+        action = self.parts.actions[at]
+        closure = Closure(float(t), float(t) + action.duration, action.drive, action.name, at)
+        self.add_closure(closure, action.walk)
+        self.hazard_closed |= action.drive
+        traffic = self.parts.traffic.model
+        shut = action.drive & ~traffic.closed
+        if shut.any():
+            traffic.close_links(np.flatnonzero(shut))
+        crowd = self.parts.crowd
+        if crowd is not None and action.walk is not None:
+            crowd.model.set_closed(crowd.model.closed_outside | action.walk)
+        until = "the end" if not math.isfinite(action.duration) else f"{action.duration:g} s"
+        self.log(
+            t, "triggers", "road_closed",
+            f"{action.name}: {int(action.drive.sum())} drive links closed for {until}: {cause}",
+        )  # fmt: skip
+
+    def open_shelter(self, t: float, at: str, cause: str) -> None:
+        """Carry out the trigger action at field ``at`` (an ``open_shelter``): its shelter
+        joins the crowd's shelters from ``t`` (s) (walkers choosing a shelter from then on
+        may go there); logged with its cause. A shelter open already is logged, not added
+        twice."""
+        action = self.parts.actions[at]
+        m = self.parts.crowd.model
+        new = [k for k, nm in enumerate(action.names) if nm not in m.dests.names]
+        if new:
+            m.add_destinations(
+                action.nodes[new], action.capacities[new], [action.names[k] for k in new],
+                group="shelters", why=[action.why[k] for k in new],
+            )  # fmt: skip
+            self.shelters_opened += [action.names[k] for k in new]
+        people = int(action.capacities[new].sum()) if new else 0
+        what = ", ".join(action.names[k] for k in new) or "no new shelter (open already)"
+        self.log(t, "triggers", "shelter_opened", f"{what} ({people} places): {cause}")
 
     def evacuate(self, t: float, order: Any, cause: str) -> tuple[int, int]:
         """Carry out a trigger's evacuation order at ``t`` (s): the scenario's evacuees
@@ -464,7 +583,13 @@ class Exchange:
             "events": self.events,
             "hazard_calls": self.hazard_calls,
             "in_hazard_people": self.in_hazard_people,
+            "added": self.added,
+            "chain_logged": self.chain_logged,
+            "shelters_opened": self.shelters_opened,
         }
+        arrays["watches"] = np.array([w.state() for w in self.watches]).reshape(-1, 3)
+        arrays["hazard_closed"] = self.hazard_closed
+        arrays["walk_closed"] = self.walk_closed
         if self.peak_depth is not None:
             arrays["peak_depth"] = self.peak_depth
         if self.road_sampler is not None:
@@ -491,6 +616,21 @@ class Exchange:
         self.events = [dict(e) for e in data["events"]]
         self.hazard_calls = int(data["hazard_calls"])
         self.in_hazard_people = float(data["in_hazard_people"])
+        for w, (since, fired, peak) in zip(self.watches, arrays["watches"].tolist(), strict=True):
+            w.since, w.fired, w.peak = since, fired, peak
+        for a in data["added"]:
+            drive = np.zeros(self.length.size, dtype=bool)
+            drive[np.asarray(a["drive"], dtype=np.int64)] = True
+            walk = None
+            if a["walk"] is not None:
+                walk = np.zeros(self.walk.n_links, dtype=bool)
+                walk[np.asarray(a["walk"], dtype=np.int64)] = True
+            end = math.inf if a["end"] is None else float(a["end"])
+            self.add_closure(Closure(float(a["start"]), end, drive, a["name"], a["field"]), walk)
+        self.chain_logged = int(data["chain_logged"])
+        self.hazard_closed = np.asarray(arrays["hazard_closed"]).astype(bool)
+        self.walk_closed = np.asarray(arrays["walk_closed"]).astype(bool)
+        self.shelters_opened = list(data["shelters_opened"])  # the crowd's snapshot has them
         self.peak_depth = np.asarray(arrays["peak_depth"]) if "peak_depth" in arrays else None
         if "em_factor" in arrays:
             self.em_factor = np.asarray(arrays["em_factor"])
@@ -510,6 +650,20 @@ class Exchange:
             clock.advance_to(t)
             self.response_inputs.append((t, times, closed, signals))
             apply_response_inputs(r, times, closed, signals)
+
+
+def closed_at(closures: list[Closure], t: float, n: int) -> np.ndarray:
+    """(n,) bool: the links the ``closures`` hold closed at ``t`` (s; start <= t < end)."""
+    out = np.zeros(n, dtype=bool)
+    for c in closures:
+        if c.start <= t + 1e-9 and t < c.end:
+            out |= c.links
+    return out
+
+
+def _chain_text(link: ChainLink) -> str:
+    where = f" ({link.field})" if link.field else ""
+    return f"{link.cause} -> {link.effect}{where}"
 
 
 def apply_response_inputs(response, times: np.ndarray, closed: np.ndarray, signals) -> None:

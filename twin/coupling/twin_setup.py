@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from twin.coupling.chains import ChainLink, CollapseWatch
+from twin.coupling.hazards import Closure
 from twin.engine.clock import Clock
 from twin.engine.component import Field, field_of
 from twin.engine.timeline import Event, Timeline
@@ -51,9 +53,9 @@ __all__ = [
 ]
 
 #: Trigger actions a coupled run carries out today (others are refused at set-up).
-SUPPORTED_ACTIONS = ("warning", "evacuate")
+SUPPORTED_ACTIONS = ("warning", "evacuate", "close_road", "open_shelter")
 
-_WATER = ("rainfall", "inflow", "sea_level")
+_WATER = ("rainfall", "inflow", "sea_level", "river")
 
 
 @dataclass
@@ -82,6 +84,22 @@ class TwinParts:
         Flood land mask, wet-cell depth (m) and cell area (m2), for the vital signs.
     flood_key
         Hash of the flood inputs (see :func:`flood_key`).
+    grid
+        The live flood's grid spec (``None`` when replayed or without water).
+    closures, walk_closures
+        Ground-collapse and wind closures over the traffic network's links (its order,
+        which is the drive link index's) and over the crowd's walk links, for the exchange
+        to hold against the flood's reopening and to give the response model.
+    watches
+        One :class:`~twin.coupling.chains.CollapseWatch` per ``flood_collapse`` hazard
+        (links in the traffic network's order); ``walk_watch_links`` the walk links each
+        closes (by the watch's field).
+    chain
+        Hazard chain links known at the start (levee breaches, wind closures and
+        reopenings), in time order; the exchange logs each when the run reaches it.
+    actions
+        The plan's ``close_road`` and ``open_shelter`` trigger actions resolved on the map,
+        by field ``triggers.<i>.then.<j>`` (:func:`trigger_actions`).
     """
 
     scenario: Scenario
@@ -101,6 +119,12 @@ class TwinParts:
     cell_area: float = 0.0
     flood_key: str = ""
     grid: Any = field(default=None)
+    closures: list[Closure] = field(default_factory=list)
+    walk_closures: list[Closure] = field(default_factory=list)
+    watches: list[CollapseWatch] = field(default_factory=list)
+    walk_watch_links: dict[str, np.ndarray] = field(default_factory=dict)
+    chain: list[ChainLink] = field(default_factory=list)
+    actions: dict[str, Any] = field(default_factory=dict)
 
 
 def check_plan_actions(
@@ -390,6 +414,19 @@ def build_parts(
             people = np.flatnonzero(crowd_run.model.group == names.index("shelters"))
     if grid is None and flood is not None and not isinstance(flood, FloodReplay):
         grid = flood.model.spec
+    try:
+        hz = hazard_closures(sc, pack, traffic_run.model.net, crowd_run)
+    except UserInputError as exc:
+        if scenario_file is None:
+            raise
+        raise locate_in_scenario(exc, scenario_file) from None
+    events += hz.events
+    try:
+        actions = trigger_actions(plan, pack, traffic_run.model.net, crowd_run)
+    except UserInputError as exc:
+        if plan_file is None:
+            raise
+        raise _locate(exc, plan_file, "triggers") from None
     return TwinParts(
         scenario=sc,
         plan=plan,
@@ -408,7 +445,211 @@ def build_parts(
         cell_area=cell_area,
         flood_key=key,
         grid=grid,
+        closures=hz.closures,
+        walk_closures=hz.walk_closures,
+        watches=hz.watches,
+        walk_watch_links=hz.walk_watch_links,
+        chain=hz.chain,
+        actions=actions,
     )
+
+
+@dataclass(frozen=True)
+class RoadAction:
+    """A trigger's ``close_road`` on the run's networks: drive links (traffic network
+    order), walk links (or ``None`` when the road is not walkable), how long (s; inf: to
+    the end) and its name."""
+
+    drive: np.ndarray
+    walk: np.ndarray | None
+    duration: float
+    name: str
+
+
+@dataclass(frozen=True)
+class ShelterAction:
+    """A trigger's ``open_shelter``: the crowd destinations it adds (walk nodes, capacities
+    in people, names, why), none when the shelter is open from the start."""
+
+    nodes: np.ndarray
+    capacities: np.ndarray
+    names: list[str]
+    why: list[str]
+
+
+def trigger_actions(
+    plan: Plan, pack: CityPack, drive_net: Any, crowd_run: Any = None
+) -> dict[str, RoadAction | ShelterAction]:
+    """Resolve the plan's ``close_road`` and ``open_shelter`` trigger actions on the map
+    (so that a road or shelter that is not there is refused before the run).
+
+    A road closes by the one rule (:func:`twin.coupling.hazards.plan_closure_links`) on the
+    drive links and, where the road is walkable, on the walk links. A shelter is a
+    candidate of the city (:func:`twin.crowd.sources.city_shelters`, by name, OSM id or
+    the nearest to a lon/lat) that the crowd's shelters do not hold yet.
+
+    Raises
+    ------
+    twin.errors.UserInputError
+        Naming ``triggers.<i>.then.<j>.close_road.road|location`` or
+        ``triggers.<i>.then.<j>.open_shelter``; an ``open_shelter`` in a run nobody walks.
+    """
+    from twin.coupling.hazards import plan_closure_links
+    from twin.crowd.sources import city_shelters
+    from twin.errors import UserInputError
+
+    out: dict[str, RoadAction | ShelterAction] = {}
+    index, order = drive_net.link_index()
+    for i, trigger in enumerate(plan.triggers):
+        for j, action in enumerate(trigger.then):
+            at = f"triggers.{i}.then.{j}"
+            road = action.close_road
+            if road is not None:
+                f = f"{at}.close_road"
+                kw = {"road": road.road, "location": road.location}
+                mask = np.zeros(drive_net.n_links, dtype=bool)
+                mask[order] = plan_closure_links(index, pack.crs, **kw, field=f)
+                walk = None
+                if crowd_run is not None:
+                    wnet = crowd_run.model.net
+                    windex, worder = wnet.link_index()
+                    try:
+                        wmask = plan_closure_links(windex, pack.crs, **kw, field=f)
+                    except UserInputError:
+                        wmask = None  # not a walkable street: cars only
+                    if wmask is not None:
+                        walk = np.zeros(wnet.n_links, dtype=bool)
+                        walk[worder] = wmask
+                duration = math.inf if road.duration is None else float(road.duration)
+                name = road.name or road.road or f
+                out[at] = RoadAction(mask, walk, duration, str(name))
+            entry = action.open_shelter
+            if entry is not None:
+                f = f"{at}.open_shelter"
+                if crowd_run is None:
+                    raise UserInputError(
+                        Problem("nobody walks in this run, so no shelter can be opened",
+                                field=f, fix="add demand.evacuation, or drop the action")
+                    )  # fmt: skip
+                wnet = crowd_run.model.net
+                found = city_shelters(pack, wnet, opened=[entry], field=f)
+                held = set(crowd_run.model.dests.names)
+                keep = [k for k, nm in enumerate(found.names) if nm not in held]
+                why = found.why or [""] * len(found.names)
+                out[at] = ShelterAction(
+                    found.nodes[keep],
+                    found.capacities[keep],
+                    [found.names[k] for k in keep],
+                    [why[k] for k in keep],
+                )
+    return out
+
+
+@dataclass
+class HazardClosures:
+    """What :func:`hazard_closures` finds (see :class:`TwinParts` for the fields);
+    ``events`` are the wind closures and reopenings as engine events for the traffic and
+    crowd components."""
+
+    closures: list[Closure]
+    walk_closures: list[Closure]
+    watches: list[CollapseWatch]
+    walk_watch_links: dict[str, np.ndarray]
+    chain: list[ChainLink]
+    events: list[Event]
+
+
+def hazard_closures(
+    scenario: Scenario, pack: CityPack, drive_net: Any, crowd_run: Any = None
+) -> HazardClosures:
+    """The scenario's hazard chains on the run's networks, by the one rule of
+    :mod:`twin.coupling.hazards`: ground collapses and wind closures (the same
+    :class:`~twin.coupling.hazards.Closure` type) over the traffic network's links
+    (``drive_net``, a :class:`twin.traffic.network.RoadNetwork`) and the crowd's walk links,
+    the ``flood_collapse`` watches, and the chain log of levee breaches
+    (:func:`twin.coupling.chains.breach_links`) and wind closures
+    (:func:`twin.coupling.chains.wind_closures`).
+
+    Raises
+    ------
+    twin.errors.UserInputError
+        A wind hazard's road that is not on the map (naming ``hazards.<i>.roads.<k>``).
+    """
+    from twin.coupling import chains
+    from twin.coupling.flood_setup import forcing_from_hazards
+    from twin.coupling.hazards import collapse_closures, collapse_links
+
+    index, order = drive_net.link_index()
+    n = int(drive_net.n_links)
+
+    def on_net(c: Closure, order: np.ndarray, n: int) -> Closure:
+        mask = np.zeros(n, dtype=bool)
+        mask[order] = c.links
+        return Closure(c.start, c.end, mask, c.name, c.field)
+
+    wind, wind_log = chains.wind_closures(scenario.hazards, index, pack.crs)
+    collapses = collapse_closures(scenario.hazards, index, pack.crs)
+    closures = [on_net(c, order, n) for c in collapses + wind]
+    watches = chains.collapse_watches(scenario.hazards, index, pack.crs)
+    for w in watches:
+        w.links = np.sort(order[w.links])
+    events = _closure_events(wind, order, "traffic")
+    walk_closures: list[Closure] = []
+    walk_watch: dict[str, np.ndarray] = {}
+    if crowd_run is not None:
+        wnet = crowd_run.model.net
+        windex, worder = wnet.link_index()
+        wn = int(wnet.n_links)
+        wwind, _ = chains.wind_closures(scenario.hazards, windex, pack.crs)
+        wcollapses = collapse_closures(scenario.hazards, windex, pack.crs)
+        walk_closures = [on_net(c, worder, wn) for c in wcollapses + wwind]
+        events += _closure_events(wwind, worder, "crowd")
+        for i, h in enumerate(scenario.hazards):
+            if getattr(h, "kind", None) == "flood_collapse":
+                mask = np.zeros(wn, dtype=bool)
+                mask[worder] = collapse_links(windex, pack.crs, h.location, h.radius)
+                walk_watch[f"hazards.{i}"] = mask
+    chain = sorted(
+        chains.breach_links(forcing_from_hazards(scenario.hazards)) + wind_log,
+        key=lambda c: c.time,
+    )
+    return HazardClosures(closures, walk_closures, watches, walk_watch, chain, events)
+
+
+def _locate(exc: Any, path: Path | str, head: str) -> Any:
+    """The same problems, those under the top-level field ``head`` given ``path`` and the
+    line of the deepest key found there."""
+    from dataclasses import replace
+
+    from twin.errors import UserInputError
+    from twin.scenario._problems import line_of
+    from twin.scenario.loader import read_yaml
+
+    try:
+        tree = read_yaml(path)
+    except UserInputError:
+        return exc
+    problems = []
+    for problem in exc.problems:
+        f = problem.field or ""
+        if problem.file is None and f.split(".")[0] == head:
+            keys = [int(k) if k.isdigit() else k for k in f.split(".")]
+            problem = replace(problem, file=path, line=line_of(tree, keys))
+        problems.append(problem)
+    return UserInputError(problems)
+
+
+def _closure_events(closures: list[Closure], order: np.ndarray, target: str) -> list[Event]:
+    """Closures over a link index as close/open events of a component whose links are
+    ``order`` (index position -> the component's link)."""
+    out = []
+    for c in closures:
+        links = np.sort(order[np.flatnonzero(c.links)]).tolist()
+        label = c.name or c.field
+        out.append(Event(float(c.start), target, "close_links", {"links": links}, label))
+        if math.isfinite(c.end):
+            out.append(Event(float(c.end), target, "open_links", {"links": links}, label))
+    return out
 
 
 def grid_transform(parts: TwinParts) -> tuple[tuple[float, ...], tuple[int, int]]:
