@@ -296,6 +296,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/api/state":
             view = "trainer" if self._query().get("view") == "trainer" else "trainee"
             return self._json(HTTPStatus.OK, self.app.state(view))
+        if path == "/favicon.ico":  # browsers ask; none, without a 404 in the console
+            self.send_response(HTTPStatus.NO_CONTENT)
+            self.end_headers()
+            return None
         if path == "/api/map.png":
             return self._send(HTTPStatus.OK, self.app.map_png(), "image/png")
         return self._json(HTTPStatus.NOT_FOUND, {"error": f"no page {path}"})

@@ -1,0 +1,84 @@
+"""The drill page in headless Chromium (Debian's, driven by Playwright): play, inject a
+call, dispatch a unit through the page, pause; the decision is in the log, the unit's
+state changed, no console errors, no request leaves 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.viz.test_report_browser import browser  # noqa: F401 (the fixture)
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "scenarios" / "monaco_flash_flood.yaml"
+
+pytestmark = pytest.mark.skipif(
+    not Path("/work/shared/maps/monaco").exists(), reason="Monaco sample map not available"
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _maps(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TWIN_MAPS", "/work/shared/maps")
+    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
+
+
+def test_play_inject_dispatch_pause_in_the_page(browser):  # noqa: F811 (the fixture)
+    from twin.drill import DrillSession
+    from viz.drill.app import DrillApp, make_server, url
+
+    session = DrillSession(SCENARIO, seed=1, resolution=30.0, until=600.0)
+    app = DrillApp(session)
+    server = make_server(app, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app.start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}/"
+    page = browser.new_page()
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(url(server, app), wait_until="load")
+        page.wait_for_selector("#units tr:nth-child(2)", timeout=60_000)
+        page.select_option("#speed", "60")
+        page.click("#play")
+        page.wait_for_selector("#playing:has-text('playing 60')", timeout=60_000)
+        page.click("#inject-go")  # the menu's first inject: a medical call at the example place
+        page.wait_for_selector("#incidents tr:nth-child(2)", timeout=60_000)
+        page.select_option("#dispatch-unit", "Condamine/ambulance0")
+        page.click("#dispatch-go")
+        page.wait_for_selector("#log td:text-is('dispatch')", timeout=60_000)
+        page.click("#pause")
+        page.wait_for_selector("#playing:text-is('(paused)')", timeout=60_000)
+        page.click("#map-refresh")
+        page.wait_for_selector("#map-img[src^='blob:']", timeout=120_000)
+        width = 0
+        for _ in range(300):  # the blob decodes after its src is set
+            width = page.eval_on_selector("#map-img", "img => img.complete && img.naturalWidth")
+            if width:
+                break
+            page.wait_for_timeout(100)
+        message = page.text_content("#message")
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
+        app.stop()
+    actions = session.all_actions()
+    assert [(a.kind, a.by) for a in actions] == [("incident", "trainer"), ("dispatch", "trainee")]
+    unit = next(u for u in session.state()["units"] if u["name"] == "Condamine/ambulance0")
+    assert unit["state"] != "available"
+    assert unit["incident"] == 0 or unit["state"] in {"returning", "at_hospital", "transporting"}
+    assert not app.playing
+    assert width > 100
+    assert errors == []
+    assert message == ""
+    assert requests
+    assert all(r.startswith(origin) or r.startswith("blob:" + origin) for r in requests), requests
