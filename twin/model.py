@@ -99,7 +99,7 @@ class CityTwin(mesa.Model):
     rules
         Exchange thresholds (default :class:`~twin.coupling.exchange.ExchangeRules()`).
     record_flood
-        A :class:`~twin.coupling.twin_setup.FloodRecord` to fill at every exchange (flood
+        A :class:`~twin.coupling.flood_reuse.FloodRecord` to fill at every exchange (flood
         reuse), or ``None``.
     """
 
@@ -442,7 +442,7 @@ def _reporter(name: str):
 
 
 def _flood_record(parts: TwinParts, flood_cache: Path | str | None):
-    from twin.coupling.twin_setup import FloodRecord, FloodReplay
+    from twin.coupling.flood_reuse import FloodRecord, FloodReplay
 
     if flood_cache is None or parts.flood is None or isinstance(parts.flood, FloodReplay):
         return None

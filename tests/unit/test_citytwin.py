@@ -89,7 +89,7 @@ def test_checkpoint_then_resume_equals_straight_run(straight, tmp_path):
 def test_same_seed_same_bytes_and_flood_reuse(straight, tmp_path):
     """A second run with the same seed writes identical files; recording the flood and
     replaying it from the cache (no flood computed) changes no byte either."""
-    from twin.coupling.twin_setup import FloodReplay
+    from twin.coupling.flood_reuse import FloodReplay
     from twin.model import write_outputs
 
     cache = tmp_path / "floods"
@@ -150,7 +150,7 @@ def test_conservation_across_models(straight):
 def test_unsupported_trigger_action_is_refused(tmp_path):
     """A plan trigger whose action the coupled run cannot carry out yet is refused at its
     field, naming what is supported."""
-    from twin.coupling.twin_setup import check_plan_actions
+    from twin.coupling.twin_actions import check_plan_actions
     from twin.errors import ScenarioError
     from twin.scenario.plan import Plan
 

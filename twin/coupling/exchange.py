@@ -48,6 +48,8 @@ from twin.coupling.chains import ChainLink
 from twin.coupling.hazards import Closure
 from twin.coupling.roads import LinkState, RoadThresholds, flood_roads, sample_links_on_grid
 from twin.coupling.triggers import TriggerSet, scenario_forecasts
+from twin.coupling.twin_actions import close_road, evacuate, open_shelter
+from twin.coupling.twin_hazards import closed_at
 from twin.coupling.twin_setup import grid_transform
 from twin.coupling.walkers import (
     WalkerRules,
@@ -444,97 +446,19 @@ class Exchange:
                     self.open_shelter(t, at, firing.label)
 
     def close_road(self, t: float, at: str, cause: str) -> None:
-        """Carry out the trigger action at field ``at`` (a ``close_road``): its drive links
-        (and walk links) close for traffic, the crowd and the response from ``t`` (s) for
-        its duration (:class:`~twin.coupling.twin_setup.RoadAction`); logged with its
-        cause."""
-        action = self.parts.actions[at]
-        closure = Closure(float(t), float(t) + action.duration, action.drive, action.name, at)
-        self.add_closure(closure, action.walk)
-        self.hazard_closed |= action.drive
-        traffic = self.parts.traffic.model
-        shut = action.drive & ~traffic.closed
-        if shut.any():
-            traffic.close_links(np.flatnonzero(shut))
-        crowd = self.parts.crowd
-        if crowd is not None and action.walk is not None:
-            crowd.model.set_closed(crowd.model.closed_outside | action.walk)
-        until = "the end" if not math.isfinite(action.duration) else f"{action.duration:g} s"
-        self.log(
-            t, "triggers", "road_closed",
-            f"{action.name}: {int(action.drive.sum())} drive links closed for {until}: {cause}",
-        )  # fmt: skip
+        """Carry out the ``close_road`` at field ``at`` from ``t`` (s)
+        (:func:`twin.coupling.twin_actions.close_road`)."""
+        close_road(self, t, at, cause)
 
     def open_shelter(self, t: float, at: str, cause: str) -> None:
-        """Carry out the trigger action at field ``at`` (an ``open_shelter``): its shelter
-        joins the crowd's shelters from ``t`` (s) (walkers choosing a shelter from then on
-        may go there); logged with its cause. A shelter open already is logged, not added
-        twice."""
-        action = self.parts.actions[at]
-        m = self.parts.crowd.model
-        new = [k for k, nm in enumerate(action.names) if nm not in m.dests.names]
-        if new:
-            m.add_destinations(
-                action.nodes[new], action.capacities[new], [action.names[k] for k in new],
-                group="shelters", why=[action.why[k] for k in new],
-            )  # fmt: skip
-            self.shelters_opened += [action.names[k] for k in new]
-        people = int(action.capacities[new].sum()) if new else 0
-        what = ", ".join(action.names[k] for k in new) or "no new shelter (open already)"
-        self.log(t, "triggers", "shelter_opened", f"{what} ({people} places): {cause}")
+        """Carry out the ``open_shelter`` at field ``at`` at ``t`` (s)
+        (:func:`twin.coupling.twin_actions.open_shelter`)."""
+        open_shelter(self, t, at, cause)
 
     def evacuate(self, t: float, order: Any, cause: str) -> tuple[int, int]:
-        """Carry out a trigger's evacuation order at ``t`` (s): the scenario's evacuees
-        (``demand.evacuation``, already split once into walkers and drivers) whose home
-        lies inside the order's ``zone`` and who have not left yet leave at ``t`` plus a
-        delay drawn from the order's ``curve`` (stream ``coupling.evacuate``), or at their
-        scheduled time if that is earlier. Homes: a driver's origin node, a walker's start
-        node (a driver who starts inside a link: the point that share along the link's
-        chord). Logged with its cause.
-
-        Returns
-        -------
-        tuple of int
-            Walkers and cars whose departure moved.
-        """
-        import shapely
-        from pyproj import Transformer
-
-        p = self.parts
-        to = Transformer.from_crs("EPSG:4326", p.pack.crs, always_xy=True)
-        xs, ys = to.transform(*np.asarray(order.zone, dtype=np.float64).T)
-        zone = shapely.Polygon(np.column_stack([xs, ys]))
-        walkers = cars = 0
-        if p.crowd is not None and p.evacuee_people.size:
-            m = p.crowd.model
-            who = p.evacuee_people
-            who = who[(m.status[who] == 0) & (m.depart[who] > t)]  # not left yet
-            node = m.node[who]
-            inside = shapely.contains_xy(zone, m.net.x[node], m.net.y[node])
-            who = who[inside]
-            new = t + order.curve.delays(who.size, self.evacuate_rng)
-            moved = new < m.depart[who]
-            m.depart[who[moved]] = new[moved]
-            walkers = int(moved.sum())
-        cars_all = p.evacuee_vehicles
-        if cars_all.size:
-            traffic = p.traffic.model
-            net = traffic.net
-            v = traffic._v
-            first, at = v.first_link[cars_all], v.start_at[cars_all]
-            a = np.where(first >= 0, net.link_from[np.maximum(first, 0)], v.origin[cars_all])
-            b = np.where(first >= 0, net.link_to[np.maximum(first, 0)], a)
-            hx = net.x[a] + at * (net.x[b] - net.x[a])  # along the chord of the first link
-            hy = net.y[a] + at * (net.y[b] - net.y[a])
-            inside = shapely.contains_xy(zone, hx, hy)
-            ids = cars_all[inside]
-            new = t + order.curve.delays(ids.size, self.evacuate_rng)
-            cars = int(traffic.depart_earlier(ids, new).size)
-        self.log(
-            t, "triggers", "evacuation_order",
-            f"{walkers} walkers and {cars} cars leave from {t:.0f} s (was later): {cause}",
-        )  # fmt: skip
-        return walkers, cars
+        """Carry out an evacuation order at ``t`` (s); walkers and cars whose departure
+        moved (:func:`twin.coupling.twin_actions.evacuate`)."""
+        return evacuate(self, t, order, cause)
 
     def _gauge(self, name: str) -> float:
         p = self.parts
@@ -650,15 +574,6 @@ class Exchange:
             clock.advance_to(t)
             self.response_inputs.append((t, times, closed, signals))
             apply_response_inputs(r, times, closed, signals)
-
-
-def closed_at(closures: list[Closure], t: float, n: int) -> np.ndarray:
-    """(n,) bool: the links the ``closures`` hold closed at ``t`` (s; start <= t < end)."""
-    out = np.zeros(n, dtype=bool)
-    for c in closures:
-        if c.start <= t + 1e-9 and t < c.end:
-            out |= c.links
-    return out
 
 
 def _chain_text(link: ChainLink) -> str:
