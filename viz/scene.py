@@ -125,7 +125,12 @@ class CityScene:
         terrain = pack.terrain
         self.ground = np.asarray(terrain.elevation, dtype=np.float64)
         self.sea = sea_mask(self.ground)
+        # No multi-sample anti-aliasing: PyVista's default theme asks for 8 samples a
+        # pixel, which Mesa's software renderer pays for in full (benchmarks/viz.py's
+        # 1920x1080 frame took about twice as long with it); a map-like scene of flat
+        # colours reads as well without it.
         self.plotter = pv.Plotter(off_screen=off_screen, window_size=list(window_size))
+        self.plotter.ren_win.SetMultiSamples(0)
         self.plotter.set_background("#dfe8f0", top="#f8fbff")
 
         self.terrain_mesh = self._grid_mesh(self.ground)
