@@ -156,12 +156,15 @@ class CityTwin(mesa.Model):
         from twin.coupling.city_setup import scenario_city
         from twin.coupling.twin_setup import build_parts
         from twin.scenario.loader import load_plan, load_scenario
+        from twin.scenario.problems import adopt
 
         sc = load_scenario(scenario)
         if resolution is not None:
-            sc = sc.model_copy(
+            variant = sc.model_copy(
                 update={"city": sc.city.model_copy(update={"resolution": float(resolution)})}
             )
+            adopt(variant, sc)  # problems keep the file's lines
+            sc = variant
         if plan is None:
             if not sc.plans:
                 raise UserInputError(

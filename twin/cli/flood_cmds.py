@@ -237,6 +237,6 @@ def flood_command(
             start_time=sc.time.start,
         )
     except UserInputError as exc:
-        raise locate_in_scenario(exc, scenario) from None
+        raise locate_in_scenario(exc, sc, scenario) from None
     extra = {"until_s": end, "set": set_ or []}
     record_run(folder, scenario=sc, started=started, pack=pack, extra=extra)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from twin.flood.grid import (
     zone_mask,
 )
 from twin.flood.river import Breach, Levee, River
+
+if TYPE_CHECKING:
+    from twin.scenario.schema import Scenario
 
 #: Paved width (m) given to a road edge per lane, for the ``roads`` roughness class.
 LANE_WIDTH_M = 3.5
@@ -258,25 +262,16 @@ def _sea_elevation(scenario) -> float | None:
     return settings.sea_elevation
 
 
-def locate_in_scenario(exc: UserInputError, path: Path | str) -> UserInputError:
+def locate_in_scenario(
+    exc: UserInputError, scenario: Scenario, file: Path | str | None = None
+) -> UserInputError:
     """The same problems, those about a scenario field given the scenario file and line.
 
     The flood model names fields by their scenario path (``hazards.1.location``,
-    ``flood.gauges.<name>``) but knows no file; this adds the file and the line of the
-    deepest key found in it.
+    ``flood.gauges.<name>``) but knows no file; this adds the file and line the loader
+    recorded for that field of ``scenario`` (:func:`twin.coupling.problems.locate`; the
+    YAML is not read again). ``file`` is named when ``scenario`` was built in code.
     """
-    from twin.scenario._problems import line_of
-    from twin.scenario.loader import read_yaml
+    from twin.coupling.problems import locate
 
-    try:
-        tree = read_yaml(path)
-    except UserInputError:
-        return exc
-    problems = []
-    for problem in exc.problems:
-        field = problem.field or ""
-        if problem.file is None and field.split(".")[0] in ("hazards", "flood"):
-            keys = [int(k) if k.isdigit() else k for k in field.split(".")]
-            problem = replace(problem, file=path, line=line_of(tree, keys))
-        problems.append(problem)
-    return type(exc)(problems)
+    return locate(exc, scenario, ("hazards", "flood"), file=file)

@@ -30,6 +30,7 @@ from twin.coupling.twin_actions import SUPPORTED_ACTIONS, check_plan_actions, tr
 from twin.coupling.twin_hazards import hazard_closures
 from twin.engine.clock import Clock
 from twin.engine.timeline import Event, Timeline
+from twin.errors import Problem
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
@@ -46,6 +47,7 @@ __all__ = [
     "TwinParts",
     "build_parts",
     "check_plan_actions",
+    "check_water_on_map",
     "flood_key",
 ]
 
@@ -155,6 +157,7 @@ def build_parts(
     """
     from twin.coupling.crowd_setup import crowd_from_scenario
     from twin.coupling.flood_setup import flood_setup, locate_in_scenario
+    from twin.coupling.problems import locate
     from twin.coupling.response_setup import build_response
     from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.errors import UserInputError
@@ -163,6 +166,10 @@ def build_parts(
     from twin.flood.kernels import LAND
 
     check_plan_actions(plan, plan_file, scenario)
+    try:
+        check_water_on_map(scenario, pack)
+    except UserInputError as exc:
+        raise locate_in_scenario(exc, scenario, scenario_file) from None
     seed = scenario.seed if seed is None else int(seed)
     sc = scenario.model_copy(update={"seed": seed})
     end = float(sc.time.duration if until is None else until)
@@ -182,9 +189,7 @@ def build_parts(
                     setup.terrain, setup.forcing, setup.config, buildings=setup.buildings
                 )
             except UserInputError as exc:
-                if scenario_file is None:
-                    raise
-                raise locate_in_scenario(exc, scenario_file) from None
+                raise locate_in_scenario(exc, scenario, scenario_file) from None
             flood = FloodComponent(model)
             land = model.kind == LAND
             wet_depth = float(model.config.wet_depth)
@@ -216,16 +221,12 @@ def build_parts(
     try:
         hz = hazard_closures(sc, pack, traffic_run.model.net, crowd_run)
     except UserInputError as exc:
-        if scenario_file is None:
-            raise
-        raise locate_in_scenario(exc, scenario_file) from None
+        raise locate_in_scenario(exc, scenario, scenario_file) from None
     events += hz.events
     try:
         actions = trigger_actions(plan, pack, traffic_run.model.net, crowd_run)
     except UserInputError as exc:
-        if plan_file is None:
-            raise
-        raise _locate(exc, plan_file, "triggers") from None
+        raise locate(exc, plan, ("triggers",), file=plan_file) from None
     return TwinParts(
         scenario=sc,
         plan=plan,
@@ -253,27 +254,34 @@ def build_parts(
     )
 
 
-def _locate(exc: Any, path: Path | str, head: str) -> Any:
-    """The same problems, those under the top-level field ``head`` given ``path`` and the
-    line of the deepest key found there."""
-    from dataclasses import replace
+def check_water_on_map(scenario: Scenario, pack: CityPack) -> None:
+    """Refuse a sea named where the map has none: a ``sea_level`` hazard (storm surge) on
+    flat terrain (no DEM: every cell at one elevation) has no coast to raise, since flat
+    ground is either all above the sea (no sea cell) or all at or below it (the whole map
+    sea); the flood model would say the latter about ``flood.sea_elevation``.
 
+    Raises
+    ------
+    twin.errors.UserInputError
+        Naming ``hazards.<i>`` of the ``sea_level`` hazard.
+    """
     from twin.errors import UserInputError
-    from twin.scenario._problems import line_of
-    from twin.scenario.loader import read_yaml
 
-    try:
-        tree = read_yaml(path)
-    except UserInputError:
-        return exc
-    problems = []
-    for problem in exc.problems:
-        f = problem.field or ""
-        if problem.file is None and f.split(".")[0] == head:
-            keys = [int(k) if k.isdigit() else k for k in f.split(".")]
-            problem = replace(problem, file=path, line=line_of(tree, keys))
-        problems.append(problem)
-    return UserInputError(problems)
+    z = np.asarray(pack.terrain.elevation, dtype=np.float64)
+    finite = z[np.isfinite(z)]
+    if finite.size and finite.max() > finite.min():
+        return
+    for i, h in enumerate(scenario.hazards):
+        if h.kind == "sea_level":
+            raise UserInputError(
+                Problem(
+                    f"a sea level is given but city {scenario.city.name!r} has no sea: its "
+                    "terrain is flat (no elevation model), so there is no coast to raise",
+                    field=f"hazards.{i}",
+                    fix="remove the sea_level hazard, or use a coastal city with an "
+                    "elevation model (e.g. monaco)",
+                )
+            )
 
 
 def grid_transform(parts: TwinParts) -> tuple[tuple[float, ...], tuple[int, int]]:
