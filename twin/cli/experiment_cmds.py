@@ -155,6 +155,13 @@ def _run(kind: str, scenario_file: Path, plans: list[Path] | None, *, maps, prog
     for line in result.progress.errors:
         err_console.print(f"[red]failed after a retry:[/red] {escape(line)}", highlight=False)
     _show(result.summary, result.path, result.study_id, result.html)
+    p = result.progress
+    if p.failed and not (p.done + p.reused):
+        err_console.print(
+            escape(f"every run failed ({p.failed} of {p.total}): no plan could be compared"),
+            highlight=False,
+        )
+        raise typer.Exit(1)
     return result
 
 
