@@ -23,11 +23,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from twin.versions import twin_version
-
-#: The installed distribution's version (written only in ``pyproject.toml``).
-__version__ = twin_version()
-
 if TYPE_CHECKING:
     from twin.experiment.api import compare, load_city, run, sweep
     from twin.scenario.loader import load_plan, load_scenario
@@ -46,6 +41,11 @@ __all__ = ["__version__", "compare", "load_city", "load_plan", "load_scenario", 
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # the installed distribution's (written only in pyproject)
+        from twin.versions import twin_version
+
+        globals()[name] = twin_version()
+        return globals()[name]
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'twin' has no attribute {name!r}")
@@ -55,4 +55,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, "__version__"})

@@ -22,9 +22,16 @@ def register(app: typer.Typer) -> None:
 
     app.command("drill")(user_errors(drill_command))
     from twin.plugins import AFTER_RUN
+
+    AFTER_RUN["report"] = _report_after_run
+
+
+def _report_after_run(*args, **kwargs):
+    """The after-run report hook; viz.report (matplotlib, pandas) is imported only when a
+    run asks for its report, so every other ``twin`` command starts without it."""
     from viz.report import report_after_run
 
-    AFTER_RUN["report"] = report_after_run
+    return report_after_run(*args, **kwargs)
 
 
 def _size(text: str) -> tuple[int, int]:

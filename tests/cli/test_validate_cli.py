@@ -30,10 +30,14 @@ def test_valid_scenario_exits_0_with_a_summary() -> None:
     assert "Traceback" not in out
 
 
-def test_several_files_at_once() -> None:
-    """Scenario and plan files can be checked together."""
+def test_several_files_at_once(tmp_path: Path) -> None:
+    """Scenario and plan files can be checked together (every ready one, against its map:
+    the synthetic valley's files are generated on a folder added to the maps path)."""
+    from twin.city.synthetic import generate
+
+    generate("valley", tmp_path)
     files = [str(p) for p in sorted(SCENARIOS.rglob("*.yaml"))]
-    result = runner.invoke(app, ["validate", *files])
+    result = runner.invoke(app, ["validate", *files, "--maps", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "plan 'two_stations'" in result.output
 

@@ -103,7 +103,7 @@ def test_only_registered_runners_can_be_named(monkeypatch):
 
     with pytest.raises(UserInputError, match="unknown model 'os:getcwd'") as info:
         get_runner("os:getcwd")
-    assert "use one of: response" in str(info.value)
+    assert "use one of: coupled, response" in str(info.value)
     monkeypatch.setitem(RUNNERS, "flaky", "experiment_helpers:FlakyRunner")
     get_runner.cache_clear()
     assert get_runner("flaky").name == "flaky"

@@ -331,7 +331,7 @@ def test_positivity_limiter_hits_are_counted_where_sheets_drain():
 
 
 PEAK_MEMORY = """\
-import io, resource, tempfile
+import io, tempfile, tracemalloc
 import numpy as np
 from rich.console import Console
 from twin.city.terrain import TerrainGrid
@@ -341,34 +341,35 @@ from twin.flood.forcing import uniform_rain
 from twin.flood.grid import state_bytes
 
 n = 1000
+with tempfile.TemporaryDirectory() as out:  # compile the kernels, load GDAL, first
+    small = TerrainGrid(np.ones((20, 20), np.float32), 370000.0, 4846000.0, 10.0,
+                        "EPSG:32632", "t", "s")
+    run_flood_command(small, Forcing(rainfall=(uniform_rain(1e-5, 100),)),
+                      FloodConfig(output_interval=100), out, duration=200,
+                      console=Console(file=io.StringIO()), progress=False)
+tracemalloc.start()  # numpy reports every array it allocates to tracemalloc
 yy, xx = np.mgrid[0:n, 0:n]
 terrain = TerrainGrid((0.01 * xx + 0.005 * yy).astype(np.float32), 370000.0, 4846000.0,
                       10.0, "EPSG:32632", "t", "s")
+del yy, xx
 config = FloodConfig(output_interval=100, manning=np.full((n, n), 0.03))
 buildings = BuildingRaster(np.zeros((n, n), bool), np.zeros((n, n), np.float32))
 forcing = Forcing(rainfall=(uniform_rain(1e-5, 100),))
-with tempfile.TemporaryDirectory() as out:  # load the libraries (GDAL...) first
-    small = TerrainGrid(np.ones((20, 20), np.float32), 370000.0, 4846000.0, 10.0,
-                        "EPSG:32632", "t", "s")
-    run_flood_command(small, forcing, FloodConfig(output_interval=100), out, duration=200,
-                      console=Console(file=io.StringIO()), progress=False)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 with tempfile.TemporaryDirectory() as out:
     run_flood_command(terrain, forcing, config, out, duration=200, buildings=buildings,
                       console=Console(file=io.StringIO()), progress=False)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-inputs = n * n * (4 + 8 + 5)  # terrain, roughness, buildings: allocated before `before`
-print(peak - before + inputs, state_bytes((n, n)))
+print(tracemalloc.get_traced_memory()[1], state_bytes((n, n)))
 """
 
 
 def test_memory_estimate_covers_the_measured_peak():
     """Issue 11: the estimate checked before allocating covers what a run really takes
-    (state, inputs and the peak of writing snapshots), measured as the growth of the
-    peak resident memory of a fresh process running 1,000 x 1,000 cells once its
-    libraries are loaded (measured 168 bytes a cell with the inputs, against 238
-    estimated; the old estimate, 145, was below it). The upper bound, 2x, only catches an
-    estimate so loose that it would refuse runs that fit."""
+    (state, inputs and the peak of writing snapshots), measured as the peak of the numpy
+    arrays alive at once (tracemalloc, which numpy reports every allocation to: exact and
+    repeatable, unlike the growth of the resident size, which depends on what the allocator
+    reuses) in a fresh process running 1,000 x 1,000 cells from its inputs on (measured
+    167 bytes a cell against 238 estimated; the old estimate, 145, was below it). The upper
+    bound, 2x, only catches an estimate so loose that it would refuse runs that fit."""
     import subprocess
     import sys
 

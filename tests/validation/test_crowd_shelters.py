@@ -155,8 +155,9 @@ def test_cli_writes_outputs_per_plan(monaco_dir, tmp_path, monkeypatch):
     assert "not computed (flood not coupled)" in result.output
     folder = tmp_path / "two_stations"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["kpis.json", "link_density.parquet", "clearance.csv", "shelters.csv"]
-    )
+        ["kpis.json", "link_density.parquet", "clearance.csv", "shelters.csv", "crowd.gpkg",
+         "run.json"]
+    )  # fmt: skip
     kpis = json.loads((folder / "kpis.json").read_text())
     assert kpis["person_minutes_in_hazard"] is None
     assert kpis["hazard_note"] == "not computed (flood not coupled)"

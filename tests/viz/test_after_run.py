@@ -18,11 +18,13 @@ def _app():
 
 
 def test_viz_registers_the_report_hook():
+    """viz registers a lazy hook: viz.report (matplotlib, pandas) is imported only when a
+    run asks for its report."""
     from twin.plugins import AFTER_RUN
-    from viz.report import report_after_run
+    from viz.cli import _report_after_run
 
     _app()
-    assert AFTER_RUN["report"] is report_after_run
+    assert AFTER_RUN["report"] is _report_after_run
 
 
 def test_run_and_compare_wrote_their_reports(outputs):

@@ -186,6 +186,7 @@ PANELS = {
     "render": VIEW,
     "animate": VIEW,
     "report": VIEW,
+    "drill": RUN,
 }
 
 
