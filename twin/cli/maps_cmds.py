@@ -433,8 +433,12 @@ def synth(
     city: Annotated[str, typer.Argument(help="Synthetic city to generate: valley.")],
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Maps folder to write into (default: the data "
-                     "folder `twin maps fetch` writes to, always on the maps path)."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Maps folder to write into (default: the data "
+            "folder `twin maps fetch` writes to, always on the maps path).",
+        ),
     ] = None,
 ) -> None:
     """Generate a synthetic city's map files (OSM XML + ESRI ASCII DEM) into a maps folder.

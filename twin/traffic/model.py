@@ -288,8 +288,10 @@ class TrafficModel:
         ids = np.atleast_1d(np.asarray(vehicles, dtype=np.int64))
         new = np.maximum(np.broadcast_to(np.asarray(departures, np.float64), ids.shape), self.time)
         v = self._v
-        move = (v.status[ids] == kern.WAITING) & (v.t_depart[ids] > self.time) & (
-            new < v.t_depart[ids]
+        move = (
+            (v.status[ids] == kern.WAITING)
+            & (v.t_depart[ids] > self.time)
+            & (new < v.t_depart[ids])
         )
         ids, new = ids[move], new[move]
         if ids.size:
