@@ -22,6 +22,10 @@ Usage::
     python benchmarks/flood.py --res 30 10 --repeat 3
     python benchmarks/flood.py --no-landlab    # twin only
     python benchmarks/flood.py --threads 1     # both tools on one thread
+    python benchmarks/flood.py --res 10 --no-landlab --busy 2 --threads 1   # busy neighbours
+
+``--busy N`` starts N processes that spin on the CPU for the whole run (a shared machine:
+another user's jobs); compare ``--threads 1`` with ``--threads 2`` under it (issue 11).
 
 Needs the sample maps (``TWIN_MAPS`` or ../shared/maps) and, for the comparison,
 ``pip install landlab==2.11.0 requireit==0.8.0``.
@@ -32,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -108,7 +113,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="threads for both tools (default: all cores)"
     )
+    parser.add_argument(
+        "--busy", type=int, default=0, help="busy neighbour processes spinning meanwhile"
+    )
     args = parser.parse_args(argv)
+    neighbours = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)
+    ]
+    try:
+        _main(args)
+    finally:
+        for proc in neighbours:
+            proc.kill()
+            proc.wait()
+
+
+def _main(args: argparse.Namespace) -> None:
     if args.threads:  # Landlab's OpenMP reads this when its kernels load
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
@@ -116,7 +136,10 @@ def main(argv: list[str] | None = None) -> None:
 
     tile = find_tile()
     n_threads = args.threads or numba.get_num_threads()
-    print(f"numba {numba.__version__}, {n_threads} thread(s), {os.cpu_count()} CPUs")
+    print(
+        f"numba {numba.__version__}, {n_threads} thread(s), {os.cpu_count()} CPUs, "
+        f"{args.busy} busy neighbour process(es)"
+    )
     run_twin(terrain_at(tile, 90.0))  # compile (or load) the kernels outside the timings
     header = (
         f"{'res':>4} {'cells':>7} | {'steps':>6} {'s':>6} {'Mcu/s':>5} | "
