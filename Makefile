@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 TWIN_MAPS ?= $(abspath $(CURDIR)/../shared/maps)
 export TWIN_MAPS
 
-.PHONY: demo test lint venv clean viz-system viz-browser
+.PHONY: demo test lint venv clean system-deps viz-system viz-browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ venv: $(VENV)/.installed
 demo: venv
 	$(BIN)/twin demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(VENV)/.installed-test
@@ -35,15 +35,22 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check twin viz tests benchmarks
 	$(BIN)/lint-imports
 
-# System libraries for off-screen 3-D rendering without a display (viz/: VTK through EGL
-# with Mesa's software renderer). Debian/Ubuntu; run as root (CI does).
-viz-system:
-	apt-get install -y --no-install-recommends libegl1 libegl-mesa0 libgl1-mesa-dri
+# System packages the tests need: libraries for off-screen 3-D rendering without a display
+# (viz/: VTK through EGL with Mesa's software renderer) and Debian's chromium for the browser
+# tests (Playwright drives /usr/bin/chromium; no `playwright install`). Installed with apt
+# when missing and we are root on Debian/Ubuntu; otherwise say what to install (those tests
+# then skip, unless TWIN_REQUIRE_BROWSER is set).
+SYSTEM_PACKAGES = libegl1 libegl-mesa0 libgl1-mesa-dri chromium
 
-# Debian's chromium for the report's browser test (Playwright drives /usr/bin/chromium;
-# no `playwright install`).
-viz-browser:
-	apt-get install -y --no-install-recommends chromium
+system-deps:
+	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(SYSTEM_PACKAGES); \
+	else echo "note: install $(SYSTEM_PACKAGES) (apt) for the rendering and browser tests"; fi
+
+viz-system viz-browser: system-deps
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
