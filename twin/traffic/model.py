@@ -410,9 +410,12 @@ class TrafficModel:
         if reroute is not None and len(self._path_ptr) > 1:
             again = has_path & ((status == kern.WAITING) | (status == kern.ON_LINK))
             # on the last link of its path: nothing left to choose (and the last link of a
-            # trip ending inside a link must stay its last)
-            left = np.diff(self._path_ptr)[np.maximum(v.path_id[:n], 0)] - v.pos[:n]
-            again &= ~((status == kern.ON_LINK) & (left <= 0))
+            # trip ending inside a link must stay its last); computed for the candidates
+            # only, not over every path ever made
+            cand = np.flatnonzero(again & (status == kern.ON_LINK))
+            pid = v.path_id[cand]
+            left = self._path_ptr[pid + 1] - self._path_ptr[pid] - v.pos[cand]
+            again[cand[left <= 0]] = False
             if reroute == "closed":
                 last = kern.last_flagged(self._path_ptr, self._path_links, self.closed)
                 again &= last[np.maximum(v.path_id[:n], 0)] >= v.pos[:n]
