@@ -78,6 +78,20 @@ def test_every_incident_served_or_reported(day_run):
             assert inc.unserved.strip()
     assert kpis.served + kpis.unserved == kpis.incidents
     assert kpis.served > 0.9 * kpis.incidents
+    # counted independently, from the event log as it was written: calls, arrivals on scene
+    # (a unit's state change or mutual aid arriving) and calls given up, not from the status
+    # that finish() settles
+    called = {e.incident for e in model.events if e.event == "call"}
+    reached = {
+        e.incident
+        for e in model.events
+        if (e.event == "state" and e.detail == "on_scene") or e.event == "aid_arrival"
+    }
+    given_up = {e.incident for e in model.events if e.event == "unserved"}
+    assert called == {inc.id for inc in model.incidents}
+    assert reached.isdisjoint(given_up)
+    assert reached | given_up == called
+    assert (len(reached), len(given_up)) == (kpis.served, kpis.unserved)
     assert 0 < kpis.response_p50 <= kpis.response_p90 < 1800
 
 
