@@ -31,7 +31,7 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        missing.append("the playwright package (pip install -e .[viz])")
+        missing.append("the playwright package (pip install -e .[test])")
     if missing:
         message = "no headless browser: missing " + " and ".join(missing)
         if os.environ.get("TWIN_REQUIRE_BROWSER") == "1":
