@@ -96,10 +96,17 @@ def _wait_for_hold(study: Path, proc: subprocess.Popen, timeout: float = 300) ->
     raise AssertionError(f"the study did not hold (exit {proc.poll()}): {err[-2000:]}")
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A test run started in the background
+    of a non-interactive shell inherits SIGINT ignored, and so would ``twin compare``."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(folder: Path, study: Path, maps_folders, hold: str) -> subprocess.Popen:
     env = {**_env(maps_folders), "TWIN_STUDY_HOLD": hold}
     return subprocess.Popen(_command(folder, study), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)  # fmt: skip
 
 
 def _resume_equals_reference(folder, study, maps_folders, reference) -> None:
