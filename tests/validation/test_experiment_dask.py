@@ -123,6 +123,12 @@ def _wait_for_file(path: Path, thread: threading.Thread, timeout: float = 180) -
     raise AssertionError(f"{path} did not appear")
 
 
+#: Replications of the lost-scheduler study: enough work (two plans, ~0.1 s a run) that runs
+#: are still queued when the scheduler is killed at the hold (results are stored in batches
+#: every 0.5 s, so with 8 the one worker could finish them all before the kill).
+LOST_REPS = 32
+
+
 @pytest.mark.slow
 def test_lost_scheduler_stops_the_study_then_resumes(tmp_path, monkeypatch, monaco_pack):
     """The scheduler killed mid-study: the driver stops with ClusterLostError naming the
@@ -141,7 +147,7 @@ def test_lost_scheduler_stops_the_study_then_resumes(tmp_path, monkeypatch, mona
         with Store(path) as store:
             try:
                 run_study(study, store, DaskExecutor(address, timeout=30), prepared,
-                          replications=8)  # fmt: skip
+                          replications=LOST_REPS)  # fmt: skip
             except BaseException as exc:
                 outcome["error"] = exc
 
@@ -169,14 +175,14 @@ def test_lost_scheduler_stops_the_study_then_resumes(tmp_path, monkeypatch, mona
     try:
         with Store(path) as store:
             progress = run_study(study, store, DaskExecutor(address, timeout=30), prepared,
-                                 replications=8)  # fmt: skip
+                                 replications=LOST_REPS)  # fmt: skip
             table = store.run_table(study.study_id).set_index("run_id")
     finally:
         _stop(procs)
-    assert (progress.reused, progress.done, progress.failed) == (held, 16 - held, 0)
-    assert len(table) == 16
+    assert (progress.reused, progress.done, progress.failed) == (held, 2 * LOST_REPS - held, 0)
+    assert len(table) == 2 * LOST_REPS
     assert (table["status"] == "finished").all()
-    for task in study.tasks(range(8), code_version("response")):
+    for task in study.tasks(range(LOST_REPS), code_version("response")):
         local = execute(task, setup_key(study), prepared)
         for name, value in local.kpis.items():
             assert table.loc[task.run_id, name] == value, (task.replication, name)
