@@ -25,6 +25,7 @@ import numpy as np
 from twin.errors import Problem, UserInputError
 from twin.flood import kernels
 from twin.flood.config import FloodConfig
+from twin.flood.faces import coastal_sea_min_z, face_friction, face_kinds
 from twin.flood.forcing import Forcing
 from twin.flood.grid import (
     BuildingRaster,
@@ -35,7 +36,7 @@ from twin.flood.grid import (
     sea_mask,
     zone_mask,
 )
-from twin.flood.kernels import BLOCKED, CLOSED, INTERIOR, LAND, OPEN, SEA
+from twin.flood.kernels import BLOCKED, LAND, SEA
 
 
 @dataclass(frozen=True)
@@ -219,10 +220,10 @@ class FloodModel:
                 )
             )
         self.z, self.kind = z, kind
-        self._coast_z = _coastal_sea_min_z(z, kind)
+        self._coast_z = coastal_sea_min_z(z, kind)
 
-        self.kx, self.ky = _face_kinds(kind, cfg.edge_modes())
-        self.gn2x, self.gn2y = _face_friction(cfg.manning, shape)
+        self.kx, self.ky = face_kinds(kind, cfg.edge_modes())
+        self.gn2x, self.gn2y = face_friction(cfg.manning, shape)
         self._zone, self._zone_bits, self._zone_land = self._bind_rain()
         # Rain now: the intensities of the hyetographs, the intensity on each cell (m/s)
         # and its sum over land cells (m/s); updated when an intensity changes.
@@ -554,62 +555,3 @@ def _next_multiple(t: float, step: float) -> float:
     """Smallest multiple of ``step`` strictly after ``t`` (with a round-off margin)."""
     k = math.floor(t / step + 1e-9) + 1
     return k * step
-
-
-def _face_kinds(kind: np.ndarray, edges: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
-    """Kinds of the x faces ``(ny, nx + 1)`` and y faces ``(ny + 1, nx)``.
-
-    Interior faces between two non-blocked cells are INTERIOR unless both are sea; map
-    edges next to land are OPEN or CLOSED as ``edges`` says.
-    """
-    ny, nx = kind.shape
-    ok = kind != BLOCKED
-    sea = kind == SEA
-    kx = np.full((ny, nx + 1), CLOSED, np.uint8)
-    ky = np.full((ny + 1, nx), CLOSED, np.uint8)
-    kx[:, 1:-1] = np.where(ok[:, :-1] & ok[:, 1:] & ~(sea[:, :-1] & sea[:, 1:]), INTERIOR, CLOSED)
-    ky[1:-1, :] = np.where(ok[:-1, :] & ok[1:, :] & ~(sea[:-1, :] & sea[1:, :]), INTERIOR, CLOSED)
-    land = kind == LAND
-    for name, faces, cells in (
-        ("west", kx[:, 0], land[:, 0]),
-        ("east", kx[:, -1], land[:, -1]),
-        ("north", ky[0, :], land[0, :]),
-        ("south", ky[-1, :], land[-1, :]),
-    ):
-        if edges[name] == "open":
-            faces[cells] = OPEN
-    return kx, ky
-
-
-def _face_friction(manning, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """``g n^2`` on x and y faces; a face takes the mean n of its two cells."""
-    ny, nx = shape
-    n = np.broadcast_to(np.asarray(manning, np.float64), shape)
-    if np.ndim(manning) not in (0, 2) or np.shape(manning) not in ((), shape):
-        raise UserInputError(
-            Problem(
-                f"Manning's n must be a scalar or a {shape} array, got shape {np.shape(manning)}",
-                field="flood.manning",
-            )
-        )
-    nx_f = np.empty((ny, nx + 1))
-    nx_f[:, 1:-1] = 0.5 * (n[:, :-1] + n[:, 1:])
-    nx_f[:, 0], nx_f[:, -1] = n[:, 0], n[:, -1]
-    ny_f = np.empty((ny + 1, nx))
-    ny_f[1:-1, :] = 0.5 * (n[:-1, :] + n[1:, :])
-    ny_f[0, :], ny_f[-1, :] = n[0, :], n[-1, :]
-    return kernels.G * nx_f**2, kernels.G * ny_f**2
-
-
-def _coastal_sea_min_z(z: np.ndarray, kind: np.ndarray) -> float:
-    """Lowest bed (m) among sea cells next to land (+inf without any): sets the sea's
-    contribution to ``h_max`` in the time step."""
-    sea = kind == SEA
-    land = kind == LAND
-    near = np.zeros_like(sea)
-    near[1:, :] |= land[:-1, :]
-    near[:-1, :] |= land[1:, :]
-    near[:, 1:] |= land[:, :-1]
-    near[:, :-1] |= land[:, 1:]
-    coast = sea & near
-    return float(z[coast].min()) if coast.any() else math.inf
