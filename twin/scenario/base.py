@@ -17,11 +17,15 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationInfo,
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
+
+from twin.scenario.geofile import FeatureRef, from_layer
 
 SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
 """File format versions this code reads."""
@@ -82,29 +86,55 @@ Longitude = Annotated[float, _check_range("longitude", -180.0, 180.0)]
 Latitude = Annotated[float, _check_range("latitude", -90.0, 90.0)]
 """Latitude in degrees north (WGS84), -90 to 90."""
 
+_FROM_FILE = " Or one feature of a GeoPackage/GeoJSON layer: {file, layer, where}."
+
 LonLat = Annotated[
     tuple[Longitude, Latitude],
     Field(
-        description="A place: [longitude, latitude] in degrees (WGS84).", examples=[[7.42, 43.74]]
+        description="A place: [longitude, latitude] in degrees (WGS84)." + _FROM_FILE,
+        examples=[[7.42, 43.74]],
+    ),
+    BeforeValidator(
+        from_layer("point"), json_schema_input_type=tuple[Longitude, Latitude] | FeatureRef
     ),
 ]
-"""A place as ``(longitude, latitude)`` in degrees."""
+"""A place as ``(longitude, latitude)`` in degrees; a file may give a point feature of a
+layer instead (:mod:`twin.scenario.geofile`)."""
 
 Polygon = Annotated[
     list[LonLat],
     Field(
         min_length=3,
         description="An area: at least 3 [longitude, latitude] corners in degrees; "
-        "it is closed automatically.",
+        "it is closed automatically." + _FROM_FILE,
     ),
+    BeforeValidator(from_layer("area"), json_schema_input_type=list[LonLat] | FeatureRef),
 ]
-"""An area as a list of at least 3 ``(longitude, latitude)`` corners; closed implicitly."""
+"""An area as a list of at least 3 ``(longitude, latitude)`` corners; closed implicitly; a
+file may give a polygon feature of a layer instead."""
 
 Polyline = Annotated[
     list[LonLat],
-    Field(min_length=2, description="A line: at least 2 [longitude, latitude] points in degrees."),
+    Field(
+        min_length=2,
+        description="A line: at least 2 [longitude, latitude] points in degrees." + _FROM_FILE,
+    ),
+    BeforeValidator(from_layer("line"), json_schema_input_type=list[LonLat] | FeatureRef),
 ]
-"""A line as a list of at least 2 ``(longitude, latitude)`` points."""
+"""A line as a list of at least 2 ``(longitude, latitude)`` points; a file may give a line
+feature of a layer instead."""
+
+
+def _name_or_place(value: Any) -> str:
+    return "name" if isinstance(value, str) else "place"
+
+
+NameOrPlace = Annotated[
+    Annotated[str, Tag("name")] | Annotated[LonLat, Tag("place")],
+    Discriminator(_name_or_place),
+]
+"""A facility or road named by text (name, OSM id), or a place (inline or from a layer);
+text goes to the name, anything else to the place, so a problem names only the one meant."""
 
 
 def _resolve(must_exist: bool) -> AfterValidator:

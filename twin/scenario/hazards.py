@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from twin.scenario.base import (
     LonLat,
+    NameOrPlace,
     PeopleCount,
     Polygon,
     Polyline,
@@ -302,7 +303,7 @@ class Wind(StrictModel):
     """They may reopen once the wind is at or below this (default `close_above`)."""
     clearance: Duration = 1800.0
     """Time to clear the fallen trees once the wind allows (s; default '30 min')."""
-    roads: list[str | LonLat] = Field(min_length=1)
+    roads: list[NameOrPlace] = Field(min_length=1)
     """Roads with trees: OSM way ids ('way/123456') or [longitude, latitude] points (the
     nearest road both ways)."""
 

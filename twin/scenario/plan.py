@@ -17,6 +17,7 @@ from twin.plugins import DISPATCH_POLICIES
 from twin.scenario.base import (
     LonLat,
     Name,
+    NameOrPlace,
     PeopleCount,
     Polygon,
     Polyline,
@@ -349,7 +350,7 @@ class Plan(StrictModel):
     ...options}."""
     shelters: list[Shelter] = Field(default_factory=list)
     """Shelters for evacuees, with capacities."""
-    open_shelters: list[str | LonLat] = Field(default_factory=list)
+    open_shelters: list[NameOrPlace] = Field(default_factory=list)
     """Candidate shelters of the city (schools, community centres) the plan opens: a
     facility name, OSM id ('way/123456') or [longitude, latitude] (the nearest candidate
     within 250 m). The city's designated shelters are always open."""

@@ -22,7 +22,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
-from twin.scenario.base import Fraction, LonLat, Polygon, StrictModel, UnitCount, require_one_of
+from twin.scenario.base import (
+    Fraction,
+    LonLat,
+    NameOrPlace,
+    Polygon,
+    StrictModel,
+    UnitCount,
+    require_one_of,
+)
 from twin.scenario.demand import DepartureCurve
 from twin.scenario.quantities import Duration, PositiveDuration, PositiveLength, humanize_duration
 from twin.scenario.signals import (
@@ -339,7 +347,7 @@ class Action(StrictModel):
     """Order an evacuation: {zone or buildings, curve?, compliance?, car_share?}."""
     close_road: CloseRoadAction | None = None
     """Close a road: {road or location, duration?, name?}."""
-    open_shelter: str | LonLat | None = None
+    open_shelter: NameOrPlace | None = None
     """Open a shelter: a shelter of the plan, a candidate facility's name or OSM id, or
     [longitude, latitude] (the nearest candidate)."""
     preposition: PrepositionAction | None = None
