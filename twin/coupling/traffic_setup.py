@@ -12,6 +12,7 @@ import numpy as np
 
 from twin.city.geometry import format_lonlat
 from twin.coupling.hazards import collapse_closures
+from twin.coupling.od_zones import od_matrix_demand
 from twin.coupling.problems import locate
 from twin.engine.run import Observer
 from twin.engine.run import run as engine_run
@@ -207,6 +208,9 @@ def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any], plan) -> Tr
         parts.append(trips_csv(demand.trips, net, crs=pack.crs, end=end, max_snap=max_snap))
     if demand.od:
         parts.append(od_slice_trips(demand.od, net, pack.crs, max_snap=max_snap))
+    if demand.od_matrix:  # zones of a layer, trips from a CSV (twin.coupling.od_zones)
+        od_rng = stream(sc.seed, "traffic.od_matrix")
+        parts.append(od_matrix_demand(demand.od_matrix, net, pack.crs, od_rng))
     if demand.evacuation is not None:
         evac = evacuation_trips(
             demand.evacuation, pack.buildings, net, pack.crs, rng, end=end, max_snap=max_snap

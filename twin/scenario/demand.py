@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 from twin.scenario.base import (
@@ -46,6 +46,62 @@ class OdSlice(StrictModel):
             raise PydanticCustomError(
                 "slice_order",
                 f"the slice ends ({humanize_duration(self.end)}) before it starts "
+                f"({humanize_duration(self.start)})",
+                {"subloc": ("end",), "fix": "make `end` later than `start`"},
+            )
+        return self
+
+
+class ZoneLayer(StrictModel):
+    """The zones of an OD matrix: every polygon of a GeoPackage or GeoJSON layer, each
+    named by an attribute (see :func:`twin.scenario.geofile.read_zones`)."""
+
+    file: InputPath = Field(examples=["zones.gpkg"])
+    """GeoPackage (.gpkg) or GeoJSON (.geojson) file of polygons, relative to the scenario
+    file; any CRS (reprojected to WGS84)."""
+    layer: str | None = None
+    """Layer of the file; may be left out when the file holds one layer."""
+    name: str = "name"
+    """Attribute holding each zone's name, as the matrix writes it (default `name`)."""
+
+    @model_validator(mode="after")
+    def _readable(self, info: ValidationInfo) -> ZoneLayer:
+        if (info.context or {}).get("check_paths", True):
+            self.zones()  # problems of the layer at this line, not when the run starts
+        return self
+
+    def zones(self) -> dict[str, list[tuple[float, float]]]:
+        """Zone name -> outer ring [(lon, lat), ...] in WGS84."""
+        from twin.scenario.geofile import read_zones
+
+        return read_zones(self.file, self.layer, self.name)
+
+
+class OdMatrix(StrictModel):
+    """Vehicle trips between zones over a period, from a CSV matrix and a zone layer; each
+    trip starts and ends at a road node drawn uniformly from its zones, departures spread
+    evenly over the period."""
+
+    matrix: InputPath = Field(examples=["od.csv"])
+    """CSV file with a header and columns `origin`, `destination` (zone names as in
+    `zones`) and `trips` (vehicles of the pair over the period, or per hour with
+    `per_hour`); relative to the scenario file."""
+    zones: ZoneLayer
+    """The zones: {file, layer, name}."""
+    start: Duration = 0.0
+    """Period start, since the scenario start (s)."""
+    end: PositiveDuration
+    """Period end, since the scenario start (s); after `start`."""
+    per_hour: bool = False
+    """Whether `trips` are vehicles per hour over the period (rounded to whole vehicles)
+    rather than vehicles over the whole period (then whole numbers)."""
+
+    @model_validator(mode="after")
+    def _order(self) -> OdMatrix:
+        if self.end <= self.start:
+            raise PydanticCustomError(
+                "slice_order",
+                f"the period ends ({humanize_duration(self.end)}) before it starts "
                 f"({humanize_duration(self.start)})",
                 {"subloc": ("end",), "fix": "make `end` later than `start`"},
             )
@@ -117,6 +173,9 @@ class Demand(StrictModel):
     destination_lon, destination_lat; relative to the scenario file."""
     od: list[OdSlice] = Field(default_factory=list)
     """Origin-destination demand by time slice."""
+    od_matrix: list[OdMatrix] = Field(default_factory=list)
+    """Trips between zones: a CSV matrix (origin, destination, trips) over the polygons of
+    a zone layer, one entry per period."""
     evacuation: Evacuation | None = None
     """An evacuation order (zone or buildings, order time, departure curve)."""
 

@@ -232,3 +232,53 @@ def from_layer(kind: GeometryKind) -> Any:
         return _coordinates(geom, kind, frame.attrs["layer"], path)
 
     return convert
+
+
+def read_zones(path: Path, layer: str | None, name: str) -> dict[str, list[tuple[float, float]]]:
+    """Every feature of a polygon layer as a zone: its ``name`` attribute -> its outer ring
+    ``[(lon, lat), ...]`` in WGS84 (not closed), in the layer's order.
+
+    Parameters
+    ----------
+    path
+        The GeoPackage or GeoJSON file.
+    layer
+        Its layer; may be None when the file holds one.
+    name
+        The attribute naming each zone (as an OD matrix writes it).
+
+    Raises
+    ------
+    PydanticCustomError
+        If the file cannot be read, the layer or attribute is unknown, the layer has no CRS,
+        a name is empty or repeated, or a feature is not a polygon of one part without holes.
+    """
+    stat = Path(path).stat()
+    frame = _read(Path(path).resolve(), layer, (stat.st_mtime_ns, stat.st_size))
+    layer = frame.attrs["layer"]
+    if name not in frame.columns or name == "geometry":
+        fields = ", ".join(c for c in frame.columns if c != "geometry") or "none"
+        raise _fail(
+            "unknown_attribute",
+            f"layer {layer!r} of {path.name} has no attribute {name!r}; its attributes: {fields}",
+            "set `name` to the attribute that holds the zones' names",
+        )
+    zones: dict[str, list[tuple[float, float]]] = {}
+    for value, geom in zip(frame[name], frame.geometry, strict=True):
+        if value is None or str(value).strip() == "" or str(value) == "nan":
+            raise _fail(
+                "zone_name",
+                f"a zone of layer {layer!r} in {path.name} has no {name}",
+                "give every zone a name in QGIS's attribute table",
+            )
+        key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        if key in zones:
+            raise _fail(
+                "zone_name",
+                f"two zones of layer {layer!r} in {path.name} are named {key!r}",
+                "give each zone its own name, or merge the two",
+            )
+        zones[key] = [tuple(p) for p in _coordinates(geom, "area", layer, path)]
+    if not zones:
+        raise _fail("zone_name", f"layer {layer!r} of {path.name} is empty", "draw the zones")
+    return zones
