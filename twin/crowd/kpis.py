@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.crowd.choice import STUCK_REASONS
+from twin.crowd.states import STUCK
 
 if TYPE_CHECKING:
     from twin.crowd.model import CrowdModel
@@ -120,8 +121,6 @@ def _finite(value: Any) -> Any:
 
 def collect_kpis(model: CrowdModel) -> CrowdKpis:
     """The KPIs of a :class:`~twin.crowd.CrowdModel` as it stands."""
-    from twin.crowd.model import STUCK
-
     net, rec, dests = model.net, model.records, model.dests
     link = rec.max_density_link
     where = None

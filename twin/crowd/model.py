@@ -48,9 +48,7 @@ from twin.crowd.network import WalkNetwork, route_tables
 from twin.crowd.params import CrowdParams
 from twin.crowd.records import CrowdRecords
 from twin.crowd.routes import EvacuationRoutes
-
-PENDING, AT_NODE, ON_LINK, ARRIVED, STUCK = 0, 1, 2, 3, 4
-
+from twin.crowd.states import ARRIVED, AT_NODE, ON_LINK, PENDING, STUCK
 
 _BANK = 1.0
 """Most unused inflow budget a link carries over to the next step (persons): more lets bursts
