@@ -46,11 +46,15 @@ __all__ = [
     "load_manifest",
     "pack_hash",
     "record_run",
+    "study_manifest_path",
     "write_manifest",
+    "write_study_manifest",
 ]
 
 #: File name of the manifest in a run's output folder.
 MANIFEST_NAME = "run.json"
+#: Suffix of a study's manifest beside its database (``compare.run.json``).
+STUDY_SUFFIX = ".run.json"
 #: Bump when the meaning of a field changes.
 MANIFEST_FORMAT = 1
 #: Largest manifest read (bytes): a resolved scenario and plan are a few tens of kilobytes.
@@ -145,7 +149,22 @@ def write_manifest(
     ValueError
         If ``started`` or ``ended`` is naive (no timezone): a bug of the caller.
     """
-    data: dict[str, Any] = {
+    data = _common(command_line, started, ended, pack_hash)
+    data |= {
+        "seed": None if seed is None else int(seed),
+        "scenario": scenario.model_dump(mode="json"),
+        "plan": None if plan is None else plan.model_dump(mode="json"),
+    }
+    if extra:
+        data["extra"] = extra
+    return write_json(Path(folder) / MANIFEST_NAME, data)
+
+
+def _common(
+    command_line: Sequence[str], started: datetime, ended: datetime, pack_hash: str | None
+) -> dict[str, Any]:
+    """The entries every manifest holds: format, versions, command line, times, pack."""
+    return {
         "format": MANIFEST_FORMAT,
         "twin_version": twin_version(),
         "python": platform.python_version(),
@@ -153,14 +172,91 @@ def write_manifest(
         "command_line": [str(arg) for arg in command_line],
         "started": _utc_text(started, "started"),
         "ended": _utc_text(ended, "ended"),
-        "seed": None if seed is None else int(seed),
         "pack_hash": pack_hash,
-        "scenario": scenario.model_dump(mode="json"),
-        "plan": None if plan is None else plan.model_dump(mode="json"),
     }
-    if extra:
-        data["extra"] = extra
-    return write_json(Path(folder) / MANIFEST_NAME, data)
+
+
+def study_manifest_path(study_file: Path | str) -> Path:
+    """Where a study's manifest goes: beside its database, ``compare.duckdb`` ->
+    ``compare.run.json`` (a run's ``run.json`` may share the folder)."""
+    return Path(study_file).with_suffix(STUDY_SUFFIX)
+
+
+def write_study_manifest(
+    study_file: Path | str,
+    *,
+    study: Any,
+    replications: Sequence[int],
+    code_version: str,
+    command_line: Sequence[str],
+    pack_hash: str | None,
+    started: datetime,
+    ended: datetime,
+    html: Path | str | None = None,
+) -> Path:
+    """Write a study's manifest (:func:`study_manifest_path`, atomically, strict JSON).
+
+    Besides the entries of every manifest it holds ``kind: study``, the resolved scenario
+    (the first variant's), and under ``study``: its id and spec
+    (:meth:`~twin.experiment.study.Study.spec`), the runner's code version, every plan
+    resolved (name, file, hash, the validated plan), every variant's resolved scenario
+    (sweeps), the complete replications of each variant and each plan's run seeds for them
+    (:meth:`~twin.experiment.study.Study.seed`), and the database and HTML summary files.
+
+    Parameters
+    ----------
+    study_file
+        The study's results database.
+    study
+        The :class:`~twin.experiment.study.Study` that ran.
+    replications
+        Complete replications of each variant (every plan finished), as summarised.
+    code_version
+        The runner's code version (part of every run's key in the database).
+    command_line, pack_hash, started, ended
+        As for :func:`write_manifest`.
+    html
+        The HTML summary written beside the database.
+    """
+    most = max(replications, default=0)
+    data = _common(command_line, started, ended, pack_hash)
+    data |= {
+        "kind": "study",
+        "seed": int(study.base_seed),
+        "scenario": study.variants[0].scenario.model_dump(mode="json"),
+        "plan": None,
+        "study": {
+            "id": study.study_id,
+            **study.spec(),
+            "code_version": code_version,
+            "replications": [int(n) for n in replications],
+            "seeds": {
+                entry.name: [int(study.seed(r, p)) for r in range(most)]
+                for p, entry in enumerate(study.plans)
+            },
+            "plans": [
+                {
+                    "name": entry.name,
+                    "file": None if entry.file is None else str(entry.file),
+                    "hash": entry.hash,
+                    "plan": entry.plan.model_dump(mode="json"),
+                }
+                for entry in study.plans
+            ],
+            "variants": [
+                {
+                    "label": v.label,
+                    "params": v.params,
+                    "hash": v.hash,
+                    "scenario": v.scenario.model_dump(mode="json"),
+                }
+                for v in study.variants
+            ],
+            "database": str(study_file),
+            "summary_html": None if html is None else str(html),
+        },
+    }
+    return write_json(study_manifest_path(study_file), data)
 
 
 def _problems(exc: ValidationError, path: Path, where: str) -> list[Problem]:
@@ -217,6 +313,16 @@ def load_manifest(path: Path | str) -> RunManifest:
     if data.get("format") != MANIFEST_FORMAT:
         raise _refuse(
             path, f"manifest format {data.get('format')!r}, expected {MANIFEST_FORMAT}", "format"
+        )
+    if data.get("kind") == "study":
+        raise UserInputError(
+            Problem(
+                "this is a study's manifest (twin compare / twin sweep), not a single run's",
+                path,
+                field="kind",
+                fix="rerun the study with the command line it records (`command_line`); "
+                "finished runs are reused from its database",
+            )
         )
     seed = data.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):

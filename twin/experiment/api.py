@@ -19,8 +19,10 @@ report.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +62,9 @@ class StudyResult:
         Means, paired differences, ranks and verdicts (:mod:`twin.experiment.report`).
     html
         The HTML summary written beside the database (or where asked).
+    manifest
+        The study's manifest beside the database (``compare.run.json``,
+        :func:`twin.manifest.write_study_manifest`).
     """
 
     study: Study
@@ -67,6 +72,7 @@ class StudyResult:
     progress: StudyProgress
     summary: StudySummary
     html: Path
+    manifest: Path | None = None
 
     @property
     def study_id(self) -> str:
@@ -210,10 +216,12 @@ def execute(
     from twin.experiment.driver import check_study, run_study
     from twin.experiment.executors import make_executor
     from twin.experiment.report import summarize, write_html
-    from twin.experiment.runners import get_runner
+    from twin.experiment.runners import code_version, get_runner
     from twin.experiment.store import Store
+    from twin.manifest import pack_hash, study_manifest_path, write_study_manifest
     from twin.metrics.stats import SequentialRule
 
+    started = datetime.now(UTC)
     scenario = study.variants[0].scenario
     rule = None
     if precision is not None:
@@ -227,6 +235,7 @@ def execute(
     # unwritable outputs and an unreachable scheduler fail here, before the city is loaded
     ensure_writable_file(path, field="--study" if study_file else "outputs.folder")
     ensure_writable_file(html_path, field="--html")
+    ensure_writable_file(study_manifest_path(path), field="--study")
     preload = tuple(getattr(get_runner(study.runner), "preload", ()))
     executor = make_executor(
         workers, scheduler, timeout=connect_timeout, preload=preload, threads=threads
@@ -252,7 +261,18 @@ def execute(
     with Store(path, read_only=True) as store:
         summary = summarize(store, study.study_id)
     write_html(summary, html_path)
-    return StudyResult(study, path, progress, summary, html_path)
+    manifest = write_study_manifest(
+        path,
+        study=study,
+        replications=[v.replications for v in summary.variants],
+        code_version=code_version(study.runner),
+        command_line=sys.argv,
+        pack_hash=pack_hash(city) if hasattr(city, "sources") else None,
+        started=started,
+        ended=datetime.now(UTC),
+        html=html_path,
+    )
+    return StudyResult(study, path, progress, summary, html_path, manifest)
 
 
 def compare(
