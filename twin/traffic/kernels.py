@@ -451,3 +451,21 @@ def last_flagged(path_ptr, path_links, flagged):
                 out[p] = k - path_ptr[p]
                 break
     return out
+
+
+@numba.njit(cache=True)
+def can_reroute(vi, n, path_ptr):
+    """(n,) bool: which of the first ``n`` vehicles a periodic reroute looks at: those with a
+    path that are waiting to depart, or on a link that is not the last of their path (on the
+    last one there is nothing left to choose, and a trip ending inside it must keep it)."""
+    out = np.zeros(n, dtype=np.bool_)
+    for v in range(n):
+        p = vi[v, I_PATH]
+        if p < 0:
+            continue
+        status = vi[v, I_STATUS]
+        if status == WAITING:
+            out[v] = True
+        elif status == ON_LINK:
+            out[v] = path_ptr[p + 1] - path_ptr[p] > vi[v, I_POS]
+    return out

@@ -128,6 +128,7 @@ class TrafficModel:
         self._counters = np.zeros(4, dtype=np.int64)  # slots kern.C_*, counted in the kernel
         self._added = 0  # vehicles given to add_vehicles
         self.routes = RouteBook()  # waypoint routes (evacuation routes) and who follows them
+        self._inside_links = False  # whether some trip starts or ends inside a link
         self._stranded_unreleased = 0  # stranded before leaving their origin queue
         # paths
         self._path_ptr = np.zeros(1, dtype=np.int64)
@@ -233,6 +234,7 @@ class TrafficModel:
         v.last_link[ids], v.end_at[ids] = last, np.where(last >= 0, end_at, 1.0)
         v.origin[ids[first >= 0]] = net.link_from[first[first >= 0]]
         v.dest[ids[last >= 0]] = net.link_to[last[last >= 0]]
+        self._inside_links |= bool((first >= 0).any() or (last >= 0).any())
         self._added += m
         v.priority[ids] = np.broadcast_to(np.asarray(priority, dtype=np.bool_), (m,))
         v.status[ids], v.veh_link[ids], v.path_id[ids] = kern.WAITING, -1, -1
@@ -303,10 +305,10 @@ class TrafficModel:
         return ids
 
     # ------------------------------------------------------------------ routing
-    def travel_times(self) -> np.ndarray:
+    def travel_times(self, *, queue: np.ndarray | None = None) -> np.ndarray:
         """(L,) current link travel time estimate (s): free flow plus queue over capacity;
-        ``inf`` on closed links."""
-        tt = self._free_time + self.queue_length() * self._headway
+        ``inf`` on closed links. ``queue``: :meth:`queue_length` now, if already counted."""
+        tt = self._free_time + (self.queue_length() if queue is None else queue) * self._headway
         return np.where(self.closed, np.inf, tt)
 
     def _assign(self, vehicles: np.ndarray, starts: np.ndarray, reason: np.ndarray) -> None:
@@ -321,32 +323,31 @@ class TrafficModel:
         """
         if vehicles.size == 0:
             return
-        v = self._v
-        net = self.net
-        had = vehicles[v.path_id[vehicles] >= 0]
-        self.routes.advance(had, v.pos[had])  # waypoints driven past on the old path
-        first, last = v.first_link[vehicles], v.last_link[vehicles]
-        pre = (v.veh_link[vehicles] < 0) & (first >= 0)
-        via = self.routes.remaining(vehicles)
-        same = pre & (last == first) & (v.end_at[vehicles] >= v.start_at[vehicles])
-        same &= ~(via >= 0).any(axis=1)
-        post = (last >= 0) & ~same
-        targets = np.where(last >= 0, net.link_from[np.maximum(last, 0)], v.dest[vehicles])
-        starts = np.where(same, targets, np.where(pre, net.link_to[np.maximum(first, 0)], starts))
-        cost = self.travel_times()
-        args = (net.n_nodes, net.link_from, net.link_to, cost, starts)
+        v, net = self._v, self.net
+        if self.routes.size:  # waypoints driven past on the old path
+            had = vehicles[v.path_id[vehicles] >= 0]
+            self.routes.advance(had, v.pos[had])
+        via = self.routes.remaining(vehicles)  # (k, 0) when there are no routes
+        head = tail = None  # links before and after the searched part (-1: none)
+        targets = v.dest[vehicles]
+        if self._inside_links:  # only then may a trip start or end inside a link
+            starts, targets, head, tail = self._link_ends(vehicles, starts, via)
+        args = (net.n_nodes, net.link_from, net.link_to, self.travel_times(), starts)
         ptr, links, found, which, marks = chain_paths(*args, via, targets)
-        broken = ~found[which] & (via >= 0).any(axis=1)
-        if broken.any():  # a waypoint out of reach: leave the route, drive straight on
-            self.routes.drop(vehicles[broken])
-            via[broken] = -1
-            ptr, links, found, which, marks = chain_paths(*args, via, targets)
-        self.routes.set_marks(vehicles, marks + pre[:, None], via)
-        head, tail = np.where(pre, first, -1), np.where(post, last, -1)
-        ok = found[which] & ~(pre & self.closed[np.maximum(head, 0)])
-        ok &= ~(post & self.closed[np.maximum(tail, 0)])
-        if (head >= 0).any() or (tail >= 0).any():
-            ptr, links, which = wrap_paths(ptr, links, which, head, tail)
+        if via.shape[1]:
+            broken = ~found[which] & (via >= 0).any(axis=1)
+            if broken.any():  # a waypoint out of reach: leave the route, drive straight on
+                self.routes.drop(vehicles[broken])
+                via[broken] = -1
+                ptr, links, found, which, marks = chain_paths(*args, via, targets)
+            pre = np.zeros(vehicles.size, np.int64) if head is None else head >= 0
+            self.routes.set_marks(vehicles, marks + pre[:, None], via)
+        ok = found[which]
+        if head is not None and tail is not None:
+            ok &= ~((head >= 0) & self.closed[np.maximum(head, 0)])
+            ok &= ~((tail >= 0) & self.closed[np.maximum(tail, 0)])
+            if (head >= 0).any() or (tail >= 0).any():
+                ptr, links, which = wrap_paths(ptr, links, which, head, tail)
         if len(self._path_links) + len(links) > 4 * self._compacted_size:
             self._compact_paths()
         base = len(self._path_ptr) - 1
@@ -361,6 +362,20 @@ class TrafficModel:
         v.t_arrive[unreleased] = self.time
         self._stranded_unreleased += unreleased.size
         self._refresh_heads()
+
+    def _link_ends(self, vehicles, starts, via) -> tuple[np.ndarray, ...]:
+        """Search starts and targets of ``vehicles`` (routed from node ``starts``) whose trips
+        may start or end inside links, and the links to put before (``head``) and after
+        (``tail``) the path found (-1: none); see :meth:`_assign`."""
+        v, net = self._v, self.net
+        first, last = v.first_link[vehicles], v.last_link[vehicles]
+        pre = (v.veh_link[vehicles] < 0) & (first >= 0)
+        same = pre & (last == first) & (v.end_at[vehicles] >= v.start_at[vehicles])
+        same &= ~(via >= 0).any(axis=1)
+        post = (last >= 0) & ~same
+        targets = np.where(last >= 0, net.link_from[np.maximum(last, 0)], v.dest[vehicles])
+        starts = np.where(same, targets, np.where(pre, net.link_to[np.maximum(first, 0)], starts))
+        return starts, targets, np.where(pre, first, -1), np.where(post, last, -1)
 
     def _refresh_heads(self) -> None:
         v = self._v
@@ -398,24 +413,16 @@ class TrafficModel:
 
     def _plan(self, *, until: float | None, reroute: str | None) -> None:
         """Route in one search: vehicles without a route departing before ``until`` (reason
-        1 if none), and those with one (waiting or en route; reason 2 if none left): all of
-        them (``reroute="all"``) or those whose remaining path uses a closed link
-        (``"closed"``)."""
+        1 if none), and those with one (waiting, or en route short of their path's last link;
+        reason 2 if none left): all of them (``reroute="all"``) or those whose remaining path
+        uses a closed link (``"closed"``)."""
         v, n = self._v, self.n_vehicles
-        status, has_path = v.status[:n], v.path_id[:n] >= 0
         new = np.zeros(n, dtype=bool)
         if until is not None:
-            new = ~has_path & (status == kern.WAITING) & (v.t_depart[:n] < until)
+            new = (v.path_id[:n] < 0) & (v.status[:n] == kern.WAITING) & (v.t_depart[:n] < until)
         again = np.zeros(n, dtype=bool)
         if reroute is not None and len(self._path_ptr) > 1:
-            again = has_path & ((status == kern.WAITING) | (status == kern.ON_LINK))
-            # on the last link of its path: nothing left to choose (and the last link of a
-            # trip ending inside a link must stay its last); computed for the candidates
-            # only, not over every path ever made
-            cand = np.flatnonzero(again & (status == kern.ON_LINK))
-            pid = v.path_id[cand]
-            left = self._path_ptr[pid + 1] - self._path_ptr[pid] - v.pos[cand]
-            again[cand[left <= 0]] = False
+            again = kern.can_reroute(v.vi, n, self._path_ptr)
             if reroute == "closed":
                 last = kern.last_flagged(self._path_ptr, self._path_links, self.closed)
                 again &= last[np.maximum(v.path_id[:n], 0)] >= v.pos[:n]
@@ -514,8 +521,9 @@ class TrafficModel:
         self.time = self._steps * self.dt
 
     def _record(self) -> None:
+        queue = self.queue_length()  # counted once for the queues and the speeds
         self.series.add(
-            self.time, self.n_in, self.n_out, self.queue_length(), self.speed(), self.closed
+            self.time, self.n_in, self.n_out, queue, self.speed(queue=queue), self.closed
         )
 
     @property
@@ -549,11 +557,12 @@ class TrafficModel:
             self._v.vf,
         )
 
-    def speed(self) -> np.ndarray:
+    def speed(self, *, queue: np.ndarray | None = None) -> np.ndarray:
         """(L,) expected traversal speed for a vehicle entering now (m/s): length over
-        free-flow time plus queue delay; 0 on closed links."""
+        free-flow time plus queue delay; 0 on closed links (``queue``: see
+        :meth:`travel_times`)."""
         with np.errstate(divide="ignore"):
-            return np.where(self.closed, 0.0, self.net.length / self.travel_times())
+            return np.where(self.closed, 0.0, self.net.length / self.travel_times(queue=queue))
 
     def waypoints_passed(self) -> np.ndarray:
         """(N,) waypoints of its route (see :meth:`add_route`) each vehicle has passed so

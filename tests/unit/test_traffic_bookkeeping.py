@@ -1,0 +1,62 @@
+"""The traffic model's per-step and per-replanning bookkeeping: done once, and only where
+it is needed (issue 13: grid11 had become slower than before the engine change through
+work the old code did not do)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.traffic import TrafficModel, grid_network
+from twin.traffic import kernels as kern
+
+
+def test_a_record_counts_the_queues_once(monkeypatch):
+    """Each record of the link series counts the link queues once (they give both the
+    queue lengths and the speeds; counting twice was the old cost): a run with nothing to
+    route makes one count at the start and one per record interval."""
+    calls = []
+    count = kern.queue_counts
+    monkeypatch.setattr(kern, "queue_counts", lambda *a: calls.append(1) or count(*a))
+    model = TrafficModel(grid_network(3), dt=1.0, record_every=60.0)
+    model.advance_to(600.0)
+    assert len(model.series.times) == 11
+    assert len(calls) == 11
+
+
+def test_trips_between_nodes_skip_the_inside_link_bookkeeping(monkeypatch):
+    """Trips that start and end at nodes, on no waypoint route, are routed without the
+    work for trips inside links (their first and last links) or for routes; a trip that
+    starts inside a link turns it on."""
+    net = grid_network(4)
+    model = TrafficModel(net, dt=1.0, route_slice=60.0, reroute_every=60.0)
+    ends = []
+    link_ends = model._link_ends
+    monkeypatch.setattr(model, "_link_ends", lambda *a: ends.append(1) or link_ends(*a))
+    model.add_vehicles([0, 3, 12], [15, 12, 3], [0.0, 10.0, 20.0])
+    model.advance_to(600.0)
+    assert ends == []
+    assert model.trips().arrived.all()
+    model.add_vehicles([0], [15], [600.0], origin_links=[0], origin_at=[0.5])
+    model.advance_to(1200.0)
+    assert len(ends) > 0
+    assert model.trips().arrived.all()
+
+
+def test_reroute_candidates_are_those_with_a_choice_left():
+    """:func:`kernels.can_reroute` picks the vehicles with a path that wait to depart or
+    are on a link short of their path's last, as the array expression it replaces."""
+    rng = np.random.default_rng(2)
+    n, n_paths = 500, 40
+    lengths = rng.integers(1, 6, n_paths)
+    path_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    vi = np.zeros((n, 7), dtype=np.int64)
+    vi[:, kern.I_PATH] = rng.integers(-1, n_paths, n)
+    vi[:, kern.I_STATUS] = rng.integers(0, 4, n)
+    pid = np.maximum(vi[:, kern.I_PATH], 0)
+    vi[:, kern.I_POS] = rng.integers(0, lengths[pid] + 1)
+    status, has_path = vi[:, kern.I_STATUS], vi[:, kern.I_PATH] >= 0
+    left = path_ptr[pid + 1] - path_ptr[pid] - vi[:, kern.I_POS]
+    want = has_path & ((status == kern.WAITING) | ((status == kern.ON_LINK) & (left > 0)))
+    got = kern.can_reroute(vi, n, path_ptr)
+    assert np.array_equal(got, want)
+    assert 0 < got.sum() < n
