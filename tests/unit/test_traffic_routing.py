@@ -47,3 +47,25 @@ def test_closed_links_are_never_used():
         )
         assert found.tolist() == [False, True]
         assert not np.any(net.link_from[links] == 4)
+
+
+def test_one_walk_reads_the_same_paths_from_either_end():
+    """With random costs (every shortest path unique), the paths walked back from the
+    targets of forward searches and on from the starts of reversed searches are the same
+    link sequences, start to target, with ``found`` false only where no route exists."""
+    net = grid_network(7)
+    rng = np.random.default_rng(4)
+    cost = rng.uniform(10, 100, net.n_links)
+    cost[rng.random(net.n_links) < 0.15] = np.inf  # some pairs unreachable
+    starts, targets = rng.integers(0, 49, 300), rng.integers(0, 49, 300)
+    args = (49, net.link_from, net.link_to, cost, starts, targets)
+    ptr_f, links_f, found_f = shortest_paths(*args, reverse=False)
+    ptr_r, links_r, found_r = shortest_paths(*args, reverse=True)
+    assert np.array_equal(found_f, found_r)
+    assert np.array_equal(ptr_f, ptr_r)
+    assert np.array_equal(links_f, links_r)
+    assert 0 < found_f.sum() < 300
+    for i in np.flatnonzero(found_f & (starts != targets)):
+        path = links_f[ptr_f[i] : ptr_f[i + 1]]
+        assert (net.link_from[path[0]], net.link_to[path[-1]]) == (starts[i], targets[i])
+        assert np.all(net.link_to[path[:-1]] == net.link_from[path[1:]])

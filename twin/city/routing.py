@@ -15,7 +15,8 @@ a cost per link in seconds or metres; ``inf`` closes a link):
 
 The batch searches run scipy's Dijkstra (``scipy.sparse.csgraph``) on the CSR matrix of
 the cheapest link between each pair of nodes and read the link sequences with the numba
-walks below; :func:`shortest_tree` is a numba Dijkstra with a binary heap that stops early.
+walk below (:func:`walk_paths`, from either end); :func:`shortest_tree` is a numba Dijkstra
+with a binary heap that stops early.
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ def tree_path(links: LinkIndex, pred: np.ndarray, node: int, *, reverse: bool = 
 
 # ------------------------------------------------------------------ many pairs at once
 @numba.njit(cache=True)
-def walk_paths(pred, rows, starts, targets, csr_ptr, csr_col, csr_link):
+def walk_paths(pred, rows, starts, targets, csr_ptr, csr_col, csr_link, to_root=False):
     """Link sequences of shortest paths from a predecessor matrix.
 
     Parameters
@@ -219,64 +220,41 @@ def walk_paths(pred, rows, starts, targets, csr_ptr, csr_col, csr_link):
         (K,) row of ``pred`` and start and target node of each wanted path.
     csr_ptr, csr_col, csr_link
         The routing graph in CSR form: out-neighbours of each node and the link used.
+    to_root
+        False: the searches were rooted at the starts (``pred[row, x]`` is the node before
+        ``x``), so each path is walked back from its target. True: they were rooted at the
+        targets on the reversed graph (``pred[row, x]`` is the node after ``x`` on its way
+        to the root), so each path is walked on from its start.
 
     Returns
     -------
     ptr, links
-        Path ``i`` is ``links[ptr[i]:ptr[i+1]]``; an empty path with ``ptr[i] == ptr[i+1]``
-        and ``starts[i] != targets[i]`` means no route.
+        Path ``i`` is ``links[ptr[i]:ptr[i+1]]``, from start to target; an empty path with
+        ``ptr[i] == ptr[i+1]`` and ``starts[i] != targets[i]`` means no route.
     """
     k = rows.shape[0]
+    walk_from = starts if to_root else targets
+    root = targets if to_root else starts
     lengths = np.zeros(k, dtype=np.int64)
     for i in range(k):
-        node = targets[i]
+        node = walk_from[i]
         n = 0
-        while node != starts[i] and node >= 0:
+        while node != root[i] and node >= 0:
             node = pred[rows[i], node]
             n += 1
-        lengths[i] = n if node == starts[i] else 0
+        lengths[i] = n if node == root[i] else 0
     ptr = np.zeros(k + 1, dtype=np.int64)
     for i in range(k):
         ptr[i + 1] = ptr[i] + lengths[i]
     links = np.empty(ptr[k], dtype=np.int32)
     for i in range(k):
-        node = targets[i]
-        j = ptr[i + 1] - 1
-        while j >= ptr[i]:
-            prev = pred[rows[i], node]
-            for e in range(csr_ptr[prev], csr_ptr[prev + 1]):
-                if csr_col[e] == node:
-                    links[j] = csr_link[e]
-                    break
-            node = prev
-            j -= 1
-    return ptr, links
-
-
-@numba.njit(cache=True)
-def walk_to_root(pred, rows, starts, targets, csr_ptr, csr_col, csr_link):
-    """As :func:`walk_paths`, from a predecessor matrix of searches rooted at the targets on
-    the reversed graph (``pred[row, x]`` is the node after ``x`` on its way to the root)."""
-    k = rows.shape[0]
-    lengths = np.zeros(k, dtype=np.int64)
-    for i in range(k):
-        node = starts[i]
-        n = 0
-        while node != targets[i] and node >= 0:
-            node = pred[rows[i], node]
-            n += 1
-        lengths[i] = n if node == targets[i] else 0
-    ptr = np.zeros(k + 1, dtype=np.int64)
-    for i in range(k):
-        ptr[i + 1] = ptr[i] + lengths[i]
-    links = np.empty(ptr[k], dtype=np.int32)
-    for i in range(k):
-        node = starts[i]
-        for j in range(ptr[i], ptr[i + 1]):
+        node = walk_from[i]
+        for step in range(lengths[i]):
             nxt = pred[rows[i], node]
-            for e in range(csr_ptr[node], csr_ptr[node + 1]):
-                if csr_col[e] == nxt:
-                    links[j] = csr_link[e]
+            tail, head = (node, nxt) if to_root else (nxt, node)
+            for e in range(csr_ptr[tail], csr_ptr[tail + 1]):
+                if csr_col[e] == head:
+                    links[ptr[i] + step if to_root else ptr[i + 1] - 1 - step] = csr_link[e]
                     break
             node = nxt
     return ptr, links
@@ -336,14 +314,13 @@ def shortest_paths(
         reverse = len(np.unique(targets)) < len(np.unique(starts))
     roots, row_of = np.unique(targets if reverse else starts, return_inverse=True)
     search = graph.T.tocsr() if reverse else graph
-    walk = walk_to_root if reverse else walk_paths
     ptr_parts, link_parts = [np.zeros(1, dtype=np.int64)], []
     order_out = []
     for lo in range(0, len(roots), BATCH):
         batch = roots[lo : lo + BATCH]
         pred = dijkstra(search, indices=batch, return_predecessors=True)[1]
         sel = np.flatnonzero((row_of >= lo) & (row_of < lo + len(batch)))
-        ptr, links = walk(
+        ptr, links = walk_paths(
             pred,
             (row_of[sel] - lo).astype(np.int64),
             starts[sel].astype(np.int64),
@@ -351,6 +328,7 @@ def shortest_paths(
             csr_ptr,
             csr_col,
             csr_link,
+            reverse,
         )
         ptr_parts.append(ptr[1:] + ptr_parts[-1][-1])
         link_parts.append(links)
