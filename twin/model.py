@@ -290,9 +290,9 @@ class CityTwin(mesa.Model):
         evacuees = 0.0
         if p.crowd is not None:
             d = p.crowd.model.dests
-            crowd_overflow = float(d.overflow.sum())
+            crowd_overflow = float(d.overflow.sum() + d.overflow_by_car.sum())  # both modes
             evacuees += float(p.evacuee_people.size)
-        evacuees += float(p.evacuee_vehicles.size) * self.exchange.persons_per_car
+        evacuees += float(p.car_people.sum())  # people in the evacuating cars (the split)
         trips = p.traffic.model.trips()
         out = coupled_kpis(
             self.times,

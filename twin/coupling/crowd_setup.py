@@ -1,7 +1,8 @@
 """A crowd run set up from a validated scenario, its city and a plan.
 
 Used by ``twin crowd``; the coupled city model wires the same pieces itself. Walkers come
-from the evacuation order (its share on foot) and from every crowd event; venue crowds go
+from the evacuation order (its walkers, split once per building with the drivers:
+:mod:`twin.coupling.evacuees`) and from every crowd event; venue crowds go
 to their venue's exits; ground collapses close the walk links within their radius at their
 time (the rule every model uses, :mod:`twin.coupling.hazards`).
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
+from twin.coupling.evacuees import split_evacuees
 from twin.coupling.hazards import collapse_links
 from twin.coupling.problems import locate
 from twin.crowd.choice import check_memory
@@ -38,7 +40,6 @@ from twin.crowd.sources import (
     _project,
     candidate_names,
     city_shelters,
-    evacuees,
     shelters_from_plan,
     venue_crowd,
 )
@@ -223,9 +224,27 @@ def _add_evacuation(model, pack, net, order, plan: Plan | None, seed: int) -> No
     )
     limit = plan.max_shelter_distance if plan is not None else DEFAULT_MAX_SHELTER_DISTANCE
     model.set_max_distance("shelters", limit)
-    nodes, depart = evacuees(pack, net, order, stream(seed, "crowd.evacuees"))
+    nodes, depart = _walkers(pack, net, order, seed)
     routes = _routes(model, pack, net, plan, dest[-len(listed) :] if listed else dest[:0], nodes)
     model.add_people(nodes, depart, group="shelters", route=routes)
+
+
+def _walkers(pack, net, order, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start node and departure time (s) of each evacuee on foot: the walkers of the split
+    the traffic set-up shares (:func:`twin.coupling.evacuees.split_evacuees`), each leaving
+    from the walk node nearest its building (representative point) at ``order_time`` plus
+    a delay drawn from ``order.curve`` (stream ``crowd.evacuees``)."""
+    heads = split_evacuees(pack, order, seed).walkers
+    where = "demand.evacuation." + ("zone" if order.zone is not None else "buildings")
+    check_memory(int(heads.sum()), net.n_links, net.n_nodes, 1, field=where)
+    homes = np.flatnonzero(heads > 0)
+    nodes = np.zeros(0, dtype=np.int64)
+    if homes.size:
+        pts = pack.buildings.geometry.iloc[homes].representative_point()
+        node, _ = net.nearest_nodes(pts.x.to_numpy(), pts.y.to_numpy())
+        nodes = np.repeat(np.asarray(node, dtype=np.int64), heads[homes])
+    depart = order.order_time + order.curve.delays(nodes.size, stream(seed, "crowd.evacuees"))
+    return nodes, depart
 
 
 def _nowhere_to_go(pack: CityPack, plan: Plan | None) -> Problem:

@@ -21,7 +21,10 @@ One exchange at time ``t``, read as prose (each step a documented coupling funct
 4. hazards -> incidents (:mod:`twin.coupling.calls`): water rescues, stranded-vehicle
    rescues and crowd crush calls go to the response model as hazard signals, each with
    its cause in the event log.
-5. vital signs (:mod:`twin.metrics.vitals`) and triggers
+5. crowd <-> traffic (:class:`twin.coupling.shelters.CarShelters`): evacuating cars arrived
+   at a shelter are counted in with their people, in the places walkers fill too; a full
+   shelter sends them on to the next one.
+6. vital signs (:mod:`twin.metrics.vitals`) and triggers
    (:class:`twin.coupling.triggers.TriggerSet`): every firing is logged with its cause.
 
 Everything the exchange keeps between intervals (previous closures, stranded vehicles,
@@ -47,10 +50,12 @@ from twin.coupling.calls import (
 from twin.coupling.chains import ChainLink
 from twin.coupling.hazards import Closure
 from twin.coupling.roads import LinkState, RoadThresholds, flood_roads, sample_links_on_grid
+from twin.coupling.shelters import CarShelters
 from twin.coupling.triggers import TriggerSet, scenario_forecasts
 from twin.coupling.twin_actions import close_road, evacuate, open_shelter
 from twin.coupling.twin_hazards import closed_at
 from twin.coupling.twin_setup import grid_transform
+from twin.coupling.vital_signs import vital_signs
 from twin.coupling.walkers import (
     WalkerRules,
     avoided_links,
@@ -59,15 +64,12 @@ from twin.coupling.walkers import (
     walk_flood,
 )
 from twin.engine.component import rng_state, set_rng_state
-from twin.metrics.vitals import VITALS
 from twin.random import stream
 
 if TYPE_CHECKING:
     from twin.coupling.twin_setup import TwinParts
 
 __all__ = ["Exchange", "ExchangeRules"]
-
-_CLASSES = ("low", "moderate", "significant", "extreme")
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,11 @@ class Exchange:
         self.road_depth = np.zeros(n_drive)
         self.shelters_opened: list[str] = []
         self._grids: tuple | None = None
+        self.cars: CarShelters | None = None
+        crowd = parts.crowd
+        if crowd is not None and "shelters" in crowd.model.dests.group_names:
+            cars = parts.evacuee_vehicles
+            self.cars = CarShelters(traffic, crowd.model, cars, parts.car_people, parts.car_shelter)
 
     def _edge_links(self, travel) -> list[int]:
         position = {
@@ -197,6 +204,7 @@ class Exchange:
         self._walkers(t, depth, speed)
         signals = self._calls(t)
         self._response(t, signals)
+        self._shelters(t)
         self.timings["coupling"] += time.perf_counter() - w0
 
     def flood_grids(self, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -364,61 +372,22 @@ class Exchange:
         self.response_inputs.append((float(t), times, closed, list(signals)))
         apply_response_inputs(r, times, closed, signals)
 
+    def _shelters(self, t: float) -> None:
+        if self.cars is None:
+            return
+        taken, sent, left = self.cars.update(t)
+        if sent or left:
+            self.log(
+                t, "crowd", "shelter_full",
+                f"{taken} people by car counted in; full shelters sent {sent} on and left "
+                f"{left} with no shelter in reach",
+            )  # fmt: skip
+
     # ------------------------------------------------------------------ vital signs
     def vitals(self, t: float) -> dict[str, float]:
-        """The :data:`~twin.metrics.vitals.VITALS` now (after the exchange at ``t``)."""
-        p = self.parts
-        traffic = p.traffic.model
-        speed = traffic.speed()
-        ratio = np.clip(speed / np.maximum(self.free_speed, 1e-9), 0.0, 1.0)
-        ratio = np.where(traffic.closed, 0.0, ratio)
-        total = self.length.sum()
-        out = dict.fromkeys((v.name for v in VITALS), 0.0)
-        out["network_speed_index"] = float((ratio * self.length).sum() / total) if total else 1.0
-        cars = self.closed_cars | self.hazard_closed
-        em = self.closed_emergency | self.hazard_closed
-        out["km_closed_cars"] = float(self.length[cars].sum() / 1000.0)
-        out["km_closed_emergency"] = float(self.length[em].sum() / 1000.0)
-        if p.flood is not None:
-            depth, _ = self.flood_grids(t)
-            land = p.land
-            out["flooded_area_m2"] = float(np.count_nonzero(depth[land] >= p.wet_depth)) * (
-                p.cell_area
-            )
-            out["max_depth_m"] = float(depth[land].max(initial=0.0))
-        out["people_in_hazard"] = self.in_hazard_people
-        for name, value in zip(_CLASSES, self.people_hazard, strict=True):
-            out[f"people_hazard_{name}"] = float(value)
-        v = traffic._v
-        cars = p.evacuee_vehicles
-        cars_left = float(np.count_nonzero(v.status[cars] != 0)) if cars.size else 0.0
-        cars_in = float(np.count_nonzero(v.status[cars] == 2)) if cars.size else 0.0
-        walked = sheltered = 0.0
-        if p.crowd is not None and p.evacuee_people.size:
-            st = p.crowd.model.status[p.evacuee_people]
-            walked = float(np.count_nonzero(st != 0))
-            sheltered = float(np.count_nonzero(st == 3))
-            d = p.crowd.model.dests
-            names = d.group_names
-            sel = d.group == names.index("shelters")
-            cap = float(d.capacity[sel].sum())
-            out["shelter_load"] = float(d.occupancy[sel].sum()) / cap if cap > 0 else 0.0
-        out["people_evacuated"] = walked + cars_left * self.persons_per_car
-        out["people_sheltered"] = sheltered
-        out["people_out_of_zone"] = sheltered + cars_in * self.persons_per_car
-        out["vehicles_stranded"] = float(self.stranded.sum())
-        r = p.response
-        out["units_available"] = float(sum(u.state == "available" for u in r.units))
-        out["open_incidents"] = float(
-            sum(i.first_arrival is None and i.unserved is None for i in r.incidents)
-        )
-        loads = [
-            (len([a for a in h.arrivals if a > t - 3600.0]) / h.per_hour) if h.per_hour else 0.0
-            for h in r.hospitals
-        ]
-        out["hospital_load"] = float(max(loads, default=0.0))
-        out["warning_level"] = float(self.triggers.warning_level)
-        return out
+        """The :data:`~twin.metrics.vitals.VITALS` now (after the exchange at ``t``;
+        :func:`twin.coupling.vital_signs.vital_signs`)."""
+        return vital_signs(self, t)
 
     def evaluate_triggers(self, t: float, vitals: dict[str, float]) -> None:
         """Update the plan's triggers with the vital signs, gauges and forecasts at ``t``."""
@@ -521,6 +490,8 @@ class Exchange:
             arrays["road_depth"] = getattr(self, "road_depth", np.zeros(self.length.size))
         if self.parts.crowd is not None:
             arrays["rating"] = self.rating
+        if self.cars is not None:
+            arrays.update(self.cars.snapshot())
         return arrays, data
 
     def restore(self, arrays: dict[str, np.ndarray], data: dict[str, Any]) -> None:
@@ -563,6 +534,8 @@ class Exchange:
             self.em_factor = np.ones(self.length.size)
         if "rating" in arrays:
             self.rating = np.asarray(arrays["rating"])
+        if self.cars is not None:
+            self.cars.restore(arrays)
         self.newly_stranded = np.zeros(0, dtype=np.int64)
         clock = self.parts.clock
         r = self.parts.response

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.city.geometry import format_lonlat
+from twin.coupling.evacuees import split_evacuees
 from twin.coupling.hazards import collapse_closures
 from twin.coupling.od_zones import od_matrix_demand
 from twin.coupling.problems import locate
+from twin.coupling.shelters import DEFAULT_MAX_DRIVE, nearest_shelters, shelter_junctions
 from twin.engine.run import Observer
 from twin.engine.run import run as engine_run
 from twin.engine.timeline import Event, Timeline
@@ -25,7 +27,7 @@ from twin.traffic.demand import (
     MAX_SNAP_M,
     PERSONS_PER_CAR,
     Trips,
-    evacuation_trips,
+    evacuation_cars,
     od_slice_trips,
     trips_csv,
 )
@@ -72,12 +74,19 @@ class TrafficRun:
         The scenario's duration (s).
     evacuees
         Indices of the vehicles of the scenario's evacuation order (``demand.evacuation``).
+    people
+        People in each of those vehicles (the split, :mod:`twin.coupling.evacuees`).
+    shelter
+        The shelter each drives to (index into the ``shelters`` given to
+        :func:`traffic_from_scenario`; -1: none, the zone's edge).
     """
 
     model: TrafficModel
     closures: list[tuple[float, np.ndarray, str]] = field(default_factory=list)
     duration: float = 0.0
     evacuees: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    people: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    shelter: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def component(self, name: str = "traffic") -> TrafficComponent:
         """The model as an engine component (see :mod:`twin.engine.component`)."""
@@ -141,6 +150,8 @@ def traffic_from_scenario(
     path: Path | str | None = None,
     plan: Plan | None = None,
     plan_path: Path | str | None = None,
+    shelters: np.ndarray | None = None,
+    max_drive: float = DEFAULT_MAX_DRIVE,
 ) -> TrafficRun:
     """The traffic of scenario ``sc`` on city ``pack`` (its drive graph's largest strongly
     connected component): trips CSV, OD slices and the evacuation order as demand, ground
@@ -158,6 +169,13 @@ def traffic_from_scenario(
     plan, plan_path
         A plan whose evacuation routes for cars evacuating drivers follow (see
         :func:`driving_routes`), and its file (likewise).
+    shelters
+        ``(K, 2)`` places (m, the pack's CRS) of the shelters evacuating drivers go to, the
+        nearest by road within ``max_drive`` (m) (:func:`twin.coupling.shelters.nearest_shelters`);
+        None: drivers leave for the zone's edge. Drivers on a plan's route go to its shelter.
+
+    The evacuation's drivers are the split's (:func:`twin.coupling.evacuees.split_evacuees`),
+    the same the crowd set-up takes its walkers from.
 
     Raises
     ------
@@ -166,7 +184,7 @@ def traffic_from_scenario(
         vehicles would not fit in memory.
     """
     try:
-        return _traffic(sc, pack, dict(settings or {}), plan)
+        return _traffic(sc, pack, dict(settings or {}), plan, shelters, max_drive)
     except UserInputError as exc:
         exc = locate(exc, plan, PLAN_FIELDS, file=plan_path)
         raise locate(exc, sc, SCENARIO_FIELDS, file=path) from None
@@ -190,7 +208,9 @@ def _planned_vehicles(sc: Scenario, pack: CityPack) -> tuple[float, str]:
     return sum(counts.values()), max(counts, key=counts.__getitem__)
 
 
-def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any], plan) -> TrafficRun:
+def _traffic(
+    sc: Scenario, pack: CityPack, settings: dict[str, Any], plan, shelters, max_drive: float
+) -> TrafficRun:
     max_snap = settings.pop("max_snap", None) or MAX_SNAP_M
     pack = pack.largest_component()
     net = RoadNetwork.from_links(pack.links("drive"))
@@ -211,11 +231,18 @@ def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any], plan) -> Tr
     if demand.od_matrix:  # zones of a layer, trips from a CSV (twin.coupling.od_zones)
         od_rng = stream(sc.seed, "traffic.od_matrix")
         parts.append(od_matrix_demand(demand.od_matrix, net, pack.crs, od_rng))
+    people = shelter = np.zeros(0, dtype=np.int64)
     if demand.evacuation is not None:
-        evac = evacuation_trips(
-            demand.evacuation, pack.buildings, net, pack.crs, rng, end=end, max_snap=max_snap
-        )
-        parts.append(driving_routes(plan, pack, net, model, evac, max_snap=max_snap))
+        split = split_evacuees(pack, demand.evacuation, sc.seed)
+        evac, kept = evacuation_cars(
+            demand.evacuation, pack.buildings, net, pack.crs, rng, end=end,
+            max_snap=max_snap, cars=split.cars,
+        )  # fmt: skip
+        people = split.car_people[kept]
+        evac, shelter = _to_shelters(net, evac, shelters, max_drive)
+        routed = driving_routes(plan, pack, net, model, evac, max_snap=max_snap)
+        shelter = _route_shelters(net, routed, shelters, shelter)
+        parts.append(routed)
     trips = Trips.concat(parts)
     if len(trips) == 0:
         raise UserInputError(
@@ -240,7 +267,46 @@ def _traffic(sc: Scenario, pack: CityPack, settings: dict[str, Any], plan) -> Tr
     )
     n_evac = len(parts[-1]) if demand.evacuation is not None else 0  # concatenated last
     evacuees = np.asarray(ids, dtype=np.int64)[len(ids) - n_evac :]
-    return TrafficRun(model, _closures(sc, pack, net), end, evacuees)
+    return TrafficRun(model, _closures(sc, pack, net), end, evacuees, people, shelter)
+
+
+def _to_shelters(
+    net: RoadNetwork, trips: Trips, shelters: np.ndarray | None, limit: float
+) -> tuple[Trips, np.ndarray]:
+    """Evacuating trips sent to the shelter nearest their start by road within ``limit``
+    (m), and each trip's shelter (-1: none; the trip keeps its destination)."""
+    none = np.full(len(trips), -1, dtype=np.int64)
+    if shelters is None or len(trips) == 0:
+        return trips, none
+    junction = shelter_junctions(net, shelters)
+    on = trips.origin_link >= 0
+    link = np.maximum(trips.origin_link, 0)
+    start = np.where(on, net.link_to[link], trips.origin)
+    extra = np.where(on, (1.0 - trips.origin_at) * net.length[link], 0.0)
+    k, _ = nearest_shelters(net, start, extra, junction, limit=limit)
+    go = k >= 0
+    trips = replace(
+        trips,
+        destination=np.where(go, junction[np.maximum(k, 0)], trips.destination),
+        destination_link=np.where(go, -1, trips.destination_link),
+        destination_at=np.where(go, 1.0, trips.destination_at),
+    )
+    return trips, k
+
+
+def _route_shelters(
+    net: RoadNetwork, trips: Trips, shelters: np.ndarray | None, shelter: np.ndarray
+) -> np.ndarray:
+    """``shelter`` with the trips on a plan's route given the shelter whose junction is
+    their route's end (-1: a place that is none of ``shelters``)."""
+    if shelters is None or len(trips) == 0:
+        return shelter
+    junction = shelter_junctions(net, shelters)
+    routed = trips.route >= 0
+    out = np.where(routed, -1, shelter)
+    for k in np.flatnonzero(junction >= 0)[::-1]:  # the first listed wins a shared junction
+        out[routed & (trips.destination == junction[k])] = k
+    return out
 
 
 def _closures(

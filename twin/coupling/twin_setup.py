@@ -74,6 +74,9 @@ class TwinParts:
         The scenario's closures for traffic and crowd.
     evacuee_people, evacuee_vehicles
         Crowd persons and traffic vehicles of the scenario's evacuation order.
+    car_people, car_shelter
+        People in each of those vehicles, and the crowd shelter each drives to (index among
+        the ``"shelters"`` destinations at set-up; -1: the zone's edge).
     land, wet_depth, cell_area
         Flood land mask, wet-cell depth (m) and cell area (m2), for the vital signs.
     flood_key
@@ -119,6 +122,8 @@ class TwinParts:
     walk_watch_links: dict[str, np.ndarray] = field(default_factory=dict)
     chain: list[ChainLink] = field(default_factory=list)
     actions: dict[str, Any] = field(default_factory=dict)
+    car_people: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    car_shelter: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def build_parts(
@@ -195,14 +200,15 @@ def build_parts(
             wet_depth = float(model.config.wet_depth)
             cell_area = float(model.spec.resolution) ** 2
             grid = model.spec
-    traffic_run = traffic_from_scenario(
-        sc, pack, path=scenario_file, plan=plan, plan_path=plan_file
-    )
     crowd_run = None
     if sc.demand.evacuation is not None or any(h.kind == "crowd_event" for h in sc.hazards):
         crowd_run = crowd_from_scenario(
             sc, pack, plan, scenario_file=scenario_file, plan_file=plan_file
         )
+    traffic_run = traffic_from_scenario(
+        sc, pack, path=scenario_file, plan=plan, plan_path=plan_file,
+        shelters=None if crowd_run is None else shelter_places(crowd_run.model),
+    )  # fmt: skip
     response = build_response(
         sc, plan, pack, seed=seed, plan_file=plan_file, scenario_file=scenario_file
     )
@@ -240,6 +246,8 @@ def build_parts(
         timeline=Timeline(events),
         evacuee_people=people.astype(np.int64),
         evacuee_vehicles=np.asarray(traffic_run.evacuees, dtype=np.int64),
+        car_people=np.asarray(traffic_run.people, dtype=np.int64),
+        car_shelter=np.asarray(traffic_run.shelter, dtype=np.int64),
         land=land,
         wet_depth=wet_depth,
         cell_area=cell_area,
@@ -282,6 +290,16 @@ def check_water_on_map(scenario: Scenario, pack: CityPack) -> None:
                     "elevation model (e.g. monaco)",
                 )
             )
+
+
+def shelter_places(crowd: Any) -> np.ndarray | None:
+    """``(K, 2)`` places (m) of a crowd model's shelters (its ``"shelters"`` destinations,
+    in order), where evacuating drivers go too; None when it has none."""
+    d = crowd.dests
+    if "shelters" not in d.group_names:
+        return None
+    node = d.node[d.group == d.group_names.index("shelters")]
+    return np.column_stack([crowd.net.x[node], crowd.net.y[node]])
 
 
 def grid_transform(parts: TwinParts) -> tuple[tuple[float, ...], tuple[int, int]]:

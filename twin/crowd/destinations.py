@@ -4,7 +4,9 @@ Each destination is a node with a capacity (inf: an exit), a name and why it is 
 ("designated shelter", "opened by plan"). Destinations belong to a *group*; people of a
 group go to its members only, never farther than the group's walking-distance limit.
 Occupancy and overflow (people turned away because it was full) are counted per
-destination by :class:`~twin.crowd.CrowdModel` as people arrive.
+destination by :class:`~twin.crowd.CrowdModel` as people arrive. In a coupled run people
+arriving by car take places too (:meth:`DestinationTable.admit_by_car`, counted apart in
+``by_car`` and ``overflow_by_car``): the room left is shared by walkers and cars.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ class DestinationTable:
         People counted in so far, shape ``(n_dest,)``.
     overflow
         People who reached it full and were sent on, shape ``(n_dest,)``.
+    by_car, overflow_by_car
+        People counted in who came by car, and people who came by car to it full and were
+        sent on, shape ``(n_dest,)`` (coupled runs; zero otherwise).
     group_names
         Name of each group.
     group_limit
@@ -45,6 +50,8 @@ class DestinationTable:
         self.why: list[str] = []
         self.occupancy = np.zeros(0, dtype=np.int64)
         self.overflow = np.zeros(0, dtype=np.int64)
+        self.by_car = np.zeros(0, dtype=np.int64)
+        self.overflow_by_car = np.zeros(0, dtype=np.int64)
         self.group_names: list[str] = []
         self.group_limit = np.zeros(0)
 
@@ -100,6 +107,9 @@ class DestinationTable:
         self.names += [str(n) for n in names]
         self.occupancy = np.concatenate([self.occupancy, np.zeros(nodes.size, dtype=np.int64)])
         self.overflow = np.concatenate([self.overflow, np.zeros(nodes.size, dtype=np.int64)])
+        zeros = np.zeros(nodes.size, dtype=np.int64)
+        self.by_car = np.concatenate([self.by_car, zeros])
+        self.overflow_by_car = np.concatenate([self.overflow_by_car, zeros])
         return np.arange(first, self.node.size)
 
     def set_max_distance(self, group: str, metres: float) -> None:
@@ -128,8 +138,39 @@ class DestinationTable:
 
     def room(self, full: np.ndarray | None = None) -> np.ndarray:
         """People each destination can still take (inf: no limit); ``full``: indices of
-        destinations to treat as full (0)."""
-        left = self.capacity - self.occupancy
+        destinations to treat as full (0). Walkers and people by car share it."""
+        left = self.capacity - self.occupancy - self.by_car
         if full is not None:
             left[full] = 0
         return left
+
+    def admit_by_car(self, dest: np.ndarray, people: np.ndarray) -> np.ndarray:
+        """Count in people who came by car, in the order given: arrival ``k`` brings
+        ``people[k]`` to destination ``dest[k]``, which takes as many as it has room for
+        (those before it in the list served first); the rest are counted in
+        ``overflow_by_car`` and must go on.
+
+        Returns
+        -------
+        numpy.ndarray
+            People taken from each arrival, shape of ``people``.
+        """
+        dest = np.asarray(dest, dtype=np.int64)
+        people = np.asarray(people, dtype=np.int64)
+        taken = np.zeros(people.size, dtype=np.int64)
+        if people.size == 0:
+            return taken
+        order = np.lexsort((np.arange(dest.size), dest))  # by destination, keeping the order
+        d, n = dest[order], people[order]
+        first = np.ones(d.size, dtype=bool)
+        first[1:] = d[1:] != d[:-1]
+        cum = np.cumsum(n)
+        starts = np.flatnonzero(first)
+        before = cum - n - np.repeat((cum - n)[starts], np.diff(np.append(starts, d.size)))
+        room = self.room()
+        left = np.floor(np.where(np.isinf(room), float(people.sum()), room))[d]
+        got = np.clip(left - before, 0, n).astype(np.int64)
+        taken[order] = got
+        np.add.at(self.by_car, d, got)
+        np.add.at(self.overflow_by_car, d, n - got)
+        return taken

@@ -198,7 +198,8 @@ _DEFS = [
         "count",
         "lower",
         "shelter overflow",
-        "Walkers who reached a full shelter and were sent on (coupled run).",
+        "Evacuees, walkers and people by car, who reached a full shelter and were sent on "
+        "(coupled run).",
     ),
     Kpi(
         "vehicle_hours_lost",

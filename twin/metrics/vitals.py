@@ -52,15 +52,17 @@ VITALS: tuple[Vital, ...] = (
           "(1.25-2.0)"),
     Vital("people_hazard_extreme", "people", "walkers on links of class extreme (>= 2.0)"),
     Vital("people_evacuated", "people", "evacuees who have left home: walkers set off plus "
-          "drivers' cars set off times persons per car"),
-    Vital("people_sheltered", "people", "walking evacuees counted in at shelters"),
-    Vital("people_out_of_zone", "people", "evacuees arrived: sheltered walkers plus cars "
-          "arrived outside the zone times persons per car"),
+          "the people in evacuating cars set off"),
+    Vital("people_sheltered", "people", "evacuees counted in at shelters: walkers plus people "
+          "who came by car"),
+    Vital("people_out_of_zone", "people", "evacuees arrived: sheltered walkers plus the people "
+          "in evacuating cars arrived (at a shelter or the zone's edge)"),
     Vital("vehicles_stranded", "vehicles", "vehicles caught on a link when water closed it to "
           "cars, so far"),
     Vital("units_available", "units", "response units free to be dispatched"),
     Vital("open_incidents", "incidents", "incidents called in and not yet reached or given up"),
-    Vital("shelter_load", "1", "people in shelters over shelter capacity (1 = full)"),
+    Vital("shelter_load", "1", "people in shelters (walkers and by car) over shelter "
+          "capacity (1 = full)"),
     Vital("hospital_load", "1", "ambulance arrivals in the last hour over hospital capacity, "
           "the fullest hospital (1 = on diversion)"),
     Vital("warning_level", "level", "highest warning level in force (none 0 ... red 4)"),
@@ -78,7 +80,8 @@ COUPLED_KPIS: dict[str, tuple[str, str]] = {
                                  "(sampled at each exchange, held over the interval)"),
     "time_to_95_evacuated": ("s", "first exchange time at which 95 % of the evacuees are out of "
                              "the zone (NaN: never in the run)"),
-    "shelter_overflow": ("people", "walkers who reached a full shelter and were sent on"),
+    "shelter_overflow": ("people", "evacuees (walkers and people by car) who reached a full "
+                         "shelter and were sent on"),
     "vehicle_hours_lost": ("veh·h", "traffic delay beyond free flow, arrived and travelling"),
     "stranded_vehicles": ("vehicles", "vehicles caught by a closure to cars in the run"),
     "peak_km_closed_cars": ("km", "largest length closed to cars at any exchange"),

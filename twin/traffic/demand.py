@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 #: Default largest distance (m) from a trip end to the node it snaps to.
 MAX_SNAP_M = 250.0
-#: People per evacuating car.
+#: Mean people per evacuating car (persons): an assumption of this model, not taken from
+#: a published evacuation survey; the coupled run shares evacuees out over cars with it
+#: (:mod:`twin.coupling.evacuees`).
 PERSONS_PER_CAR = 1.5
 
 
@@ -477,16 +479,41 @@ def evacuation_trips(
     *,
     end: float = np.inf,
     max_snap: float = MAX_SNAP_M,
+    cars: np.ndarray | None = None,
 ) -> Trips:
     """Car trips out of an evacuation zone.
 
     Each ordered building (in ``evac.zone`` or listed in ``evac.buildings`` by OSM id,
-    ``"way/123"`` or ``"123"``, see :func:`building_key`) sends
-    ``occupants x compliance x car_share / 1.5`` cars (rounded stochastically) from the
+    ``"way/123"`` or ``"123"``, see :func:`building_key`) sends ``cars[b]`` cars if
+    ``cars`` (one count per row of ``buildings``) is given, else
+    ``occupants x compliance x car_share / 1.5`` cars (rounded stochastically), from the
     nearest point of a road (within ``max_snap`` m, else an error naming the building, its
     OSM id and lon/lat) to the nearest node outside the zone (the zone's edge); departures
     follow the order time plus the departure curve; departures at or after ``end`` are
     dropped from the run and counted in the returned trips' absence (they never start).
+    """
+    return evacuation_cars(evac, buildings, net, crs, rng, end=end, max_snap=max_snap, cars=cars)[0]
+
+
+def evacuation_cars(
+    evac: Evacuation,
+    buildings,
+    net: RoadNetwork,
+    crs: str,
+    rng: np.random.Generator,
+    *,
+    end: float = np.inf,
+    max_snap: float = MAX_SNAP_M,
+    cars: np.ndarray | None = None,
+) -> tuple[Trips, np.ndarray]:
+    """:func:`evacuation_trips`, and which of the cars drawn (in building order, the
+    cars of a building together) depart before ``end`` (the trips returned).
+
+    Raises
+    ------
+    ValueError
+        If ``cars`` has not one count per building, or gives cars to a building the order
+        does not cover.
     """
     import shapely
 
@@ -495,12 +522,12 @@ def evacuation_trips(
         zone = shapely.Polygon(np.column_stack([zx, zy]))
         centroids = buildings.geometry.representative_point()
         inside = shapely.contains_xy(zone, centroids.x.to_numpy(), centroids.y.to_numpy())
-        chosen = buildings[inside]
     else:
         ids = buildings["osm_id"].astype(str)
         known = set(ids)
         wanted = {ref: building_key(ref, known) for ref in evac.buildings or []}
-        chosen = buildings[ids.isin(set(wanted.values())).to_numpy()]
+        inside = ids.isin(set(wanted.values())).to_numpy()
+        chosen = buildings[inside]
         missing = [ref for ref, key in wanted.items() if key not in known]
         if missing:
             raise UserInputError(
@@ -513,8 +540,16 @@ def evacuation_trips(
         zone = (
             shapely.GeometryCollection(list(chosen.geometry)).convex_hull if len(chosen) else None
         )  # buildings may be multipolygons
-    cars_f = chosen["occupants"].to_numpy() * evac.compliance * evac.car_share / PERSONS_PER_CAR
-    cars = np.floor(cars_f + rng.random(len(cars_f))).astype(np.int64)
+    chosen = buildings[inside]
+    if cars is None:
+        cars_f = chosen["occupants"].to_numpy() * evac.compliance * evac.car_share
+        cars_f = cars_f / PERSONS_PER_CAR
+        cars = np.floor(cars_f + rng.random(len(cars_f))).astype(np.int64)
+    else:
+        given = np.asarray(cars, dtype=np.int64)
+        if given.shape != (len(buildings),) or given[~inside].any():
+            raise ValueError("cars must give one count per building, 0 outside the order")
+        cars = given[inside]
     pts = chosen.geometry.representative_point()
     px, py = pts.x.to_numpy(), pts.y.to_numpy()
     lon, lat = _to_lonlat(crs, px, py)
@@ -550,10 +585,11 @@ def evacuation_trips(
     dest = np.repeat(near, cars)
     depart = evac.order_time + evac.curve.delays(int(cars.sum()), rng)
     keep = depart < end
-    return Trips(
+    trips = Trips(
         net.link_from[origin_link[keep]].astype(np.int64),
         dest[keep],
         depart[keep],
         origin_link=origin_link[keep],
         origin_at=origin_at[keep],
     )
+    return trips, keep
