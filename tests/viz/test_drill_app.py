@@ -63,12 +63,15 @@ def local():
     server.server_close()
 
 
-def test_state_open_to_gets_but_posts_need_the_token(local):
-    """On 127.0.0.1 the page and state load without the token; an inject without it (or
-    with a wrong one) is refused with 403 and changes nothing."""
+def test_page_open_but_state_and_posts_need_a_token(local):
+    """On 127.0.0.1 the page and its script load without a token, the state does not (its
+    view is the token's role); an inject without a token (or with a wrong one) is refused
+    with 403 and changes nothing."""
     app, base = local
     assert _get(base, "/")[0] == 200
     assert _get(base, "/page.js")[0] == 200
+    assert _get(base, "/api/state")[0] == 403
+    assert _get(base, "/api/state?view=trainer")[0] == 403
     n = len(app.session.all_actions())
     body = {"kind": "incident", "args": {"type": "medical", "location": PLACE}}
     assert _get(base, "/api/act?view=trainer", body)[0] == 403
@@ -83,16 +86,16 @@ def test_bad_inputs_give_400_with_a_message_and_change_nothing(local):
     token = app.token
     n = len(app.session.all_actions())
     cases = [
-        ("/api/act", {"kind": "dispatch", "args": {"unit": "Nowhere/x", "incident": 0}}, "no unit"),
-        ("/api/act?view=trainer",
-         {"kind": "incident", "args": {"type": "medical", "location": [8.0, 44.0]}},
-         "nearest road"),
+        ("/api/act", {"kind": "dispatch", "args": {"unit": "Nowhere/x", "incident": 0}},
+         token, "no unit"),
+        ("/api/act", {"kind": "incident", "args": {"type": "medical", "location": [8.0, 44.0]}},
+         token, "nearest road"),
         ("/api/act", {"kind": "incident", "args": {"type": "medical", "location": PLACE}},
-         "trainer's inject"),
-        ("/api/clock", {"speed": 100}, "between 1x and 60x"),
+         app.trainee_token, "trainer's inject"),
+        ("/api/clock", {"speed": 100}, token, "between 1x and 60x"),
     ]  # fmt: skip
-    for path, body, words in cases:
-        status, raw = _get(base, path, body, token=token)
+    for path, body, who, words in cases:
+        status, raw = _get(base, path, body, token=who)
         assert status == 400, (path, raw)
         assert words in json.loads(raw)["error"]
     request = urllib.request.Request(base + "/api/act", data=b"{nope",
@@ -101,7 +104,7 @@ def test_bad_inputs_give_400_with_a_message_and_change_nothing(local):
         urllib.request.urlopen(request, timeout=60)
     assert exc.value.code == 400
     assert len(app.session.all_actions()) == n
-    assert _get(base, "/api/state")[0] == 200  # still serving
+    assert _get(base, "/api/state", token=token)[0] == 200  # still serving
 
 
 def test_inject_dispatch_and_step_through_the_api(local):
@@ -110,16 +113,16 @@ def test_inject_dispatch_and_step_through_the_api(local):
     app, base = local
     token = app.token
     body = {"kind": "incident", "args": {"type": "medical", "location": PLACE}}
-    status, raw = _get(base, "/api/act?view=trainer", body, token=token)
+    status, raw = _get(base, "/api/act", body, token=token)
     assert status == 200, raw
     incident = int(json.loads(raw)["result"].split()[1])
-    state = json.loads(_get(base, "/api/state")[1])
+    state = json.loads(_get(base, "/api/state", token=token)[1])
     assert [i["held"] for i in state["incidents"] if i["id"] == incident] == [True]
     body = {"kind": "dispatch", "args": {"unit": "Condamine/ambulance0", "incident": incident}}
     assert _get(base, "/api/act", body, token=token)[0] == 200
     before = state["time"]
     assert _get(base, "/api/clock", {"step": True}, token=token)[0] == 200
-    state = json.loads(_get(base, "/api/state")[1])
+    state = json.loads(_get(base, "/api/state", token=token)[1])
     assert state["time"] == before + 60.0
     unit = next(u for u in state["units"] if u["name"] == "Condamine/ambulance0")
     assert unit["state"] in {"dispatched", "on_scene"}
@@ -128,13 +131,46 @@ def test_inject_dispatch_and_step_through_the_api(local):
     assert kinds == [("incident", "trainer"), ("dispatch", "trainee")]
 
 
-def test_trainee_view_has_no_inject_menu(local):
-    _, base = local
-    trainee = json.loads(_get(base, "/api/state")[1])["actions"]
-    trainer = json.loads(_get(base, "/api/state?view=trainer")[1])["actions"]
-    assert "incident" in trainer
-    assert "incident" not in trainee
-    assert "dispatch" in trainee
+def test_trainee_token_has_no_inject_menu_and_no_clock(local):
+    """The view is the token's: the trainee's token gets no inject menu even when asking
+    ``?view=trainer``, and its inject, clock, checkpoint and rewind are refused."""
+    app, base = local
+    trainee = json.loads(_get(base, "/api/state?view=trainer", token=app.trainee_token)[1])
+    trainer = json.loads(_get(base, "/api/state", token=app.token)[1])
+    assert (trainee["view"], trainer["view"]) == ("trainee", "trainer")
+    assert "incident" in trainer["actions"]
+    assert "incident" not in trainee["actions"]
+    assert "dispatch" in trainee["actions"]
+    n = len(app.session.all_actions())
+    body = {"kind": "incident", "args": {"type": "medical", "location": PLACE}}
+    status, raw = _get(base, "/api/act?view=trainer", body, token=app.trainee_token)
+    assert status == 400
+    assert "trainer's inject" in json.loads(raw)["error"]
+    for path in ("/api/clock", "/api/checkpoint", "/api/rewind"):
+        assert _get(base, path, {"step": True}, token=app.trainee_token)[0] == 403
+    assert len(app.session.all_actions()) == n
+    assert app.session.refused[-1].kind == "incident"
+
+
+def test_long_poll_answers_when_the_state_changes(local):
+    """``/api/state?after=N`` with N the current version answers after a step (version
+    N + 1, the clock 60 s on), not before; with an older N at once."""
+    app, base = local
+    token = app.token
+    state = json.loads(_get(base, "/api/state", token=token)[1])
+    got: list[dict] = []
+    after = f"/api/state?after={state['version']}"
+    poll = threading.Thread(
+        target=lambda: got.append(json.loads(_get(base, after, token=token)[1]))
+    )
+    poll.start()
+    assert _get(base, "/api/clock", {"step": True}, token=token)[0] == 200
+    poll.join(timeout=120)
+    assert got
+    assert got[0]["version"] > state["version"]
+    assert got[0]["time"] == state["time"] + 60.0
+    again = json.loads(_get(base, after, token=token)[1])
+    assert again["version"] == got[0]["version"]
 
 
 def test_map_png_is_an_image_of_the_city(local):

@@ -3,11 +3,10 @@
 Every action has an argument model (checked when a script or log is read, and again, with
 the city, when it is taken) and a function that carries it out on a
 :class:`twin.drill.session.DrillSession` at its current time, through the models' public
-methods (the response model's ``call``, ``out_of_service``, ``schedule``, ``update_roads``;
-traffic's ``close_links`` and ``open_links``; the crowd component's ``inject``; the
-exchange's warning board and ``evacuate``). Two response steps have no public method and
-use the response model's own private ones, said where they are: sending a chosen unit
-(``_assign``, the dispatcher's own step) and the request counter (``_seq``).
+methods (the response model's ``call``, ``hold``, ``send``, ``recall``,
+``out_of_service``, ``schedule``, ``update_roads``; traffic's ``close_links`` and
+``open_links``; the crowd component's ``inject``; the exchange's warning board and
+``evacuate``).
 
 Injects (trainer): ``incident``, ``false_report``, ``road_collapse``,
 ``unit_out_of_service``, ``hospital_full``. Rain intensifying is not offered: the flood's
@@ -38,7 +37,7 @@ from twin.scenario.triggers import DepartureCurve
 if TYPE_CHECKING:
     from twin.drill.session import DrillSession
 
-__all__ = ["ACTIONS", "DECISIONS", "INJECTS", "Action", "check_args", "parse_args"]
+__all__ = ["ACTIONS", "DECISIONS", "INJECTS", "Action", "check_args", "check_tier", "parse_args"]
 
 #: Farthest a place may lie from the nearest road node to count as on the map (m).
 MAX_SNAP = 250.0
@@ -58,7 +57,9 @@ class IncidentArgs(StrictModel):
     """1 most urgent."""
     held: bool = True
     """Held for the trainees (the automatic dispatcher does not take it); false: the
-    plan's dispatcher handles it as any call."""
+    plan's dispatcher handles it as any call. When the trainee plays a tier, a call in
+    the tier's area is always the trainee's, one elsewhere the other tiers' (automatic),
+    and this is not used."""
 
 
 class CollapseArgs(StrictModel):
@@ -275,8 +276,8 @@ def _call(s: DrillSession, a: IncidentArgs, *, false: bool = False) -> str:
     if false:  # nobody there: units stay a minute, nobody is taken to hospital
         inc.on_scene, inc.transport = 60.0, False
     r.call(inc)
-    if a.held:
-        r.pending[:] = [q for q in r.pending if q.incident is not inc]
+    if a.held and s.command is None:
+        r.hold(inc)
         s.held[inc.id] = inc
     return f"incident {inc.id} ({a.type}, priority {a.priority}) at node {node}"
 
@@ -322,22 +323,12 @@ def _hospital_full(s: DrillSession, a: HospitalArgs) -> str:
 
 # ---------------------------------------------------------------------- decisions
 def _dispatch(s: DrillSession, a: DispatchArgs) -> str:
-    from twin.response.dispatch import Request
-
     unit = _unit(s, a.unit)
     inc = _incident(s, a.incident)
     if not unit.free:
         raise _refuse(f"{a.unit} is busy ({unit.state})", "args.unit",
                       "pick an available or returning unit")  # fmt: skip
-    r = s.twin.parts.response
-    req = next((q for q in r.pending if q.incident is inc and q.unit_type == unit.type), None)
-    if req is not None:
-        r.pending.remove(req)
-    else:
-        req = Request(inc, unit.type, r._seq)  # the model's request counter (no public one)
-        r._seq += 1
-    r._assign(unit, req)  # the dispatcher's own step: no public method sends a chosen unit
-    s.sent[unit.id] = req
+    s.sent[unit.id] = s.twin.parts.response.send(unit.id, inc)
     return f"{a.unit} sent to incident {inc.id}"
 
 
@@ -346,16 +337,9 @@ def _recall(s: DrillSession, a: RecallArgs) -> str:
     if unit.state != "dispatched":
         raise _refuse(f"{a.unit} is not on its way to a call ({unit.state})", "args.unit",
                       "recall a dispatched unit")  # fmt: skip
-    r = s.twin.parts.response
     inc = unit.incident
-    node, _ = unit.position(r.now)
-    req = s.sent.pop(unit.id, None)
-    if req is not None:  # the dispatcher must not send the recalled unit straight back
-        req.excluded.add(unit.id)
-    unit.process.interrupt("dispatch")  # the job hands its call back to the dispatcher
-    unit.route, unit.node, unit.incident = None, node, None
-    r._set_state(unit, "returning", -1)
-    unit.process = r.env.process(r.trips.go_home(unit))
+    # a unit the trainee sent is not sent straight back to that call by the dispatcher
+    s.twin.parts.response.recall(unit.id, request=s.sent.pop(unit.id, None))
     return f"{a.unit} recalled from incident {inc.id if inc is not None else -1}"
 
 
@@ -414,6 +398,51 @@ def _mutual_aid(s: DrillSession, a: AidArgs) -> str:
 
     r.schedule(r.now + a.delay, arrive)
     return f"mutual aid: a {a.unit_type} arrives at incident {inc.id} in {a.delay:g} s"
+
+
+# ---------------------------------------------------------------------- tiers
+def check_tier(s: DrillSession, kind: str, a: Any) -> None:
+    """Refuse a trainee's decision outside the tier they play (rules in
+    :mod:`twin.drill.tiers`); nothing is changed."""
+    c = s.command
+    if c is None:
+        return
+    if kind in ("dispatch", "recall"):
+        unit = _unit(s, a.unit)
+        if unit.id not in c.units:
+            names = [u.name for u in s.twin.parts.response.units if u.id in c.units]
+            raise c.refuse(f"{a.unit} is not a unit of {c.name}", "args.unit",
+                           f"command your own units: {names}")  # fmt: skip
+    if kind in ("dispatch", "mutual_aid"):
+        inc = _incident(s, a.incident)
+        if not c.holds(inc.node):
+            raise c.refuse(f"incident {inc.id} is another tier's call", "args.incident",
+                           "pick a call of your queue")  # fmt: skip
+    if kind in ("close_road", "open_road") and not c.holds(_node(s, a.location, "args.location")):
+        raise c.refuse(f"the road at {list(a.location)}", "args.location",
+                       f"pick a road in {c.name}")  # fmt: skip
+    if kind == "evacuate":
+        nodes = _zone_nodes(s, a.zone)
+        if not nodes.size or not c.area[nodes].all():
+            raise c.refuse("the zone reaches beyond the tier's area", "args.zone",
+                           f"draw the zone inside {c.name}")  # fmt: skip
+    if kind == "warning":
+        raise c.refuse("a warning is city-wide (one level for the whole map)", "args.level",
+                       "ask the city tier (the trainer) to issue it")  # fmt: skip
+
+
+def _zone_nodes(s: DrillSession, zone: Any) -> np.ndarray:
+    """Response road nodes inside a [lon, lat] polygon."""
+    import shapely
+
+    poly = shapely.Polygon([_metres(s, p) for p in zone])
+    drive = s.twin.exchange.drive
+    if not poly.is_valid:
+        return np.zeros(0, dtype=np.int64)
+    inside = drive.node_ids[shapely.contains_xy(poly, drive.x, drive.y)]
+    index = s.twin.parts.response.travel.index
+    nodes = [index.get(int(n), -1) for n in inside.tolist()]
+    return np.array([n for n in nodes if n >= 0], dtype=np.int64)
 
 
 ACTIONS: dict[str, Action] = {

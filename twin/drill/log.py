@@ -40,6 +40,7 @@ __all__ = [
     "CheckpointRecord",
     "DrillLog",
     "DrillScript",
+    "RefusalRecord",
     "ScriptInject",
     "read_log",
     "read_script",
@@ -104,6 +105,23 @@ class CheckpointRecord(StrictModel):
     """How many of the branch's actions (inherited ones included) precede it."""
 
 
+class RefusalRecord(StrictModel):
+    """An action the drill refused (nothing changed)."""
+
+    time: float = Field(ge=0.0, allow_inf_nan=False)
+    """Simulated time (s)."""
+    branch: str
+    """The branch it was tried on."""
+    kind: str
+    """The action's kind, as asked (maybe unknown)."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Its arguments, as asked."""
+    by: Literal["trainer", "trainee", "script"] = "trainee"
+    """Who asked."""
+    reason: str
+    """Why it was refused (the message shown)."""
+
+
 class BranchRecord(StrictModel):
     """A branch: a parent branch's first ``inherited`` actions, then its own."""
 
@@ -140,10 +158,15 @@ class DrillLog(StrictModel):
     """Terrain and flood cell size override (m), if any."""
     exchange_every: float = 60.0
     """Exchange interval (s): actions take effect at multiples of it."""
+    tier: str | None = None
+    """The jurisdiction the trainee played (the plan's automatic dispatch ran the others,
+    see :mod:`twin.drill.tiers`), or ``None``: the trainee commanded the whole city."""
     branches: list[BranchRecord] = Field(min_length=1)
     """Every branch, ``main`` first."""
     checkpoints: list[CheckpointRecord] = Field(default_factory=list)
     """Every checkpoint taken."""
+    refused: list[RefusalRecord] = Field(default_factory=list)
+    """Every action refused, in order (replay ignores them: they changed nothing)."""
 
     def branch(self, name: str) -> BranchRecord:
         """The branch called ``name``.

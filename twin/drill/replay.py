@@ -15,7 +15,7 @@ from twin.errors import Problem, UserInputError
 __all__ = ["counterfactual", "replay"]
 
 
-def _session(log: DrillLog, flood_cache: Path | str | None) -> DrillSession:
+def _session(log: DrillLog, flood_cache: Path | str | None, *, tiers: bool = True) -> DrillSession:
     return DrillSession(
         log.scenario,
         log.plan,
@@ -24,6 +24,7 @@ def _session(log: DrillLog, flood_cache: Path | str | None) -> DrillSession:
         resolution=log.resolution,
         exchange_every=log.exchange_every,
         flood_cache=flood_cache,
+        tier=log.tier if tiers else None,
     )
 
 
@@ -65,9 +66,10 @@ def counterfactual(
     log: DrillLog | Path | str, *, until: float | None = None, flood_cache=None
 ) -> dict[str, float]:
     """KPIs of the same scenario, plan and seed with no drill actions (the plan's automatic
-    dispatch alone), to ``until`` (s; default the main branch's end of play)."""
+    dispatch alone, for the trainee's tier too), to ``until`` (s; default the main branch's
+    end of play)."""
     if not isinstance(log, DrillLog):
         log = read_log(log)
-    session = _session(log, flood_cache)
+    session = _session(log, flood_cache, tiers=False)
     session.run_to(log.branch("main").time if until is None else float(until))
     return session.kpis()

@@ -19,6 +19,13 @@ replays the branch's actions before the checkpoint at their times (as the respon
 component's own restore does). It costs a re-run to the checkpoint. Replaying a log
 (:func:`twin.drill.replay.replay`) is the same re-run to the end.
 
+Tiers of command: with ``tier`` (a jurisdiction of a tiered plan, e.g. ``West``) the
+trainee plays that jurisdiction's command and the plan's automatic dispatch runs the other
+tiers; the trainee sees and may act on their tier only (the rules are in
+:mod:`twin.drill.tiers`). Without, the trainee commands the whole city. The trainer sees
+everything (``state("trainer")``). A refused action changes nothing and is logged
+(:attr:`DrillSession.refused`).
+
 Randomness: drill incidents draw their on-scene and handover times from
 ``stream(seed, "drill")``, so the scenario's own streams are untouched by a drill.
 """
@@ -31,15 +38,17 @@ from typing import Any
 
 import numpy as np
 
-from twin.drill.actions import ACTIONS, parse_args
+from twin.drill.actions import ACTIONS, check_tier, parse_args
 from twin.drill.log import (
     ActionRecord,
     BranchRecord,
     CheckpointRecord,
     DrillLog,
     DrillScript,
+    RefusalRecord,
     read_script,
 )
+from twin.drill.tiers import HeldForTrainee, TierCommand, tier_command
 from twin.errors import Problem, UserInputError
 from twin.random import stream
 
@@ -61,6 +70,8 @@ class DrillSession:
         A drill script (path or :class:`~twin.drill.log.DrillScript`) of timed injects.
     flood_cache
         Folder of recorded floods to reuse (see :meth:`CityTwin.from_files`).
+    tier
+        The jurisdiction the trainee plays (see the module notes), or ``None``.
     """
 
     def __init__(
@@ -74,7 +85,10 @@ class DrillSession:
         exchange_every: float = 60.0,
         script: Path | str | DrillScript | None = None,
         flood_cache: Path | str | None = None,
+        tier: str | None = None,
     ) -> None:
+        self.tier = tier
+        self.refused: list[RefusalRecord] = []
         self.scenario, self.plan = str(scenario), None if plan is None else str(plan)
         self.seed, self.until, self.resolution = seed, until, resolution
         self.exchange_every = float(exchange_every)
@@ -111,6 +125,11 @@ class DrillSession:
         if self.until is None:
             self.until = float(self.twin.until)
         self.rng = stream(int(self.twin.parts.seed), "drill")
+        r = self.twin.parts.response
+        self.command: TierCommand | None = None
+        if self.tier is not None:
+            self.command = tier_command(r, self.tier)
+            r.policy = HeldForTrainee(r.policy, self.command)
         self.held: dict[int, Any] = {}
         self.sent: dict[int, Any] = {}  # unit id -> the request a trainee sent it to
         n = self.twin.exchange.drive.n_links
@@ -202,20 +221,51 @@ class DrillSession:
             An unknown kind, bad arguments, an unknown or busy unit, a place off the map:
             nothing is changed and nothing is logged.
         """
-        if self.done:
-            raise UserInputError(Problem("the drill is over", fix="rewind to a checkpoint"))
-        if kind in ACTIONS and by == "trainee" and ACTIONS[kind].by != "trainee":
-            raise UserInputError(
-                Problem(f"{kind!r} is a trainer's inject", field="kind",
-                        fix="trainees take decisions: dispatch, recall, close_road, ...")
-            )  # fmt: skip
-        seen = self.state() if by == "trainee" else None
-        result = self._apply(kind, args)
+        try:
+            if self.done:
+                raise UserInputError(Problem("the drill is over", fix="rewind to a checkpoint"))
+            if kind in ACTIONS and by == "trainee" and ACTIONS[kind].by != "trainee":
+                raise UserInputError(
+                    Problem(f"{kind!r} is a trainer's inject", field="kind",
+                            fix="trainees take decisions: dispatch, recall, close_road, ...")
+                )  # fmt: skip
+            if by == "trainee" and self.command is not None:
+                check_tier(self, kind, parse_args(kind, args))
+            seen = self.state() if by == "trainee" else None
+            result = self._apply(kind, args)
+        except UserInputError as exc:
+            self._refused(kind, args, by, str(exc))
+            raise
         record = ActionRecord(time=self.now, kind=kind, args=dict(args), by=by, result=result,
                               seen=seen, script_index=script_index)  # fmt: skip
         self.actions[self.branch].append(record)
         self.twin.exchange.log(self.now, "drill", kind, f"{by}: {result}")
         return record
+
+    def _refused(self, kind: Any, args: Any, by: str, reason: str) -> None:
+        """Log a refused action (it changed nothing)."""
+        plain = args if isinstance(args, dict) else {"given": repr(args)}
+        self.refused.append(RefusalRecord(time=self.now, branch=self.branch, kind=str(kind),
+                                          args=dict(plain), by=by, reason=reason))  # fmt: skip
+        self.twin.exchange.log(self.now, "drill", "refused", f"{by} {kind}: {reason}")
+
+    def automatic(self, keep: frozenset[int] | set[int] = frozenset()) -> None:
+        """From now on the plan's dispatcher takes every call: the calls held for the
+        trainees and those of the trainee's tier (but the calls ``keep``, by id, that
+        nobody else may answer) are handed to it; the trainee's tier is no longer played."""
+        r = self.twin.parts.response
+        if isinstance(r.policy, HeldForTrainee):
+            r.policy = r.policy.inner
+            for inc in r.incidents:
+                if inc.id in keep and self.command is not None and self.command.holds(inc.node):
+                    r.hold(inc)
+        self.command = None
+        for inc in self.held.values():
+            served = inc.first_arrival is not None or inc.unserved is not None
+            if not (served or inc.id in keep or any(u.incident is inc for u in r.units)):
+                r.release(inc)
+        self.held.clear()
+        r.poke()
 
     def _apply(self, kind: str, args: dict[str, Any]) -> str:
         parsed = parse_args(kind, args)
@@ -310,8 +360,10 @@ class DrillSession:
             until=self.until,
             resolution=self.resolution,
             exchange_every=self.exchange_every,
+            tier=self.tier,
             branches=[branches[k] for k in self.branches],
             checkpoints=list(self.checkpoints.values()),
+            refused=list(self.refused),
         )
 
     # ------------------------------------------------------------------ state
@@ -319,24 +371,37 @@ class DrillSession:
         """The twin's KPIs over the drill so far."""
         return self.twin.kpis()
 
-    def state(self) -> dict[str, Any]:
-        """What a trainee sees now: the time, vital signs, open incidents, units, warning."""
+    def state(self, view: str = "trainee") -> dict[str, Any]:
+        """What ``view`` sees now: the time, vital signs, warning level, open incidents and
+        units. ``trainer`` sees everything; a trainee with a tier sees their tier's calls
+        and units and, of the rest, how many units of each type are free (``elsewhere``;
+        see :mod:`twin.drill.tiers`); a trainee without a tier sees everything."""
         r = self.twin.parts.response
         now = self.now
+        mine = self.command if view != "trainer" else None
+        tier = self.command
         incidents = [
             {"id": i.id, "type": i.type, "priority": i.priority, "node": i.node,
-             "call_time": i.call_time, "held": i.id in self.held,
+             "call_time": i.call_time,
+             "held": i.id in self.held or (tier is not None and tier.holds(i.node)),
              "units": [u.name for u in r.units if u.incident is i]}
             for i in r.incidents
             if i.first_arrival is None and i.unserved is None
+            and (mine is None or mine.holds(i.node))
         ]  # fmt: skip
         units = [
             {"name": u.name, "type": u.type, "state": u.state, "node": int(u.position(now)[0]),
              "incident": None if u.incident is None else u.incident.id}
             for u in r.units
+            if mine is None or u.id in mine.units
         ]  # fmt: skip
+        elsewhere: dict[str, int] = {}
+        if mine is not None:
+            for u in r.units:
+                if u.id not in mine.units:
+                    elsewhere[u.type] = elsewhere.get(u.type, 0) + int(u.free)
         vitals = {k: (v if math.isfinite(v) else None) for k, v in self.twin.vitals.items()}
-        return {
+        out = {
             "time": now,
             "until": self.until,
             "branch": self.branch,
@@ -345,3 +410,26 @@ class DrillSession:
             "incidents": incidents,
             "units": units,
         }
+        if tier is not None:
+            out["tier"] = tier.name
+        if mine is not None:
+            out["elsewhere"] = elsewhere
+        return out
+
+    def visible_actions(self, view: str = "trainee") -> list[ActionRecord]:
+        """The branch's actions ``view`` may see: all for the trainer and for a trainee
+        without a tier; a tier's trainee sees the trainees' decisions only (an inject
+        elsewhere would tell where)."""
+        acts = self.all_actions()
+        if view == "trainer" or self.command is None:
+            return acts
+        return [a for a in acts if a.by == "trainee"]
+
+    def visible_events(self, view: str = "trainee") -> list[dict[str, Any]]:
+        """The twin's event log as ``view`` may see it: a tier's trainee does not see the
+        drill's lines (injects and refusals anywhere) but sees the city's (warnings,
+        closures, triggers)."""
+        events = list(self.twin.exchange.events)
+        if view == "trainer" or self.command is None:
+            return events
+        return [e for e in events if e["source"] != "drill"]

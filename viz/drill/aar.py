@@ -17,10 +17,9 @@ What it holds:
   scored (the report says how many were left out).
 
 Re-runs build fresh twins (:class:`twin.drill.DrillSession`), as
-:func:`twin.drill.replay.replay` does. Handing held calls back queues a request per unit
-type the call needs, with the response model's private request counter (``_seq``) and
-wake-up (``_poke``): it has no public method to re-queue a call (the drill's dispatch uses
-the same private step).
+:func:`twin.drill.replay.replay` does. Handing held calls back
+(:meth:`twin.drill.DrillSession.automatic`) re-queues them with the response model's
+``release``; with a trainee's tier, the tier is handed to the plan's dispatcher too.
 """
 
 from __future__ import annotations
@@ -57,26 +56,13 @@ def _session(log: DrillLog, flood_cache: Path | str | None) -> Any:
 
     return DrillSession(log.scenario, log.plan, seed=log.seed, until=log.until,
                         resolution=log.resolution, exchange_every=log.exchange_every,
-                        flood_cache=flood_cache)  # fmt: skip
+                        flood_cache=flood_cache, tier=log.tier)  # fmt: skip
 
 
 def _release_held(session: Any, keep: set[int]) -> None:
     """Hand every held call nobody serves yet, except those in ``keep`` (ids the scored
     decision answered), to the plan's dispatcher (module notes)."""
-    from twin.response.dispatch import Request
-
-    r = session.twin.parts.response
-    for inc in list(session.held.values()):
-        served = inc.first_arrival is not None or inc.unserved is not None
-        if served or inc.id in keep or any(u.incident is inc for u in r.units):
-            continue
-        for type_, count in sorted(inc.needs.items()):
-            if type_ in r.unit_types:
-                for _ in range(count):
-                    r.pending.append(Request(inc, type_, r._seq))
-                    r._seq += 1
-    session.held.clear()
-    r._poke()
+    session.automatic(frozenset(keep))
 
 
 def _automatic(record: ActionRecord) -> tuple[str, dict[str, Any], str]:

@@ -7,18 +7,31 @@ about 300 lines of plain JavaScript give the panels the drill needs (clock, vita
 incident queue, unit board, warning level, event log, a 2-D map PNG from
 :mod:`viz.map2d` drawn on demand) and nothing to install. There is no 3-D view.
 
-Security:
+Security and roles:
 
 - bound to 127.0.0.1 unless a host is given;
-- a random access token (:func:`secrets.token_urlsafe`) is printed with the URL; every
-  state-changing POST needs it (header ``X-Drill-Token`` or ``?token=``), and when a host
-  is given, every request does: anything else is refused with 403;
+- two random access tokens (:func:`secrets.token_urlsafe`), one per role, printed with
+  their URLs: the **trainer**'s and the **trainee**'s. The role is the token's (header
+  ``X-Drill-Token`` or ``?token=``), never a parameter a page could change. The state
+  (``/api/state``) and every POST need a token; the page itself, its script and the map
+  (the shared city picture) load without one on 127.0.0.1, and when a host is given every
+  request needs one: anything else is refused with 403;
+- the clock, checkpoints and rewinds are the trainer's (a trainee's token gets 403);
 - inputs are checked by the session (:class:`twin.errors.UserInputError`): a bad inject or
-  decision gives HTTP 400 and a message on the page; a request body is at most 64 KB.
+  decision, or a trainee's decision outside their tier, gives HTTP 400 and a message on
+  the page, and the session logs the refusal; a request body is at most 64 KB.
 
-Views: the trainer's (``?view=trainer``) has the inject menu, the trainee's has only the
-decisions. The session has no tiers of command yet (every unit answers one dispatcher), so
-a trainee sees the same incidents and units as the trainer.
+Views: the trainer's has the inject menu and sees everything; the trainee's has only the
+decisions and, when the session plays a tier of command (``DrillSession(tier=...)``),
+sees that tier's calls and units and the shared city picture
+(:meth:`twin.drill.DrillSession.state`; rules in :mod:`twin.drill.tiers`). Decisions taken
+from the trainer's page are the trainee's (logged as such, checked against the tier).
+
+Updates: ``/api/state?after=N`` waits (up to :data:`LONG_POLL` s) until the state's
+version passes ``N`` (a step, an action, a clock change), so the page shows a step as soon
+as it is done instead of at its next poll; every state carries ``stamp``, the server's
+wall time (ms since the epoch) of its last change, from which the page measures the
+update's delay (kept in ``window.drillLatencies``; see ``benchmarks/drill.py``).
 
 The clock: a background thread steps the session (one exchange interval per step) at the
 chosen speed (1x to 60x: 60 s of simulated time per step take ``60 / speed`` s of wall
@@ -45,6 +58,8 @@ from twin.errors import Problem, TwinError, UserInputError
 
 __all__ = ["DrillApp", "make_server", "serve", "url"]
 
+#: Longest wait of a long-polling state request (s).
+LONG_POLL = 5.0
 #: Allowed clock speeds (simulated seconds per wall second).
 SPEEDS = (1.0, 60.0)
 #: Largest request body accepted (bytes).
@@ -93,18 +108,27 @@ class DrillApp:
     ----------
     session
         The :class:`twin.drill.DrillSession` to play.
-    token
-        The access token (default: a fresh ``secrets.token_urlsafe(16)``).
+    token, trainee_token
+        The trainer's and the trainee's access tokens (default: fresh
+        ``secrets.token_urlsafe(16)``).
     token_everywhere
-        Require the token on every request (a host was given), not only on POSTs.
+        Require a token on every request (a host was given), not only on the state and
+        POSTs.
     """
 
     def __init__(self, session: Any, *, token: str | None = None,
+                 trainee_token: str | None = None,
                  token_everywhere: bool = False) -> None:  # fmt: skip
         self.session = session
         self.token = token or secrets.token_urlsafe(16)
+        self.trainee_token = trainee_token or secrets.token_urlsafe(16)
+        if hmac.compare_digest(self.token, self.trainee_token):
+            raise ValueError("the trainer's and the trainee's tokens must differ")
         self.token_everywhere = token_everywhere
         self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.version = 0
+        self.stamp = time.time() * 1000.0
         self.playing = False
         self.speed = 1.0
         self.messages: deque[str] = deque(maxlen=10)
@@ -112,6 +136,24 @@ class DrillApp:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="drill-clock", daemon=True)
         self.place = _central_place(session)
+
+    def role(self, given: str) -> str | None:
+        """The role of an access token: ``trainer``, ``trainee`` or ``None``."""
+        for token, role in ((self.token, "trainer"), (self.trainee_token, "trainee")):
+            if hmac.compare_digest(given.encode(), token.encode()):
+                return role
+        return None
+
+    def _changed(self) -> None:
+        """A new state: wake the long polls (called with the lock held)."""
+        self.version += 1
+        self.stamp = time.time() * 1000.0
+        self.changed.notify_all()
+
+    def wait(self, after: int, timeout: float = LONG_POLL) -> None:
+        """Return when the state's version passes ``after`` or after ``timeout`` s."""
+        with self.lock:
+            self.changed.wait_for(lambda: self.version > after, timeout=timeout)
 
     # ------------------------------------------------------------------ the clock
     def start(self) -> None:
@@ -147,6 +189,7 @@ class DrillApp:
         except TwinError as exc:  # e.g. a scripted inject the city refuses mid-run
             self.messages.append(str(exc))
             self.playing = False
+        self._changed()
 
     def clock(self, *, play: bool | None = None, speed: float | None = None,
               step: bool = False) -> None:  # fmt: skip
@@ -174,6 +217,7 @@ class DrillApp:
                 if self.session.done:
                     raise UserInputError(Problem("the drill is over", fix="rewind"))
                 self._step()
+            self._changed()
 
     # ------------------------------------------------------------------ actions
     def act(self, kind: Any, args: Any, *, view: str) -> dict[str, Any]:
@@ -186,7 +230,10 @@ class DrillApp:
         by = "trainer" if view == "trainer" and kind in ACTIONS and (
             ACTIONS[kind].by == "trainer") else "trainee"  # fmt: skip
         with self.lock:
-            record = self.session.act(kind, args, by=by)
+            try:
+                record = self.session.act(kind, args, by=by)
+            finally:
+                self._changed()  # a refusal is logged too
         return {"time": record.time, "kind": record.kind, "by": record.by,
                 "result": record.result}  # fmt: skip
 
@@ -196,7 +243,9 @@ class DrillApp:
             raise UserInputError(Problem("a checkpoint name is a word", field="name",
                                          fix="e.g. before-dispatch"))  # fmt: skip
         with self.lock:
-            return self.session.checkpoint(name or None)
+            name = self.session.checkpoint(name or None)
+            self._changed()
+            return name
 
     def rewind(self, checkpoint: Any) -> str:
         """Start a new branch from a checkpoint (paused); returns the branch's name."""
@@ -205,26 +254,30 @@ class DrillApp:
                                          fix="pick one from the list"))  # fmt: skip
         with self.lock:
             self.playing = False
-            return self.session.rewind(checkpoint)
+            branch = self.session.rewind(checkpoint)
+            self._changed()
+            return branch
 
     # ------------------------------------------------------------------ views
     def state(self, view: str = "trainee") -> dict[str, Any]:
-        """Everything the page shows (see the module notes on views)."""
+        """Everything the page shows to ``view`` (``trainer`` or ``trainee``; see the
+        module notes on views)."""
         from twin.drill.actions import ACTIONS
 
         with self.lock:
             s = self.session
-            out = s.state()
-            actions = s.all_actions()[-LOG_ROWS:]
+            out = s.state(view)
+            actions = s.visible_actions(view)[-LOG_ROWS:]
             out["log"] = [{"time": a.time, "by": a.by, "kind": a.kind, "result": a.result}
                           for a in actions]  # fmt: skip
-            out["events"] = list(s.twin.exchange.events[-EVENT_ROWS:])
+            out["events"] = s.visible_events(view)[-EVENT_ROWS:]
             out["checkpoints"] = list(s.checkpoints)
             out["hospitals"] = [h.name for h in s.twin.parts.response.hospitals]
             out["done"] = s.done
             out["place"] = self.place
-        out.update(playing=self.playing, speed=self.speed, view=view,
-                   messages=list(self.messages), tiers=False)  # fmt: skip
+            out.update(version=self.version, stamp=self.stamp, playing=self.playing,
+                       speed=self.speed)  # fmt: skip
+        out.update(view=view, messages=list(self.messages), tier=out.get("tier"))
         shown = [k for k, a in ACTIONS.items() if view == "trainer" or a.by == "trainee"]
         out["actions"] = {
             k: {"by": ACTIONS[k].by, "doc": ACTIONS[k].doc,
@@ -263,11 +316,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _query(self) -> dict[str, str]:
         return {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
 
-    def _allowed(self, method: str) -> bool:
-        if method == "GET" and not self.app.token_everywhere:
-            return True
+    def _role(self) -> str | None:
+        """The role of the request's token (header or ``?token=``), or ``None``."""
         given = self.headers.get("X-Drill-Token") or self._query().get("token") or ""
-        return hmac.compare_digest(given.encode(), self.app.token.encode())
+        return self.app.role(given)
 
     def _send(self, status: int, body: bytes, kind: str) -> None:
         self.send_response(status)
@@ -282,20 +334,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, status: int, data: Any) -> None:
         self._send(status, json.dumps(data, allow_nan=False).encode(), "application/json")
 
-    def _refuse(self) -> None:
-        self._json(HTTPStatus.FORBIDDEN, {"error": "a valid access token is needed"})
+    def _refuse(self, why: str = "a valid access token is needed") -> None:
+        self._json(HTTPStatus.FORBIDDEN, {"error": why})
 
     def do_GET(self) -> None:
-        """Static page, ``/api/state?view=``, ``/api/map.png``."""
-        if not self._allowed("GET"):
-            return self._refuse()
+        """Static page, ``/api/state[?after=N]``, ``/api/map.png``."""
+        role = self._role()
         path = urlsplit(self.path).path
+        if role is None and (self.app.token_everywhere or path == "/api/state"):
+            return self._refuse()
         if path in STATIC:
             name, kind = STATIC[path]
             return self._send(HTTPStatus.OK, (HERE / name).read_bytes(), kind)
         if path == "/api/state":
-            view = "trainer" if self._query().get("view") == "trainer" else "trainee"
-            return self._json(HTTPStatus.OK, self.app.state(view))
+            after = self._query().get("after", "")
+            if after.lstrip("-").isdigit():
+                self.app.wait(int(after))
+            return self._json(HTTPStatus.OK, self.app.state(str(role)))
         if path == "/favicon.ico":  # browsers ask; none, without a 404 in the console
             self.send_response(HTTPStatus.NO_CONTENT)
             self.end_headers()
@@ -306,18 +361,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """``/api/clock``, ``/api/act``, ``/api/checkpoint``, ``/api/rewind``."""
-        if not self._allowed("POST"):
+        role = self._role()
+        if role is None:
             return self._refuse()
         path = urlsplit(self.path).path
+        if path in ("/api/clock", "/api/checkpoint", "/api/rewind") and role != "trainer":
+            return self._refuse("the clock, checkpoints and rewinds are the trainer's")
         try:
             body = self._body()
-            view = "trainer" if self._query().get("view") == "trainer" else "trainee"
             if path == "/api/clock":
                 self.app.clock(play=body.get("play"), speed=body.get("speed"),
                                step=bool(body.get("step", False)))  # fmt: skip
                 out: Any = {"ok": True}
             elif path == "/api/act":
-                out = self.app.act(body.get("kind"), body.get("args"), view=view)
+                out = self.app.act(body.get("kind"), body.get("args"), view=role)
             elif path == "/api/checkpoint":
                 out = {"checkpoint": self.app.checkpoint(body.get("name"))}
             elif path == "/api/rewind":
@@ -356,10 +413,11 @@ def make_server(app: DrillApp, host: str = "127.0.0.1", port: int = 8080) -> Thr
 
 
 def url(server: ThreadingHTTPServer, app: DrillApp, view: str = "trainer") -> str:
-    """The page's URL with the access token."""
+    """The page's URL with the access token of ``view`` (``trainer`` or ``trainee``)."""
     host, port = server.server_address[:2]
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    return f"http://{shown}:{port}/?view={view}&token={app.token}"
+    token = app.token if view == "trainer" else app.trainee_token
+    return f"http://{shown}:{port}/?token={token}"
 
 
 def serve(app: DrillApp, *, host: str = "127.0.0.1", port: int = 8080,
@@ -370,7 +428,8 @@ def serve(app: DrillApp, *, host: str = "127.0.0.1", port: int = 8080,
 
     server = make_server(app, host, port)
     app.start()
-    on_url(url(server, app))
+    for view in ("trainer", "trainee"):
+        on_url(f"{view}: {url(server, app, view)}")
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -37,6 +37,13 @@ def drill_command(
         Path | None, typer.Option("--report", help="Write the after-action report of a log.")
     ] = None,
     output: Annotated[Path | None, typer.Option("-o", help="HTML file of --report.")] = None,
+    tier: Annotated[
+        str | None,
+        typer.Option(
+            help="Jurisdiction the trainee plays (a tiered plan's, e.g. West); the "
+            "plan's automatic dispatch runs the other tiers."
+        ),
+    ] = None,
 ) -> None:
     """Run a drill: a local web app (trainer and trainee views) on 127.0.0.1, or replay a
     drill log headless (--replay LOG), or write its after-action report (--report LOG -o)."""
@@ -72,11 +79,11 @@ def drill_command(
 
     console.print("building the twin ...")
     session = DrillSession(scenario, plan, seed=seed, until=seconds(until, "--until"),
-                           resolution=resolution, script=script)  # fmt: skip
+                           resolution=resolution, script=script, tier=tier)  # fmt: skip
     app = DrillApp(session, token_everywhere=host is not None)
     console.print("Ctrl-C ends the drill.")
     log = serve(app, host=host or "127.0.0.1", port=port, out=out,
-                on_url=lambda u: console.print(f"drill at {u}", soft_wrap=True))  # fmt: skip
+                on_url=lambda u: console.print(f"drill, {u}", soft_wrap=True))  # fmt: skip
     if log is not None:
         from viz.drill.aar import write_aar
 

@@ -1,10 +1,13 @@
-// The drill page: polls /api/state, posts clock changes, injects and decisions.
-// Every piece of text from the server goes in through textContent (no HTML parsing).
+// The drill page: follows /api/state (long polls: the server answers when the state
+// changes), posts clock changes, injects and decisions. The role (trainer or trainee) is
+// the token's; the server says which. Every piece of text from the server goes in through
+// textContent (no HTML parsing).
 "use strict";
 const query = new URLSearchParams(location.search);
 const TOKEN = query.get("token") || "";
-const VIEW = query.get("view") === "trainer" ? "trainer" : "trainee";
 let last = null;
+// Delay (ms) from the server's change of state to the page showing it, one per update.
+window.drillLatencies = [];
 
 function api(path, body) {
   const opts = { headers: { "X-Drill-Token": TOKEN } };
@@ -13,8 +16,7 @@ function api(path, body) {
     opts.headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(body);
   }
-  const sep = path.includes("?") ? "&" : "?";
-  return fetch(path + sep + "view=" + VIEW, opts);
+  return fetch(path, opts);
 }
 
 function say(text) { document.getElementById("message").textContent = text; }
@@ -100,7 +102,9 @@ function show(s) {
   const w = document.getElementById("warning");
   w.textContent = s.warning_level; w.className = "warning-" + s.warning_level;
   document.getElementById("branch").textContent = s.branch;
-  document.getElementById("tiers").textContent = s.tiers ? "" : "(one tier: every unit answers one dispatcher)";
+  document.getElementById("tiers").textContent = s.tier ? "tier " + s.tier : "(the whole city)";
+  document.getElementById("elsewhere").textContent = s.elsewhere ?
+    "free elsewhere: " + Object.entries(s.elsewhere).map(([k, v]) => k + " " + v).join(", ") : "";
   table("vitals", ["sign", "value"], Object.entries(s.vitals).map(([k, v]) => [k, v === null ? "-" : Math.round(v * 100) / 100]));
   table("incidents", ["id", "type", "priority", "called", "held", "units"],
         s.incidents.map(i => [i.id, i.type, i.priority, clock(i.call_time), i.held ? "held" : "", i.units.join(", ")]));
@@ -117,6 +121,26 @@ async function refresh() {
   const r = await api("/api/state");
   if (!r.ok) { say("HTTP " + r.status + ": " + ((await r.json()).error || "")); return; }
   show(await r.json());
+}
+
+const pause = ms => new Promise(done => setTimeout(done, ms));
+
+async function follow() {
+  let version = -1;
+  for (;;) {
+    try {
+      const r = await api("/api/state?after=" + version);
+      if (!r.ok) { say("HTTP " + r.status + ": " + ((await r.json()).error || "")); await pause(1000); continue; }
+      const s = await r.json();
+      if (s.version > version) {
+        show(s);
+        if (version >= 0) window.drillLatencies.push(Date.now() - s.stamp);
+        version = s.version;
+      }
+    } catch (e) {
+      await pause(1000);
+    }
+  }
 }
 
 async function refreshMap() {
@@ -147,8 +171,7 @@ function wire() {
   on("checkpoint-go", () => post("/api/checkpoint", {}));
   on("rewind-go", () => post("/api/rewind", { checkpoint: document.getElementById("rewind-to").value }));
   on("map-refresh", refreshMap);
-  refresh();
-  setInterval(refresh, 500);
+  follow();
 }
 
 document.addEventListener("DOMContentLoaded", wire);
