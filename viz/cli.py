@@ -108,19 +108,31 @@ def render_command(
     html: Annotated[
         bool,
         typer.Option(
-            "--html", help="An offline HTML page with a time slider over the run's snapshots."
+            "--html",
+            help="An offline interactive 3-D page (WebGL) with a time slider over the run's "
+            "snapshots.",
+        ),
+    ] = False,
+    stills: Annotated[
+        bool,
+        typer.Option(
+            "--stills",
+            help="With --html: a page of pre-rendered images instead (no WebGL needed; "
+            "overview and oblique views only).",
         ),
     ] = False,
     gltf: Annotated[
         bool, typer.Option("--gltf", help="The 3-D scene at --time as glTF 2.0 (Blender, Cesium).")
     ] = False,
     size: Annotated[
-        str | None, typer.Option(help="Image size WxH (3-D; default 1600x1000, --html 960x600).")
+        str | None,
+        typer.Option(help="Image size WxH (3-D; default 1600x1000, --html --stills 960x600)."),
     ] = None,
     exaggeration: Annotated[float, typer.Option(help="Vertical exaggeration (3-D).")] = 1.5,
 ) -> None:
     """Draw a city or a run at one time to a PNG (off-screen; no display needed), or write
-    an offline HTML viewer (--html) or a glTF scene (--gltf)."""
+    an offline interactive 3-D page (--html; --html --stills: pre-rendered images) or a
+    glTF scene (--gltf)."""
     from twin.cli import console
     from twin.errors import Problem, UserInputError
 
@@ -129,16 +141,33 @@ def render_command(
         raise UserInputError(
             Problem("--map, --html and --gltf each choose the output", fix="pass one of them")
         )
+    if stills and not html:
+        raise UserInputError(
+            Problem("--stills chooses the kind of --html page", fix="pass --html --stills")
+        )
     if html:
-        from viz.web import write_html
-
         if time is not None:
             raise UserInputError(
                 Problem(
                     "the HTML page shows every snapshot", field="--time", fix="leave --time out"
                 )
             )
-        path = write_html(target, out, city=city, size=window, exaggeration=exaggeration)
+        if not stills and size is not None:
+            raise UserInputError(
+                Problem(
+                    "the 3-D page fills the browser window; it has no image size",
+                    field="--size",
+                    fix="leave --size out, or add --stills for a page of images of that size",
+                )
+            )
+        if stills:
+            from viz.web import write_html
+
+            path = write_html(target, out, city=city, size=window, exaggeration=exaggeration)
+        else:
+            from viz.web3d import write_html3d
+
+            path = write_html3d(target, out, city=city, exaggeration=exaggeration)
         console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
         return
     if gltf:

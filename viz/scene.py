@@ -82,6 +82,17 @@ def cells(grid: np.ndarray) -> np.ndarray:
     return np.asarray(grid).ravel(order="F")
 
 
+def road_scalars(state: SceneState, n_links: int) -> np.ndarray:
+    """``(n_links,)`` road colour values of ``state``: the speed index in [0, 1] (1 where
+    not given), -1 on closed links (drawn in :data:`CLOSED_RGB`)."""
+    speed = np.ones(n_links)
+    if state.speed_index is not None:
+        speed[:] = np.clip(state.speed_index, 0, 1)
+    if state.closed is not None:
+        speed[np.asarray(state.closed, dtype=bool)] = -1.0
+    return speed
+
+
 def clock_text(seconds: float) -> str:
     """``T+hh:mm:ss`` of a time in seconds."""
     s = round(seconds)
@@ -312,9 +323,7 @@ class CityScene:
         self.water_mesh.Modified()
 
         speed = self.road_mesh.cell_data["speed_index"]
-        speed[:] = 1.0 if state.speed_index is None else np.clip(state.speed_index, 0, 1)
-        if state.closed is not None:
-            speed[np.asarray(state.closed, dtype=bool)] = -1.0
+        speed[:] = road_scalars(state, speed.size)
         self.road_mesh.Modified()
 
         self._set_points(self.vehicle_mesh, state.vehicles, state.vehicle_state)

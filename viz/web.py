@@ -1,12 +1,12 @@
-"""``twin render --html`` and ``--gltf``: a run to look at outside twin.
+"""``twin render --html --stills`` and ``--gltf``: a run to look at outside twin.
 
 - :func:`write_html`: one self-contained page (no CDN, no network: PNG frames inlined as
   base64, one inline script allowed by its SHA-256 in the page's Content-Security-Policy)
   with a time slider over the run's depth snapshots, a play button and two camera views
   (overview, oblique). The frames are rendered off-screen by :class:`viz.scene.CityScene`
-  (built once, updated per snapshot). It is not a free 3-D camera: PyVista's own
-  ``export_html`` needs ``trame-vtk``, which is not a twin dependency; for a free camera
-  use ``--gltf`` in Blender or a glTF viewer.
+  (built once, updated per snapshot). No free camera, but it needs no WebGL (mail
+  clients, locked-down or old browsers, printing) and shows agents and texts as the
+  stills do; the interactive 3-D page of plain ``--html`` is :mod:`viz.web3d`.
 - :func:`write_gltf`: the scene's meshes (terrain, water, buildings, roads, agents) as one
   glTF 2.0 file with its buffers inlined (VTK's ``vtkGLTFExporter`` through PyVista), for
   Blender and Cesium. Texts and legends are 2-D overlays and are not exported.

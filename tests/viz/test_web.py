@@ -1,4 +1,5 @@
-"""``twin render --html`` (offline viewer with a time slider) and ``--gltf`` (glTF 2.0)."""
+"""``twin render --html --stills`` (offline page of pre-rendered images with a time slider)
+and ``--gltf`` (glTF 2.0). The interactive 3-D page (``--html``) is tested in test_web3d."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.viz.test_report_browser import browser  # noqa: F401  (the fixture)
 def _html(tmp_path, monaco_pack):
     folder = _run_folder(tmp_path, monaco_pack, depth_m=0.5)
     out = tmp_path / "view.html"
-    args = ["render", str(folder), "--city", "monaco", "--html", "-o", str(out)]
+    args = ["render", str(folder), "--city", "monaco", "--html", "--stills", "-o", str(out)]
     result = CliRunner().invoke(_app(), [*args, "--size", "320x200"])
     assert result.exit_code == 0, result.output
     return out
@@ -72,7 +73,7 @@ def test_html_viewer_runs_offline_in_headless_chromium(browser, tmp_path, monaco
 
 def test_html_of_a_city_has_one_frame_and_refuses_a_time(tmp_path, monaco_pack):
     out = tmp_path / "city.html"
-    args = ["render", "monaco", "--html", "-o", str(out), "--size", "160x100"]
+    args = ["render", "monaco", "--html", "--stills", "-o", str(out), "--size", "160x100"]
     result = CliRunner().invoke(_app(), args)
     assert result.exit_code == 0, result.output
     assert _frames(out)["labels"] == ["T+00:00:00"]

@@ -1,0 +1,162 @@
+"""``twin render --html``: the interactive offline 3-D page (vtk.js, inlined) with a time
+slider over the run's snapshots; opened in headless chromium."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import re
+import zipfile
+
+import numpy as np
+from typer.testing import CliRunner
+
+from tests.viz.conftest import same_hue
+from tests.viz.test_render_cli import _app, _run_folder
+from tests.viz.test_report_browser import browser  # noqa: F401  (the fixture)
+
+#: The middle of the water colours (0.5 m), as in test_render_cli.
+WATER = np.array([61, 143, 214])
+
+
+def _page(tmp_path, monaco_pack):
+    """The 3-D page of a run folder with 0 m at 0 s and 0.5 m everywhere at 600 s."""
+    folder = _run_folder(tmp_path, monaco_pack, depth_m=0.5)
+    out = tmp_path / "view.html"
+    args = ["render", str(folder), "--city", "monaco", "--html", "-o", str(out)]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _data(out) -> dict:
+    text = out.read_text(encoding="utf-8")
+    block = re.search(r'<script id="twin-data" type="application/json">(.*?)</script>', text, re.S)
+    return json.loads(block.group(1))
+
+
+def _flooded(monaco_pack) -> tuple[int, int]:
+    """Wet cells and drive links closed to cars under 0.5 m everywhere, by the twin's rules."""
+    from twin.coupling.roads import flood_roads, sample_links_on_grid
+
+    terrain = monaco_pack.terrain
+    depth = np.full(terrain.shape, 0.5)
+    sampler = sample_links_on_grid(monaco_pack.links("drive"), terrain.transform, terrain.shape)
+    return int((depth > 0.01).sum()), int(flood_roads(sampler, depth).closed_cars.sum())
+
+
+def test_page_holds_the_scene_and_each_snapshots_water_and_roads(tmp_path, monaco_pack):
+    out = _page(tmp_path, monaco_pack)
+    text = out.read_text(encoding="utf-8")
+    assert "default-src 'none'" in text  # the CSP: nothing may be fetched
+    assert re.search(r"<script[^>]*\ssrc=", text) is None
+    assert re.search(r"""(src|href)=["']?https?:""", text) is None
+    data = _data(out)
+    assert data["labels"] == ["T+00:00:00", "T+00:10:00"]
+    ny, nx = monaco_pack.terrain.shape
+    depth = [
+        np.frombuffer(gzip.decompress(base64.b64decode(d)), dtype="<u2").reshape(ny, nx)
+        for d in data["depth"]
+    ]
+    assert depth[0].max() == 0
+    assert (depth[1] == 500).all()  # millimetres
+    roads = [np.frombuffer(base64.b64decode(r), dtype="<f4") for r in data["roads"]]
+    assert (roads[0] == 1).all()
+    assert (roads[1] == -1).sum() == _flooded(monaco_pack)[1]
+    ground = np.frombuffer(base64.b64decode(data["ground"]), dtype="<f4").reshape(ny, nx)
+    assert np.allclose(ground, monaco_pack.terrain.elevation, atol=1e-3)  # float32 of metres
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(data["scene"]))) as archive:
+        scene = json.loads(archive.read("index.json"))
+    names = re.findall(r'"name": "(\w+)"', json.dumps(scene["scene"]))
+    assert {"elevation", "depth", "speed_index"} <= set(names)
+    for entry in scene["hashes"].values():
+        assert entry["type"] != "Float64Array"  # float32 points and arrays
+
+
+def test_page_runs_offline_in_headless_chromium_and_the_slider_moves_the_water(
+    browser,  # noqa: F811
+    tmp_path,
+    monaco_pack,
+):
+    from PIL import Image
+
+    out = _page(tmp_path, monaco_pack)
+    wet_cells, closed = _flooded(monaco_pack)
+    page = browser.new_page(viewport={"width": 900, "height": 600})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(out.as_uri(), wait_until="load")
+    # software WebGL in a loaded machine: the wait bounds a hang only
+    page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=120_000)
+
+    def seen() -> tuple[dict, np.ndarray]:
+        page.wait_for_timeout(300)  # one more animation frame after render()
+        png = page.locator("#view3d canvas").screenshot()
+        pixels = np.asarray(Image.open(io.BytesIO(png)))[:, :, :3].reshape(-1, 3)
+        state = page.evaluate("() => ({...document.body.dataset})")
+        return state | {"clock": page.text_content("#clock")}, pixels
+
+    first, dry = seen()
+    page.eval_on_selector("#time", "s => { s.value = '1'; s.dispatchEvent(new Event('input')); }")
+    page.wait_for_function("() => document.body.dataset.step === '1'", timeout=60_000)
+    second, wet = seen()
+    page.click("button.cam[data-cam=overview]")
+    _, overview = seen()
+    context = page.evaluate("() => !!document.querySelector('#view3d canvas').getContext")
+    page.close()
+    assert errors == []
+    assert requests == [out.as_uri()]  # the file itself, nothing else
+    assert context
+    assert (first["clock"], first["wetCells"], first["closedRoads"]) == ("T+00:00:00", "0", "0")
+    assert (second["clock"], second["wetCells"]) == ("T+00:10:00", str(wet_cells))
+    assert second["closedRoads"] == str(closed)
+    # the canvas drew the city (many colours, hardly any water) and then the water: 0.5 m
+    # everywhere turns most of the view water-blue (the sea and walls stay as they are)
+    assert len(np.unique(dry, axis=0)) > 1000
+    assert same_hue(dry, WATER).mean() < 0.05
+    assert same_hue(wet, WATER).mean() > same_hue(dry, WATER).mean() + 0.3
+    assert (overview != wet).any(axis=1).mean() > 0.2  # another camera
+
+
+def test_page_of_a_city_and_of_a_pack_from_python(tmp_path, monaco_pack):
+    from viz.scene import SceneState
+    from viz.web3d import scene_html
+
+    out = tmp_path / "city.html"
+    result = CliRunner().invoke(_app(), ["render", "monaco", "--html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _data(out)["labels"] == ["T+00:00:00"]
+    closed = np.zeros(monaco_pack.links("drive").n_links, dtype=bool)
+    closed[:5] = True
+    text = scene_html(
+        monaco_pack,
+        states=[SceneState(time=60.0), SceneState(time=120.0, closed=closed)],
+        title="drill <3-D>",
+    )
+    data = json.loads(
+        re.search(
+            r'<script id="twin-data" type="application/json">(.*?)</script>', text, re.S
+        ).group(1)
+    )
+    assert data["labels"] == ["T+00:01:00", "T+00:02:00"]
+    roads = np.frombuffer(base64.b64decode(data["roads"][1]), dtype="<f4")
+    assert (roads == -1).sum() == 5
+    assert "<title>drill &lt;3-D&gt;</title>" in text
+
+
+def test_3d_page_refuses_a_size_and_stills_need_html(tmp_path):
+    result = CliRunner().invoke(
+        _app(), ["render", "monaco", "--html", "--size", "300x200", "-o", "x"]
+    )
+    assert result.exit_code == 2
+    assert "--size" in result.output
+    assert "--stills" in result.output
+    result = CliRunner().invoke(_app(), ["render", "monaco", "--stills", "-o", "x.png"])
+    assert result.exit_code == 2
+    assert "--html --stills" in result.output
+    assert "Traceback" not in result.output
