@@ -36,6 +36,7 @@ class DepthSnapshots:
         import rasterio
 
         folder = Path(folder)
+        check_format(folder)
         for candidate in (folder / "depth.tif", folder / "flood" / "depth.tif"):
             if candidate.is_file():
                 break
@@ -87,14 +88,56 @@ class DepthSnapshots:
             return src.read(index + 1).astype(np.float64)
 
 
-def run_city(folder: Path | str) -> str | None:
-    """The city a run folder's ``run.json`` names (its scenario's ``city.name``), if any."""
+def _manifest(folder: Path | str) -> Path | None:
+    """The run manifest (``run.json``) of a run folder: in it or in the folder above (a
+    plan's sub-folder of ``twin respond``, ``flood/`` of ``twin run``)."""
     for path in (Path(folder) / "run.json", Path(folder).parent / "run.json"):
         if path.is_file():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                return None
-            city = (data.get("scenario") or {}).get("city") or {}
-            return city.get("name") if isinstance(city, dict) else None
+            return path
     return None
+
+
+def check_format(folder: Path | str) -> None:
+    """Refuse a run folder whose ``run.json`` was written by another format version of twin
+    (:data:`twin.manifest.MANIFEST_FORMAT`): its files may not mean what this viz reads.
+    A folder without ``run.json`` passes (``--city`` then names its city)."""
+    from twin.manifest import MANIFEST_FORMAT
+
+    path = _manifest(folder)
+    if path is None:
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserInputError(
+            Problem(
+                f"cannot read the run manifest: {exc}",
+                file=path,
+                fix="rerun the run, or move the broken run.json away and pass --city",
+            )
+        ) from None
+    found = data.get("format") if isinstance(data, dict) else None
+    if found != MANIFEST_FORMAT:
+        said = "no format" if found is None else f"format {found!r}"
+        raise UserInputError(
+            Problem(
+                f"run written by another version of twin ({said}; this version reads "
+                f"format {MANIFEST_FORMAT})",
+                file=path,
+                field="format",
+                fix="rerun it with this version: the command line is in run.json's command_line",
+            )
+        )
+
+
+def run_city(folder: Path | str) -> str | None:
+    """The city a run folder's ``run.json`` names (its scenario's ``city.name``), if any."""
+    path = _manifest(folder)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    city = (data.get("scenario") or {}).get("city") or {}
+    return city.get("name") if isinstance(city, dict) else None

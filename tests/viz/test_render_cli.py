@@ -93,6 +93,44 @@ def test_a_folder_without_snapshots_is_one_clear_message(tmp_path, args):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("manifest", "said"),
+    [({"format": 0, "scenario": {}}, "format 0"), ({"scenario": {}}, "no format")],
+)
+@pytest.mark.parametrize("args", [["--map"], [], ["--html"]])
+def test_a_run_of_an_older_format_is_one_clear_message(tmp_path, monaco_pack, manifest, said, args):
+    import json
+
+    from twin.manifest import MANIFEST_FORMAT
+
+    folder = _run_folder(tmp_path, monaco_pack, depth_m=0.5)
+    (folder / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    out = tmp_path / "x.out"
+    result = CliRunner().invoke(_app(), ["render", str(folder), "-o", str(out), *args])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())  # the console may wrap the line
+    wanted = f"run written by another version of twin ({said}; this version reads format "
+    assert wanted + f"{MANIFEST_FORMAT})" in text
+    assert "command_line" in result.output  # the fix: rerun it
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_a_depth_file_of_an_older_version_is_one_clear_message(tmp_path, monaco_pack):
+    import rasterio
+
+    folder = _run_folder(tmp_path, monaco_pack, depth_m=0.5)
+    with rasterio.open(folder / "flood" / "depth.tif", "r+") as dst:
+        dst.set_band_description(2, "depth at 600 s")  # not t=<seconds>s
+    result = CliRunner().invoke(
+        _app(), ["render", str(folder), "--city", "monaco", "-o", str(tmp_path / "x.png")]
+    )
+    assert result.exit_code == 2
+    assert "band 2 is described 'depth at 600 s'" in result.output
+    assert "not a depth file of this twin version" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_render_map_writes_a_2d_map(tmp_path, monaco_pack):
     from PIL import Image
 
