@@ -18,8 +18,11 @@ FLASH_FLOOD = Path(__file__).resolve().parents[2] / "scenarios" / "monaco_flash_
 
 def test_evacuation_departures_come_from_the_named_stream(monaco_pack):
     """The evacuating drivers leave at the times drawn from stream(seed,
-    'traffic.evacuation') (it was default_rng([seed, 4]), outside the one scheme); another
-    seed gives other times."""
+    'traffic.evacuation') (it was default_rng([seed, 4]), outside the one scheme), their
+    cars per building the evacuees' split (stream 'evacuation.split'); another seed gives
+    other times."""
+    from twin.coupling.evacuees import split_evacuees
+
     sc = load_scenario(FLASH_FLOOD)
     run = traffic_from_scenario(sc, monaco_pack)
     depart = run.model.trips().depart[run.evacuees]
@@ -32,6 +35,7 @@ def test_evacuation_departures_come_from_the_named_stream(monaco_pack):
         pack.crs,
         stream(sc.seed, "traffic.evacuation"),
         end=sc.time.duration,
+        cars=split_evacuees(pack, sc.demand.evacuation, sc.seed).cars,
     ).depart
     assert run.evacuees.size > 0
     np.testing.assert_array_equal(depart, expected)
