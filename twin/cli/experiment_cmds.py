@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from twin.cli import app, console, err_console, user_errors
+from twin.cli._options import STATE, show_progress
 from twin.cli.maps_cmds import MapsOption
 
 PlanArgs = Annotated[
@@ -103,12 +104,12 @@ def _run(kind: str, scenario_file: Path, plans: list[Path] | None, *, maps, prog
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-        disable=not progress,
+        disable=not show_progress(progress),
     )
     state: dict[str, Any] = {}
 
     def start(study: Any, path: Path, where: str) -> None:
-        for note in study.notes:
+        for note in () if STATE.quiet else study.notes:
             err_console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
         state.update(path=path, where=where)
         bar.start()
@@ -149,12 +150,13 @@ def _run(kind: str, scenario_file: Path, plans: list[Path] | None, *, maps, prog
         raise
     finally:
         bar.stop()
-    if result.progress.reused:
+    if result.progress.reused and not STATE.quiet:
         err_console.print(escape(f"reused {result.progress.reused} finished runs from "
                                  f"{result.path}"), highlight=False)  # fmt: skip
     for line in result.progress.errors:
         err_console.print(f"[red]failed after a retry:[/red] {escape(line)}", highlight=False)
     _show(result.summary, result.path, result.study_id, result.html)
+    console.print(escape(f"manifest {result.manifest}"), highlight=False)
     p = result.progress
     if p.failed and not (p.done + p.reused):
         err_console.print(

@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from twin.cli import app, console, err_console, user_errors
+from twin.cli._options import show_progress
 
 maps_app = typer.Typer(help="Known cities, city packs and map downloads.", no_args_is_help=True)
 app.add_typer(maps_app, name="maps")
@@ -50,6 +51,7 @@ def load_with_progress(source: str, **options):
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not show_progress(True),
     ) as progress:
         task = progress.add_task(f"building {source}", total=len(BUILD_STEPS))
         seen: list[str] = []
@@ -401,6 +403,7 @@ def fetch(
         with Progress(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
             TransferSpeedColumn(), console=err_console, transient=True,
+            disable=not show_progress(True),
         ) as bar:  # fmt: skip
             tasks: dict[str, TaskID] = {}
 
