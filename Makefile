@@ -1,5 +1,6 @@
 # twin: two commands for a fresh machine with Python 3.11.
-#   make demo   create .venv, install, run the demo (Monaco pack, then two plans compared)
+#   make demo   create .venv, install, run the demo (Monaco pack, then three plans compared
+#               on the coupled flash flood; ends with the report's path)
 #   make test   install the test extras and run the test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv

@@ -68,19 +68,6 @@ def test_demo_falls_back_to_helsinki_with_a_note(tmp_path, monkeypatch):
     assert "helsinki" in result.output
 
 
-def test_demo_compares_two_plans_on_monaco(tmp_path, monaco_dir):
-    study = tmp_path / "demo.duckdb"
-    args = ["demo", "--maps", str(monaco_dir.parent), "-n", "3", "--study", str(study)]
-    result = run(*args)
-    assert result.exit_code == 0, result.output
-    assert "City pack: monaco" in result.output
-    assert "Plan comparison: monaco_busy_day.yaml" in result.output
-    assert "two_stations" in result.output
-    assert "3 replications" in result.output
-    assert study.is_file()
-    assert study.with_suffix(".html").is_file()
-
-
 def test_corrupt_pbf_and_checksum_mismatch_exit_2(tmp_path, monaco_dir):
     data = bytearray((monaco_dir / "monaco-2021-11.osm.pbf").read_bytes())
     truncated = tmp_path / "truncated.osm.pbf"

@@ -20,19 +20,22 @@ def _seconds(text: str | None, option: str) -> float | None:
     return seconds(text, option)
 
 
-def after_run_report(kind: str, target: Path, **details) -> None:
+def after_run_report(kind: str, target: Path, **details) -> list[Path]:
     """Call the installed after-run hooks (:func:`twin.plugins.after_run`; viz writes the
-    HTML report) and print what each wrote, or its error as a warning."""
+    HTML report), print what each wrote, or its error as a warning; return the files."""
     from rich.markup import escape
 
     from twin.cli import err_console
     from twin.plugins import after_run
 
+    written = []
     for name, path, error in after_run(kind, target, **details):
         if error:
             err_console.print(f"[yellow]warning:[/yellow] no {name}: {escape(error)}")
         elif path is not None:
             console.print(f"wrote {name} {escape(str(path))}", highlight=False)
+            written.append(Path(path))
+    return written
 
 
 @contextmanager
