@@ -60,3 +60,23 @@ def test_reroute_candidates_are_those_with_a_choice_left():
     got = kern.can_reroute(vi, n, path_ptr)
     assert np.array_equal(got, want)
     assert 0 < got.sum() < n
+
+
+def test_unrouted_departures_are_those_without_a_path_due_before_the_window_ends():
+    """:func:`kernels.unrouted_before` picks the waiting vehicles without a path that depart
+    before the planning window ends, as the array expression it replaces."""
+    rng = np.random.default_rng(3)
+    n = 500
+    vi = np.zeros((n, 7), dtype=np.int64)
+    vf = np.zeros((n, 8))
+    vi[:, kern.I_PATH] = rng.integers(-1, 3, n)
+    vi[:, kern.I_STATUS] = rng.integers(0, 4, n)
+    vf[:, kern.F_DEPART] = rng.uniform(0.0, 600.0, n)
+    want = (
+        (vi[:, kern.I_PATH] < 0)
+        & (vi[:, kern.I_STATUS] == kern.WAITING)
+        & (vf[:, kern.F_DEPART] < 300.0)
+    )
+    got = kern.unrouted_before(vi, vf, n - 10, 300.0)
+    assert np.array_equal(got, want[: n - 10])
+    assert 0 < got.sum() < n - 10

@@ -454,6 +454,16 @@ def last_flagged(path_ptr, path_links, flagged):
 
 
 @numba.njit(cache=True)
+def unrouted_before(vi, vf, n, until):
+    """(n,) bool: which of the first ``n`` vehicles wait without a path and depart before
+    ``until`` (s): those the next planning window routes."""
+    out = np.zeros(n, dtype=np.bool_)
+    for v in range(n):
+        out[v] = vi[v, I_PATH] < 0 and vi[v, I_STATUS] == WAITING and vf[v, F_DEPART] < until
+    return out
+
+
+@numba.njit(cache=True)
 def can_reroute(vi, n, path_ptr):
     """(n,) bool: which of the first ``n`` vehicles a periodic reroute looks at: those with a
     path that are waiting to depart, or on a link that is not the last of their path (on the

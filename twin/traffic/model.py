@@ -419,7 +419,7 @@ class TrafficModel:
         v, n = self._v, self.n_vehicles
         new = np.zeros(n, dtype=bool)
         if until is not None:
-            new = (v.path_id[:n] < 0) & (v.status[:n] == kern.WAITING) & (v.t_depart[:n] < until)
+            new = kern.unrouted_before(v.vi, v.vf, n, until)
         again = np.zeros(n, dtype=bool)
         if reroute is not None and len(self._path_ptr) > 1:
             again = kern.can_reroute(v.vi, n, self._path_ptr)
