@@ -9,9 +9,11 @@ methods (the response model's ``call``, ``hold``, ``send``, ``recall``,
 ``evacuate``).
 
 Injects (trainer): ``incident``, ``false_report``, ``road_collapse``,
-``unit_out_of_service``, ``hospital_full``. Rain intensifying is not offered: the flood's
-forcing is fixed when the flood model is built (and a recorded flood is replayed), so it
-cannot be scaled during a run.
+``unit_out_of_service``, ``hospital_full``, ``rain`` (rain intensifying: every hyetograph
+of the scenario scaled from now on, by giving the running flood model a new forcing whose
+rain series have a step at the inject time; refused when a recorded flood is replayed,
+the scenario has no rain, or it does not rain now). A levee breach is not offered: the
+flood model takes new inflows only when it is built.
 
 Decisions (trainee): ``dispatch``, ``recall``, ``close_road``, ``open_road``, ``warning``,
 ``evacuate``, ``mutual_aid``.
@@ -87,6 +89,14 @@ class HospitalArgs(StrictModel):
     """The hospital's name."""
     duration: PositiveDuration = 3600.0
     """How long (s)."""
+
+
+class RainArgs(StrictModel):
+    """Rain intensifying: every rain of the scenario multiplied by ``factor`` from now to
+    the end of its hyetograph (a storm that ends still ends)."""
+
+    factor: float = Field(default=2.0, gt=1.0, le=10.0)
+    """Multiplier of the intensities (> 1, at most 10)."""
 
 
 class DispatchArgs(StrictModel):
@@ -321,6 +331,30 @@ def _hospital_full(s: DrillSession, a: HospitalArgs) -> str:
     return f"{a.hospital} full for {a.duration:g} s"
 
 
+def _rain(s: DrillSession, a: RainArgs) -> str:
+    from dataclasses import replace
+
+    from twin.flood.forcing import Rainfall
+
+    model = getattr(s.twin.parts.flood, "model", None)
+    forcing = getattr(model, "forcing", None)
+    if forcing is None:
+        raise _refuse("no flood model runs (none in the scenario, or a recorded flood is "
+                      "replayed)", "kind", "drill without flood_cache")  # fmt: skip
+    now = s.now
+    if not forcing.rainfall or not any(r.intensity(now) > 0 for r in forcing.rainfall):
+        raise _refuse("it does not rain now: nothing to intensify", "kind",
+                      "inject it while the scenario's storm lasts")  # fmt: skip
+    rains = []
+    for r in forcing.rainfall:
+        times = sorted({*r.times, now})
+        rates = [r.intensity(t) * (a.factor if t >= now else 1.0) for t in times]
+        rains.append(Rainfall(times, rates, zone=r.zone, zone_crs=r.zone_crs, name=r.name))
+    model.forcing = replace(forcing, rainfall=tuple(rains))
+    mm_h = max(r.intensity(now) for r in rains) * 3.6e6
+    return f"rain x{a.factor:g} from now ({mm_h:.0f} mm/h at its heaviest now)"
+
+
 # ---------------------------------------------------------------------- decisions
 def _dispatch(s: DrillSession, a: DispatchArgs) -> str:
     unit = _unit(s, a.unit)
@@ -454,6 +488,7 @@ ACTIONS: dict[str, Action] = {
         Action("unit_out_of_service", "trainer", UnitTimeArgs, _out_of_service,
                "a unit goes off duty"),
         Action("hospital_full", "trainer", HospitalArgs, _hospital_full, "a hospital on diversion"),
+        Action("rain", "trainer", RainArgs, _rain, "rain intensifying"),
         Action("dispatch", "trainee", DispatchArgs, _dispatch, "send a unit to an incident"),
         Action("recall", "trainee", RecallArgs, _recall, "recall a unit on its way"),
         Action("close_road", "trainee", RoadArgs, _close_road, "close roads"),

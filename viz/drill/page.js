@@ -67,6 +67,7 @@ function example(kind, s) {
     road_collapse: { location: place, radius: 20 },
     unit_out_of_service: { unit: unit, duration: "30 min" },
     hospital_full: { hospital: s.hospitals[0] || "", duration: "1 h" },
+    rain: { factor: 2 },
     dispatch: { unit: unit, incident: incident },
     recall: { unit: unit },
     close_road: { location: place, radius: 15 },
