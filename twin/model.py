@@ -31,11 +31,20 @@ from twin.engine.run import run as engine_run
 from twin.engine.timeline import Timeline
 from twin.errors import Problem, UserInputError
 from twin.metrics.vitals import VITALS, column, coupled_kpis
+from twin.run_outputs import SnapshotRecorder, write_outputs
 
 if TYPE_CHECKING:
     from twin.coupling.twin_setup import TwinParts
+    from twin.scenario.schema import Scenario
 
-__all__ = ["CHECKPOINT_FORMAT", "CityTwin", "FacilityAgent", "IncidentAgent", "UnitAgent"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CityTwin",
+    "FacilityAgent",
+    "IncidentAgent",
+    "UnitAgent",
+    "write_outputs",
+]
 
 #: Version of the checkpoint file layout.
 CHECKPOINT_FORMAT = 1
@@ -127,6 +136,7 @@ class CityTwin(mesa.Model):
         self.exchange = Exchange(parts, rules)
         self.timeline = parts.timeline
         self.record_flood = record_flood
+        self.snapshots = _snapshot_recorder(parts)
         self.model_seconds = {c.name: 0.0 for c in self.components}
         self.times: list[float] = []
         self.rows: list[dict[str, float]] = []
@@ -141,7 +151,7 @@ class CityTwin(mesa.Model):
     @classmethod
     def from_files(
         cls,
-        scenario: Path | str,
+        scenario: Path | str | Scenario,
         plan: Path | str | None = None,
         *,
         seed: int | None = None,
@@ -151,14 +161,22 @@ class CityTwin(mesa.Model):
     ) -> CityTwin:
         """A twin from a scenario file and a plan file (default the scenario's first plan).
 
-        ``resolution`` (m) overrides the scenario's terrain and flood grid cell size.
+        ``scenario`` may also be a loaded scenario (e.g. with ``--set`` changes applied);
+        problems then still name the file it was loaded from. ``resolution`` (m)
+        overrides the scenario's terrain and flood grid cell size.
         """
         from twin.coupling.city_setup import scenario_city
         from twin.coupling.twin_setup import build_parts
         from twin.scenario.loader import load_plan, load_scenario
-        from twin.scenario.problems import adopt
+        from twin.scenario.problems import adopt, source_of
+        from twin.scenario.schema import Scenario
 
-        sc = load_scenario(scenario)
+        if isinstance(scenario, Scenario):
+            sc = scenario
+            source = source_of(sc)
+            scenario = source.file if source is not None else None
+        else:
+            sc = load_scenario(scenario)
         if resolution is not None:
             variant = sc.model_copy(
                 update={"city": sc.city.model_copy(update={"resolution": float(resolution)})}
@@ -253,9 +271,11 @@ class CityTwin(mesa.Model):
             self.running = False
 
     def _observe(self, t: float) -> None:
-        if self.record_flood is not None and self.parts.flood is not None:
-            depth, speed = self.exchange.flood_grids(t)
-            self.record_flood.add(t, depth, speed)
+        if self.parts.flood is not None:
+            if self.record_flood is not None:
+                self.record_flood.add(t, *self.exchange.flood_grids(t))
+            if self.snapshots is not None and t >= self.snapshots.next_due - 1e-9:
+                self.snapshots.add(t, *self.exchange.flood_grids(t))
         vitals = self.exchange.vitals(t)
         self.exchange.evaluate_triggers(t, vitals)
         vitals["warning_level"] = float(self.exchange.triggers.warning_level)
@@ -343,6 +363,9 @@ class CityTwin(mesa.Model):
             "rows": self.rows,
             "exchange": ex_data,
         }
+        if self.snapshots is not None:
+            snaps, meta["snapshot_times"] = self.snapshots.state()
+            arrays.update({f"snapshots/{k}": v for k, v in snaps.items()})
         arrays["meta.json"] = np.array(json.dumps(meta))
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -388,6 +411,11 @@ class CityTwin(mesa.Model):
             c.restore(snap)
         ex = {k[len("exchange/") :]: v for k, v in arrays.items() if k.startswith("exchange/")}
         self.exchange.restore(ex, meta["exchange"])
+        if self.snapshots is not None:
+            snaps = {
+                k[len("snapshots/") :]: v for k, v in arrays.items() if k.startswith("snapshots/")
+            }
+            self.snapshots.load(snaps, meta["snapshot_times"])
         self.clock.advance_to(float(meta["time"]))
         self._events_applied = int(meta["events_applied"])
         self.times = [float(t) for t in meta["times"]]
@@ -440,6 +468,18 @@ def _check_once(components: list) -> None:
         check_component(c)
 
 
+def _snapshot_recorder(parts: TwinParts) -> SnapshotRecorder | None:
+    """The recorder of the render snapshots the scenario's ``outputs.snapshots`` asks for
+    (``None``: it asks for none, or the run has no flood)."""
+    from twin.coupling.twin_setup import grid_transform
+
+    interval = parts.scenario.outputs.snapshots
+    if interval is None or parts.flood is None or parts.land is None:
+        return None
+    transform, _ = grid_transform(parts)
+    return SnapshotRecorder(interval, parts.land, transform, parts.pack.crs)
+
+
 def _reporter(name: str):
     return lambda model: model.vitals[name]
 
@@ -474,69 +514,3 @@ def _response_kpis(response: Any, now: float) -> dict[str, float]:
         "unserved_incidents": float(k.unserved),
         "incidents": float(k.incidents),
     }
-
-
-def write_outputs(twin: CityTwin, out_dir: Path | str) -> list[Path]:
-    """Write a run's outputs into ``out_dir``, each file atomically: ``kpis.json`` (strict
-    JSON), ``vitals.csv`` and ``vitals.parquet`` (one row per exchange, units in the
-    column names), ``events.csv`` (the twin's log: closures, calls with their cause,
-    trigger firings, timeline events), ``flood_maps.npz`` (depth at the end and deepest
-    depth seen at any exchange, m) and ``cap/<id>.xml`` (CAP 1.2 warnings).
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
-    import csv
-    import io
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from twin.atomic import atomic_path, write_json, write_text
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = [write_json(out / "kpis.json", twin.kpis())]
-    table = twin.vital_table()
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(list(table))
-    for row in zip(*table.values(), strict=True):
-        writer.writerow([repr(float(v)) for v in row])
-    files.append(write_text(out / "vitals.csv", buf.getvalue()))
-    with atomic_path(out / "vitals.parquet") as tmp:
-        pq.write_table(pa.table({k: np.asarray(v) for k, v in table.items()}), tmp)
-    files.append(out / "vitals.parquet")
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, ["time", "source", "kind", "detail"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(sorted(twin.exchange.events, key=lambda e: e["time"]))
-    files.append(write_text(out / "events.csv", buf.getvalue()))
-    flood = twin.parts.flood
-    if flood is not None:
-        depth = flood.output("depth")
-        peak = twin.exchange.peak_depth if twin.exchange.peak_depth is not None else depth
-        with atomic_path(out / "flood_maps.npz") as tmp, open(tmp, "wb") as fh:
-            np.savez_compressed(fh, depth=depth, max_depth=np.asarray(peak))
-        files.append(out / "flood_maps.npz")
-    files += _write_cap(twin, out / "cap")
-    return files
-
-
-def _write_cap(twin: CityTwin, folder: Path) -> list[Path]:
-    from twin.coupling.cap import CapArea, cap_messages, write_cap
-
-    issued = twin.exchange.triggers.board.issued
-    if not issued:
-        return []
-    from pyproj import Transformer
-
-    d = twin.exchange.drive
-    x0, y0, x1, y1 = float(d.x.min()), float(d.y.min()), float(d.x.max()), float(d.y.max())
-    to = Transformer.from_crs(twin.parts.pack.crs, "EPSG:4326", always_xy=True)
-    bounds = [to.transform(x, y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
-    start = twin.parts.scenario.time.start
-    whole = CapArea(twin.parts.scenario.city.name or "map", polygon=bounds)
-    return write_cap(folder, cap_messages(issued, "twin", start, whole))

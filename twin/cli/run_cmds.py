@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from twin.cli import app, console, user_errors
-from twin.cli._options import show_progress
+from twin.cli._options import SetOption, show_progress
 from twin.errors import Problem, UserInputError
 
 
@@ -101,22 +101,28 @@ def run_command(
     report: Annotated[
         bool, typer.Option(help="Write report.html into the output folder (with viz installed).")
     ] = True,
+    set_: SetOption = None,
 ) -> None:
-    """Run the coupled twin and write KPIs, vital signs, events, flood maps and CAP warnings."""
+    """Run the coupled twin and write KPIs, vital signs, events, flood maps, render
+    snapshots (depth.tif, speed.tif), CAP warnings and run.json (the run's manifest)."""
+    from datetime import UTC, datetime
+
     from rich.table import Table
 
     from twin.atomic import ensure_writable
+    from twin.cli._options import scenario_with
+    from twin.manifest import record_run
     from twin.model import CityTwin, write_outputs
-    from twin.scenario.loader import load_scenario
     from twin.settings import cache_dir
 
+    started = datetime.now(UTC)
     end = _seconds(until, "--until")
     at = _seconds(checkpoint_at, "--checkpoint-at")
-    sc = load_scenario(scenario_file)
+    sc = scenario_with(scenario_file, set_)
     folder = out if out is not None else Path(sc.outputs.folder) / "run"
     ensure_writable(folder)
     twin = CityTwin.from_files(
-        scenario_file,
+        sc,
         plan_file,
         seed=seed,
         resolution=resolution,
@@ -140,6 +146,20 @@ def run_command(
     twin.finish()
     kpis = twin.kpis()
     files = write_outputs(twin, folder)
+    extra = {
+        "until_s": twin.until,
+        "resolution_m": twin.parts.scenario.city.resolution,
+        "set": set_ or [],
+        "resumed_from": None if resume is None else str(resume),
+        "flood": type(twin.parts.flood).__name__ if twin.parts.flood is not None else None,
+    }
+    p = twin.parts
+    files.append(
+        record_run(
+            folder, scenario=p.scenario, plan=p.plan, seed=p.seed, pack=p.pack,
+            started=started, extra=extra,
+        )
+    )  # fmt: skip
     table = Table(title=f"{sc.name} / {twin.parts.plan.name}, seed {twin.parts.seed}")
     table.add_column("KPI")
     table.add_column("value", justify="right")
@@ -148,6 +168,4 @@ def run_command(
     console.print(table)
     console.print(f"{len(files)} files in {folder}", highlight=False)
     if report:
-        after_run_report(
-            "run", folder, city=sc.city.name, resolution=resolution or sc.city.resolution
-        )
+        after_run_report("run", folder, city=sc.city.name, resolution=p.scenario.city.resolution)
