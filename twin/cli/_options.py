@@ -72,6 +72,29 @@ SetOption = Annotated[
 ]
 
 
+CsvOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--csv/--no-csv",
+        help="Keep CSV copies of the tabular series beside their Parquet files; default the "
+        "scenario's outputs.csv (true).",
+    ),
+]
+
+
+def with_csv(scenario: Scenario, csv: bool | None) -> Scenario:
+    """The scenario with ``outputs.csv`` set by ``--csv/--no-csv`` (None: as the file says),
+    so the run's manifest records the choice."""
+    if csv is None or csv == scenario.outputs.csv:
+        return scenario
+    from twin.scenario.problems import adopt
+
+    outputs = scenario.outputs.model_copy(update={"csv": csv})
+    changed = scenario.model_copy(update={"outputs": outputs})
+    adopt(changed, scenario)  # later problems still point at the file's lines
+    return changed
+
+
 def parse_set(pairs: list[str]) -> list[tuple[str, list[object]]]:
     """``["time.duration=30min"]`` -> ``[("time.duration", ["30min"])]`` (YAML scalars).
 

@@ -16,7 +16,15 @@ from rich.table import Table
 
 from twin.atomic import write_json
 from twin.cli import app, console, err_console, user_errors
-from twin.cli._options import DURATION_HELP, SetOption, scenario_with, seconds, show_progress
+from twin.cli._options import (
+    DURATION_HELP,
+    CsvOption,
+    SetOption,
+    scenario_with,
+    seconds,
+    show_progress,
+    with_csv,
+)
 from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 from twin.errors import Problem, UserInputError
@@ -140,6 +148,7 @@ def crowd_command(
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     threads: ThreadsOption = None,
+    csv: CsvOption = None,
 ) -> None:
     """Run the pedestrians of a scenario (evacuation on foot, crowd events), print KPIs and
     write densities, clearance, shelters and kpis.json per plan, crowd.gpkg (walk-link
@@ -155,8 +164,9 @@ def crowd_command(
     from twin.manifest import record_run
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, results_folder
+    from twin.tables import SERIES, series_tables
 
-    sc = scenario_with(scenario, set_)
+    sc = with_csv(scenario_with(scenario, set_), csv)
     paths = list(plan_files or sc.plans)  # no plan: only the city's designated shelters
     plans, problems = [], []
     for path in paths:
@@ -223,6 +233,8 @@ def crowd_command(
         print_kpis(kpis, time.perf_counter() - start)
         written = write_outputs(run.model, kpis, folder)
         written.append(write_crowd_geo(folder, run.model, kpis, pack.crs, start=sc.time.start))
+        tables = series_tables(folder, SERIES["crowd"], csv=sc.outputs.csv)
+        written = [f for f in written if f.is_file()] + [t for t in tables if t.suffix != ".csv"]
         settings = {"command": "crowd", "until_s": until_s, "dt_s": dt_s, "set": set_ or []}
         written.append(
             record_run(folder, scenario=sc, started=started, plan=plan, pack=pack, extra=settings)

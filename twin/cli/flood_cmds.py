@@ -24,7 +24,15 @@ from rich.table import Table
 
 from twin.cli import app, user_errors
 from twin.cli import console as cli_console
-from twin.cli._options import DURATION_HELP, SetOption, scenario_with, seconds, show_progress
+from twin.cli._options import (
+    DURATION_HELP,
+    CsvOption,
+    SetOption,
+    scenario_with,
+    seconds,
+    show_progress,
+    with_csv,
+)
 from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 from twin.errors import Problem, UserInputError
@@ -207,6 +215,7 @@ def flood_command(
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     threads: ThreadsOption = None,
+    csv: CsvOption = None,
 ) -> None:
     """Run a scenario's flood (rain, inflows, sea level, drainage) and write its maps.
 
@@ -215,11 +224,12 @@ def flood_command(
     """
     from twin.coupling.flood_setup import flood_setup, locate_in_scenario
     from twin.manifest import record_run
+    from twin.tables import SERIES, series_tables
 
     started = datetime.now(UTC)
     end = seconds(until, "--until")  # before the (slow) city is loaded
     use_threads(threads)
-    sc = scenario_with(scenario, set_)
+    sc = with_csv(scenario_with(scenario, set_), csv)
     pack = load_scenario_city(sc, maps)
     setup = flood_setup(sc, pack)
     folder = out if out is not None else Path(sc.outputs.folder or f"results/{sc.name}") / "flood"
@@ -239,4 +249,5 @@ def flood_command(
     except UserInputError as exc:
         raise locate_in_scenario(exc, sc, scenario) from None
     extra = {"until_s": end, "set": set_ or []}
+    series_tables(folder, SERIES["flood"], csv=sc.outputs.csv)
     record_run(folder, scenario=sc, started=started, pack=pack, extra=extra)

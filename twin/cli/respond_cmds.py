@@ -26,7 +26,7 @@ from rich.table import Table
 
 from twin.atomic import write_json
 from twin.cli import app, console, err_console, user_errors
-from twin.cli._options import SetOption, scenario_with, show_progress
+from twin.cli._options import CsvOption, SetOption, scenario_with, show_progress, with_csv
 from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption
 from twin.errors import Problem, UserInputError
@@ -188,6 +188,7 @@ def respond(
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     threads: ThreadsOption = None,
+    csv: CsvOption = None,
     from_manifest: Annotated[
         Path | None,
         typer.Option(
@@ -207,6 +208,7 @@ def respond(
     from twin.response.network import CityNetwork, hospitals_of
     from twin.scenario.base import file_name
     from twin.scenario.loader import load_plan, results_folder
+    from twin.tables import SERIES, series_tables
 
     record = None
     if from_manifest is not None:
@@ -243,6 +245,7 @@ def respond(
                 Problem("no plan to run", scenario_file, field="plans", fix="pass --plan PLAN.yaml")
             )
         plans = [(path, load_plan(path)) for path in paths]
+    scenario = with_csv(scenario, csv)
     folders: dict[str, Path] = {}
     for path, plan in plans:
         other = folders.setdefault(file_name(plan.name), path)
@@ -313,6 +316,8 @@ def respond(
             written.append(
                 write_events_geo(folder, model.events, places, start=scenario.time.start)
             )
+        tables = series_tables(folder, SERIES["respond"], csv=scenario.outputs.csv)
+        written = [f for f in written if f.is_file()] + [t for t in tables if t.suffix != ".csv"]
         if scenario.outputs.kpis:
             written.append(write_json(folder / "kpis.json", kpis.as_dict()))
         written.append(

@@ -15,7 +15,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from twin.cli import app, console, err_console, user_errors
-from twin.cli._options import DURATION_HELP, scenario_with, seconds, show_progress
+from twin.cli._options import (
+    DURATION_HELP,
+    CsvOption,
+    scenario_with,
+    seconds,
+    show_progress,
+    with_csv,
+)
 from twin.cli._threads import ThreadsOption, use_threads
 from twin.cli.maps_cmds import MapsOption, load_scenario_city
 from twin.errors import Problem, UserInputError
@@ -82,6 +89,7 @@ def traffic_command(
     maps: MapsOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     threads: ThreadsOption = None,
+    csv: CsvOption = None,
 ) -> None:
     """Run a scenario's vehicles (trips, OD slices, evacuation along the plan's routes; road
     closures), per plan.
@@ -102,7 +110,7 @@ def traffic_command(
     settings = parse_settings(model_pairs)
     end_s = seconds(until, "--until")
     use_threads(threads)
-    sc = scenario_with(scenario, scenario_pairs)
+    sc = with_csv(scenario_with(scenario, scenario_pairs), csv)
     paths = list(plan_files or sc.plans)
     plans = [load_plan(path) for path in paths]
     base = out if out is not None else results_folder(sc, scenario) / "traffic"
@@ -121,6 +129,7 @@ def traffic_command(
     from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.engine.run import ProgressBar
     from twin.manifest import record_run
+    from twin.tables import SERIES, series_tables
     from twin.traffic import write_outputs
 
     pack = load_scenario_city(sc, maps)
@@ -142,6 +151,8 @@ def traffic_command(
                               node_lonlat=(places.lon, places.lat),
                               free_speed=model.net.free_speed)  # fmt: skip
         files.append(write_traffic_geo(folder, model, trips, pack.crs, start=sc.time.start))
+        tables = series_tables(folder, SERIES["traffic"], csv=sc.outputs.csv)
+        files = [f for f in files if f.is_file()] + [t for t in tables if t.suffix != ".csv"]
         files.append(record_run(folder, scenario=sc, started=started, plan=plan, pack=pack,
                                 extra={"until_s": end_s, "settings": set_ or []}))  # fmt: skip
         if plan is not None:

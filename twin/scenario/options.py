@@ -172,6 +172,9 @@ class Outputs(StrictModel):
     """Time between full-state snapshots for 3D replay (s; e.g. '1 min'); none if omitted."""
     flood_maps: bool = True
     """Write maximum depth and velocity rasters."""
+    csv: bool = True
+    """Keep CSV copies of the tabular series (gauges, trips, events...) beside their Parquet
+    files; default true (the plots and reports read the CSVs). `--csv/--no-csv` overrides."""
 
 
 KpiName = Literal[
