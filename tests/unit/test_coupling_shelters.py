@@ -279,3 +279,36 @@ def test_walkers_and_cars_fill_the_same_places_and_full_sends_cars_on(run):
     assert run.rows[-1]["shelter_load"] == pytest.approx(
         (d.occupancy[sel].sum() + d.by_car[sel].sum()) / d.capacity[sel].sum()
     )
+
+
+def test_drivers_on_a_plan_route_count_in_at_its_shelter(city):
+    """A car route for the southern blocks' zone via (3, 1) and (3, 4) to the north-east
+    shelter: their cars head there and are given that shelter (index 0), though the
+    south-east one is nearer by road; the other cars keep the shelter nearest by road."""
+    from pyproj import Transformer
+
+    from twin.coupling.city_setup import scenario_city
+    from twin.coupling.traffic_setup import traffic_from_scenario
+    from twin.scenario.loader import load_plan, load_scenario
+
+    south = ", ".join(
+        _lonlat(i, j) for i, j in ((-0.5, -0.5), (0.6, -0.5), (0.6, 1.5), (-0.5, 1.5))
+    )
+    (city / "route.yaml").write_text(
+        PLAN + "evacuation_routes:\n"
+        f"  - {{name: r, mode: car, waypoints: [{_lonlat(3, 1)}, {_lonlat(3, 4)}], "
+        f"shelter: north east, zone: [{south}]}}\n",
+        encoding="utf-8",
+    )
+    sc = load_scenario(city / "s.yaml")
+    pack = scenario_city(sc)
+    to = Transformer.from_crs("EPSG:4326", pack.crs, always_xy=True)
+    places = np.array([to.transform(*xy) for xy in ((LON0 + 4 * DLON, LAT0 + 4 * DLAT),
+                                                    (LON0 + 4 * DLON, LAT0))])  # fmt: skip
+    run = traffic_from_scenario(sc, pack, plan=load_plan(city / "route.yaml"), shelters=places)
+    routed = run.model.routes.route[run.evacuees] >= 0
+    assert routed.any()
+    assert (~routed).any()
+    assert (run.shelter[routed] == 0).all()
+    assert (run.shelter[~routed] >= 0).all()
+    assert run.people.size == run.evacuees.size

@@ -15,7 +15,12 @@ from twin.coupling.evacuees import split_evacuees
 from twin.coupling.hazards import collapse_closures
 from twin.coupling.od_zones import od_matrix_demand
 from twin.coupling.problems import locate
-from twin.coupling.shelters import DEFAULT_MAX_DRIVE, nearest_shelters, shelter_junctions
+from twin.coupling.shelters import (
+    DEFAULT_MAX_DRIVE,
+    MAX_SHELTER_SNAP,
+    nearest_shelters,
+    shelter_junctions,
+)
 from twin.engine.run import Observer
 from twin.engine.run import run as engine_run
 from twin.engine.timeline import Event, Timeline
@@ -297,16 +302,19 @@ def _to_shelters(
 def _route_shelters(
     net: RoadNetwork, trips: Trips, shelters: np.ndarray | None, shelter: np.ndarray
 ) -> np.ndarray:
-    """``shelter`` with the trips on a plan's route given the shelter whose junction is
-    their route's end (-1: a place that is none of ``shelters``)."""
-    if shelters is None or len(trips) == 0:
+    """``shelter`` with each trip on a plan's route given the shelter nearest its route's
+    end junction (straight line), if within :data:`~twin.coupling.shelters.MAX_SHELTER_SNAP`
+    (-1: the route ends at none of ``shelters``)."""
+    if shelters is None or len(trips) == 0 or len(shelters) == 0:
         return shelter
-    junction = shelter_junctions(net, shelters)
     routed = trips.route >= 0
-    out = np.where(routed, -1, shelter)
-    for k in np.flatnonzero(junction >= 0)[::-1]:  # the first listed wins a shared junction
-        out[routed & (trips.destination == junction[k])] = k
-    return out
+    end = trips.destination
+    gap = np.hypot(
+        net.x[end][:, None] - shelters[None, :, 0], net.y[end][:, None] - shelters[None, :, 1]
+    )
+    k = np.argmin(gap, axis=1)
+    near = gap[np.arange(k.size), k] <= MAX_SHELTER_SNAP
+    return np.where(routed, np.where(near, k, -1), shelter)
 
 
 def _closures(
