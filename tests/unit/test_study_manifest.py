@@ -77,3 +77,27 @@ def test_single_run_loader_refuses_a_study_manifest(compared) -> None:
     with pytest.raises(UserInputError, match="a study's manifest") as info:
         load_manifest(compared.manifest)
     assert info.value.problems[0].field == "kind"
+
+
+def test_sweep_manifest_records_each_variant(tmp_path, maps_folders, monaco_dir) -> None:
+    """A sweep over two call rates records both variants' parameters and resolved
+    scenarios, and one complete replication of each."""
+    result = twin.sweep(
+        BUSY_DAY,
+        params={"incidents.background.medical": [0.35, 1.4]},
+        n=1,
+        seed=1,
+        study_file=tmp_path / "w.duckdb",
+        workers=1,
+        maps=maps_folders,
+    )
+    data = json.loads((tmp_path / "w.run.json").read_text())["study"]
+    assert result.manifest == tmp_path / "w.run.json"
+    assert data["kind"] == "sweep"
+    assert data["replications"] == [1, 1]
+    assert [v["params"] for v in data["variants"]] == [
+        {"incidents.background.medical": 0.35},
+        {"incidents.background.medical": 1.4},
+    ]
+    rates = [v["scenario"]["incidents"]["background"]["medical"] for v in data["variants"]]
+    assert rates == [0.35, 1.4]
