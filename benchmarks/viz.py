@@ -7,7 +7,8 @@ scene is built ``--repeat`` times (median printed); one frame of the flooded sta
 rendered at 1920x1080 (median of ``--repeat`` renders after a first warm one); an
 animation of ``--frames`` frames at 1024x576 is written with ``twin animate``'s function
 and its frames per second printed; the report of the run folder is written and its size
-printed. Targets (issue 16): scene build under 5 s, a frame under 1 s with the software
+printed, and so is the interactive 3-D page of ``twin render RUN --html`` (time to write,
+size). Targets (issue 16): scene build under 5 s, a frame under 1 s with the software
 renderer, report under 10 MB.
 
 Usage::
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from viz.report import write_report
     from viz.runs import DepthSnapshots
     from viz.scene import CityScene, SceneState
+    from viz.web3d import write_html3d
 
     pack = load_city("monaco")
     rows: list[tuple[str, str, str]] = []
@@ -100,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         report = write_report(run, Path(tmp) / "report.html")
         rows.append(("report of the run", f"{report.stat().st_size / 1e6:.2f} MB", "< 10 MB"))
+
+        page = Path(tmp) / "view.html"
+        seconds = _timed(lambda: write_html3d(run, page))
+        rows.append(("3-D page (--html): write", f"{seconds:.2f} s", "-"))
+        rows.append(("3-D page (--html): size", f"{page.stat().st_size / 1e6:.2f} MB", "-"))
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'value':>10}  target")

@@ -28,8 +28,11 @@ def test_animate_writes_the_requested_number_of_frames(outputs, tmp_path):
     frames = _frames(out)
     assert len(frames) == 5
     assert frames[0].shape == (240, 320, 3)
-    # the flash flood's water grows from t = 0 to 600 s: the last frame is not the first
-    assert np.abs(frames[-1].astype(int) - frames[0].astype(int)).mean() > 1.0
+    # the flash flood's water grows from t = 0 to 600 s (1329 wet cells, about 1 % of the
+    # grid, at 600 s): the last frame differs from the first where the water is; 30 (of
+    # 765) per pixel is above H.264's colour noise
+    changed = np.abs(frames[-1].astype(int) - frames[0].astype(int)).sum(axis=2) > 30
+    assert changed.mean() > 0.005
 
 
 def test_animate_defaults_to_one_frame_per_snapshot(outputs, tmp_path):
