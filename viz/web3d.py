@@ -194,6 +194,8 @@ def _serialise(scene, origin: np.ndarray) -> bytes:
 def _pack_depth(depth: np.ndarray | None, shape: tuple[int, int]) -> str:
     """A depth grid (m; NaN = none) as gzip'd little-endian uint16 millimetres, base64."""
     grid = np.zeros(shape) if depth is None else np.nan_to_num(np.asarray(depth, float))
+    if grid.shape != shape:
+        raise ValueError(f"depth grid {grid.shape} is not the terrain's {shape}")
     units = np.clip(np.rint(grid / DEPTH_UNIT), 0, np.iinfo(np.uint16).max).astype("<u2")
     return base64.b64encode(gzip.compress(units.tobytes(), mtime=0)).decode("ascii")
 

@@ -11,6 +11,7 @@ import re
 import zipfile
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from tests.viz.conftest import same_hue
@@ -107,11 +108,19 @@ def test_page_runs_offline_in_headless_chromium_and_the_slider_moves_the_water(
     second, wet = seen()
     page.click("button.cam[data-cam=overview]")
     _, overview = seen()
-    context = page.evaluate("() => !!document.querySelector('#view3d canvas').getContext")
+    # the one canvas is vtk.js's WebGL view (software WebGL in headless chromium)
+    context = page.evaluate(
+        """() => {
+        const gl = window.global.renderWindow.getViews()[0].getContext();
+        const canvases = document.querySelectorAll('#view3d canvas');
+        return [canvases.length, gl.canvas === canvases[0], gl.getParameter(gl.VERSION)];
+        }"""
+    )
     page.close()
     assert errors == []
     assert requests == [out.as_uri()]  # the file itself, nothing else
-    assert context
+    assert context[:2] == [1, True]
+    assert context[2].startswith("WebGL")
     assert (first["clock"], first["wetCells"], first["closedRoads"]) == ("T+00:00:00", "0", "0")
     assert (second["clock"], second["wetCells"]) == ("T+00:10:00", str(wet_cells))
     assert second["closedRoads"] == str(closed)
@@ -147,6 +156,8 @@ def test_page_of_a_city_and_of_a_pack_from_python(tmp_path, monaco_pack):
     roads = np.frombuffer(base64.b64decode(data["roads"][1]), dtype="<f4")
     assert (roads == -1).sum() == 5
     assert "<title>drill &lt;3-D&gt;</title>" in text
+    with pytest.raises(ValueError, match="is not the terrain's"):
+        scene_html(monaco_pack, states=[SceneState(depth=np.zeros((3, 4)))])
 
 
 def test_3d_page_refuses_a_size_and_stills_need_html(tmp_path):
