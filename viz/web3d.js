@@ -36,17 +36,17 @@ function arrayNamed(actor, name) {
 }
 
 // The water surface of one step, as CityScene.update draws it: the surface is the ground
-// plus max(depth, lift) on wet cells; a corner's height is the mean of its four cells
-// (edges repeated); only wet cells are drawn, one quad each.
+// plus max(depth, lift) on wet cells (depth units > 0: web3d.py stores 0 on dry cells); a
+// corner's height is the mean of its four cells (edges repeated); only wet cells are
+// drawn, one quad each.
 function waterSurface(units) {
   const g = twin.grid;
   const { nx, ny } = g;
   const surface = new Float32Array(nx * ny);
   let wet = 0;
   for (let i = 0; i < nx * ny; i++) {
-    const d = units[i] * g.depthUnit;
-    if (d > g.wetDepth) {
-      surface[i] = ground[i] + Math.max(d, g.lift);
+    if (units[i] > 0) {
+      surface[i] = ground[i] + Math.max(units[i] * g.depthUnit, g.lift);
       wet++;
     } else {
       surface[i] = ground[i];
@@ -63,7 +63,7 @@ function waterSurface(units) {
   for (let r = 0; r < ny; r++) {
     for (let c = 0; c < nx; c++) {
       const d = units[r * nx + c] * g.depthUnit;
-      if (!(d > g.wetDepth)) continue;
+      if (units[r * nx + c] === 0) continue;
       const quad = [
         [r, c],
         [r, c + 1],

@@ -191,12 +191,15 @@ def _serialise(scene, origin: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _pack_depth(depth: np.ndarray | None, shape: tuple[int, int]) -> str:
-    """A depth grid (m; NaN = none) as gzip'd little-endian uint16 millimetres, base64."""
+def _pack_depth(depth: np.ndarray | None, shape: tuple[int, int], wet_depth: float) -> str:
+    """A depth grid (m; NaN = none) as gzip'd little-endian uint16 millimetres, base64:
+    0 on cells the scene calls dry (depth <= ``wet_depth``), at least 1 on wet ones, so the
+    page draws the cells the stills draw whatever the rounding."""
     grid = np.zeros(shape) if depth is None else np.nan_to_num(np.asarray(depth, float))
     if grid.shape != shape:
         raise ValueError(f"depth grid {grid.shape} is not the terrain's {shape}")
-    units = np.clip(np.rint(grid / DEPTH_UNIT), 0, np.iinfo(np.uint16).max).astype("<u2")
+    units = np.clip(np.rint(grid / DEPTH_UNIT), 1, np.iinfo(np.uint16).max)
+    units = np.where(grid > wet_depth, units, 0).astype("<u2")
     return base64.b64encode(gzip.compress(units.tobytes(), mtime=0)).decode("ascii")
 
 
@@ -262,13 +265,12 @@ def scene_html(
             "y0": float(terrain.y0 - origin[1]),
             "res": float(terrain.resolution),
             "exaggeration": float(exaggeration),
-            "wetDepth": float(wet_depth),
             "lift": float(WATER_LIFT),
             "depthUnit": DEPTH_UNIT,
         },
         "ground": base64.b64encode(ground.tobytes()).decode("ascii"),
         "labels": [clock_text(s.time) for s in steps],
-        "depth": [_pack_depth(s.depth, terrain.shape) for s in steps],
+        "depth": [_pack_depth(s.depth, terrain.shape, wet_depth) for s in steps],
         "roads": [_pack_roads(road_scalars(s, n_links)) for s in steps],
         "cameras": cameras,
     }

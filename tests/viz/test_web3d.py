@@ -156,6 +156,14 @@ def test_page_of_a_city_and_of_a_pack_from_python(tmp_path, monaco_pack):
     roads = np.frombuffer(base64.b64decode(data["roads"][1]), dtype="<f4")
     assert (roads == -1).sum() == 5
     assert "<title>drill &lt;3-D&gt;</title>" in text
+    # wet as the stills are (depth > 0.01 m) whatever the millimetre rounding
+    depth = np.zeros(monaco_pack.terrain.shape)
+    depth[0, :3] = (0.0104, 0.01, 0.0096)
+    text = scene_html(monaco_pack, states=[SceneState(depth=depth)])
+    packed = re.search(r'"depth": \["([^"]+)"\]', text).group(1)
+    units = np.frombuffer(gzip.decompress(base64.b64decode(packed)), dtype="<u2")
+    assert units[:3].tolist() == [10, 0, 0]
+    assert units.sum() == 10
     with pytest.raises(ValueError, match="is not the terrain's"):
         scene_html(monaco_pack, states=[SceneState(depth=np.zeros((3, 4)))])
 
