@@ -36,6 +36,8 @@ INCIDENT_RGB = (255, 40, 0)
 UNIT_RGB = (0, 0, 0)
 #: Height of roads above the terrain (m, before exaggeration): drawn over the ground.
 ROAD_LIFT = 1.5
+#: Height of agents, incidents and units above the ground (m, before exaggeration).
+AGENT_LIFT = 3.0
 #: Height of the water surface drawn above the terrain (m) where depth is below it.
 WATER_LIFT = 0.3
 
@@ -80,6 +82,14 @@ class SceneState:
 def cells(grid: np.ndarray) -> np.ndarray:
     """Cell data of a ``(ny, nx)`` terrain-grid array, in the order of the scene's surfaces."""
     return np.asarray(grid).ravel(order="F")
+
+
+def agent_points(pack: CityPack, xy: np.ndarray, exaggeration: float) -> np.ndarray:
+    """``(n, 3)`` scene points of agents, incidents or units at ``xy`` (m, pack CRS): 3 m
+    above the ground, times the vertical exaggeration."""
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    z = (pack.terrain.sample(xy[:, 0], xy[:, 1]) + AGENT_LIFT) * exaggeration
+    return np.column_stack([xy, z])
 
 
 def road_scalars(state: SceneState, n_links: int) -> np.ndarray:
@@ -352,8 +362,7 @@ class CityScene:
             xyz = np.array([[self.pack.terrain.x0, self.pack.terrain.y0, -1e4]])
             codes = np.zeros(1)
         else:
-            z = (self.pack.terrain.sample(xy[:, 0], xy[:, 1]) + 3.0) * self.exaggeration
-            xyz = np.column_stack([xy, z])
+            xyz = agent_points(self.pack, xy, self.exaggeration)
             codes = np.zeros(len(xy)) if codes is None else np.asarray(codes, dtype=float)
         import pyvista as pv
 

@@ -9,6 +9,9 @@ const depthCache = new Map();
 let ground = null;
 let water = null; // {actor, data}
 let roads = null; // vtkPolyData of the drive links, one cell each
+// Point clouds: web3d.py's AGENTS, found by their first point count (1, 2, 3, 4)
+const AGENT_KINDS = ["vehicles", "walkers", "incidents", "units"];
+const agents = new Map(); // kind -> {actor, data}
 let timer = null;
 
 function bytesOf(text) {
@@ -83,8 +86,41 @@ function waterSurface(units) {
 
 let sceneRenderer = null;
 
+function floats(text) {
+  return new Float32Array(bytesOf(text).buffer);
+}
+
+// Swap a step's points (and state codes) into one cloud; returns how many it shows.
+function showAgents(kind, step) {
+  const cloud = agents.get(kind);
+  if (cloud === undefined) return 0;
+  const points = floats(twin.agents[step][kind]);
+  const n = points.length / 3;
+  cloud.actor.setVisibility(n > 0);
+  if (n === 0) return 0;
+  const verts = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) verts.set([1, i], 2 * i);
+  cloud.data.getPoints().setData(points, 3);
+  cloud.data.getVerts().setData(verts);
+  const codes = twin.agents[step][kind + "_state"];
+  const array = cloud.data.getPointData().getArrayByName("state");
+  if (codes !== undefined && array) array.setData(floats(codes), 1);
+  cloud.data.modified();
+  return n;
+}
+
+function findAgents(candidate) {
+  for (const actor of candidate.getActors()) {
+    const mapper = actor.getMapper && actor.getMapper();
+    const data = mapper && mapper.getInputData();
+    if (!data || !data.getVerts || data.getVerts().getNumberOfCells() === 0) continue;
+    const kind = AGENT_KINDS[data.getPoints().getNumberOfPoints() - 1];
+    if (kind !== undefined && !agents.has(kind)) agents.set(kind, { actor, data });
+  }
+}
+
 function roadValues(step) {
-  return new Float32Array(bytesOf(twin.roads[step]).buffer);
+  return floats(twin.roads[step]);
 }
 
 function renderer() {
@@ -101,6 +137,11 @@ async function show() {
   data.getCellData().getArrayByName("depth").setData(surface.depth, 1);
   data.modified();
   water.actor.setVisibility(surface.wet > 0);
+  const counts = [];
+  for (const kind of AGENT_KINDS) {
+    counts.push(showAgents(kind, step));
+  }
+  document.body.dataset.agents = counts.join(",");
   if (roads !== null) {
     const values = roadValues(step);
     roads.getCellData().getArrayByName("speed_index").setData(values, 1);
@@ -138,6 +179,7 @@ function findWater() {
         for (const other of candidate.getActors()) {
           roads = roads || arrayNamed(other, "speed_index");
         }
+        findAgents(candidate);
         return { actor, data };
       }
     }
@@ -148,7 +190,7 @@ function findWater() {
 function start() {
   water = findWater();
   const needRoads = twin.roads[0].length > 0;
-  if (water === null || (needRoads && roads === null)) {
+  if (water === null || (needRoads && roads === null) || agents.size < AGENT_KINDS.length) {
     setTimeout(start, 50);
     return;
   }

@@ -10,9 +10,11 @@ The page is one HTML file holding everything it needs, fetching nothing:
   free camera (drag to rotate, wheel to zoom, right-drag to pan);
 - the run's water at each snapshot: depth per terrain cell in millimetres (uint16,
   gzip, base64; unpacked by the browser's ``DecompressionStream``) and the ground grid, from
-  which a small script builds the water surface of the chosen time exactly as
+  which a small script (``web3d.js``) builds the water surface of the chosen time as
   :meth:`viz.scene.CityScene.update` does (wet cells only, corners at the mean height of the
-  four cells around them) and swaps it into the water mesh when the time slider moves.
+  four cells around them) and swaps it into the water mesh when the time slider moves,
+  with the road colours (speed index, closures) and the points of vehicles and walkers (by
+  state), incidents and units of that time.
 
 Scripts are allowed by their SHA-256 in the page's Content-Security-Policy
 (``default-src 'none'``), so the page cannot load anything even if asked to. Coordinates
@@ -46,6 +48,20 @@ if TYPE_CHECKING:
 MAX_STEPS = 48
 #: Depth resolution of the page's water (m per stored unit; uint16 holds up to 65 m).
 DEPTH_UNIT = 0.001
+#: Point clouds of the page, in the order web3d.js finds them (their first point counts
+#: are 1, 2, 3, 4), with the :class:`viz.scene.SceneState` field of their state codes.
+AGENTS = (
+    ("vehicles", "vehicle_state"),
+    ("walkers", "walker_state"),
+    ("incidents", None),
+    ("units", None),
+)
+_MESHES = {
+    "vehicles": "vehicle_mesh",
+    "walkers": "walker_mesh",
+    "incidents": "incident_mesh",
+    "units": "unit_mesh",
+}
 
 _SCRIPT = Path(__file__).with_name("web3d.js")
 _FAVICON = re.compile(r"https://kitware\.github\.io/vtk-js/icon/favicon-\$\{\w+\}x\$\{\w+\}\.png")
@@ -168,8 +184,13 @@ def _serialise(scene, origin: np.ndarray) -> bytes:
         serialize,
     )
 
-    for mesh in (scene.vehicle_mesh, scene.walker_mesh, scene.incident_mesh, scene.unit_mesh):
-        scene.plotter.remove_actor(scene.point_actors[id(mesh)], render=False)
+    # Agents, incidents and units start as clouds of 1, 2, 3 and 4 points 10 km under the
+    # ground: the serialiser keeps only the colour array of a mesh, so the script tells the
+    # clouds apart by their first point count (see AGENTS) before it swaps each step's in.
+    for count, (kind, _) in enumerate(AGENTS, start=1):
+        mesh = pv.PolyData(np.tile([0.0, 0.0, -1e4], (count, 1)).astype(np.float32))
+        mesh.point_data["state"] = np.zeros(count, dtype=np.float32)
+        scene.point_actors[id(getattr(scene, _MESHES[kind]))].mapper.SetInputData(mesh)
     # vtk.js draws every colour bar at one place, over each other: the page's legend says it
     for title in list(scene.plotter.scalar_bars.keys()):
         scene.plotter.remove_scalar_bar(title, render=False)
@@ -203,6 +224,25 @@ def _pack_depth(depth: np.ndarray | None, shape: tuple[int, int], wet_depth: flo
     return base64.b64encode(gzip.compress(units.tobytes(), mtime=0)).decode("ascii")
 
 
+def _pack_agents(pack: CityPack, state: SceneState, exaggeration: float, origin: np.ndarray):
+    """Each kind of :data:`AGENTS` of ``state``: points (float32 x, y, z relative to
+    ``origin``, base64) and, for vehicles and walkers, state codes (float32, base64)."""
+    from viz.scene import agent_points
+
+    out = {}
+    for kind, codes in AGENTS:
+        xy = np.asarray(getattr(state, kind), dtype=np.float64).reshape(-1, 2)
+        xyz = agent_points(pack, xy, exaggeration) - origin
+        out[kind] = base64.b64encode(xyz.astype("<f4").tobytes()).decode("ascii")
+        if codes is not None:
+            values = np.zeros(len(xy)) if len(xy) == 0 else getattr(state, codes)
+            values = np.asarray(values, dtype="<f4")
+            if values.shape != (len(xy),):
+                raise ValueError(f"{codes} has {values.size} codes for {len(xy)} {kind}")
+            out[f"{kind}_state"] = base64.b64encode(values.tobytes()).decode("ascii")
+    return out
+
+
 def _pack_roads(values: np.ndarray) -> str:
     """Road colour values (:func:`viz.scene.road_scalars`) as little-endian float32, base64."""
     return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode("ascii")
@@ -224,10 +264,10 @@ def scene_html(
         A :class:`twin.city.CityPack`, a city name (``"monaco"``) or a run folder with depth
         snapshots (``depth.tif``; at most :data:`MAX_STEPS` of them are kept).
     states
-        For a pack or a city: the states to page through (their ``time``, ``depth``,
-        ``speed_index`` and ``closed`` are shown; agents, incidents and units are not);
-        default one dry state at t = 0. Ignored for a run folder, whose roads follow its
-        depth by the twin's road rule (:func:`twin.coupling.roads.flood_roads`).
+        For a pack or a city: the states to page through (time, depth, roads, vehicles and
+        walkers by state, incidents, units); default one dry state at t = 0. Ignored for
+        a run folder, whose roads follow its depth by the twin's road rule
+        (:func:`twin.coupling.roads.flood_roads`).
     city
         City of a run folder without ``run.json``.
     exaggeration
@@ -272,15 +312,27 @@ def scene_html(
         "labels": [clock_text(s.time) for s in steps],
         "depth": [_pack_depth(s.depth, terrain.shape, wet_depth) for s in steps],
         "roads": [_pack_roads(road_scalars(s, n_links)) for s in steps],
+        "agents": [_pack_agents(pack, s, exaggeration, origin) for s in steps],
         "cameras": cameras,
     }
-    return page(title or default_title, data, pack.attribution)
+    shown = any(len(getattr(s, kind)) for s in steps for kind, _ in AGENTS)
+    return page(title or default_title, data, pack.attribution, agents=shown)
 
 
-def page(title: str, data: dict, attribution: str) -> str:
-    """The page around ``data`` (see :func:`scene_html`): controls, legend, the data block,
-    twin's script and the viewer's scripts, each allowed by its hash."""
-    from viz.scene import BUILDING_RGB, CLOSED_RGB, SEA_RGB, WATER_CMAP
+def page(title: str, data: dict, attribution: str, *, agents: bool = False) -> str:
+    """The page around ``data`` (see :func:`scene_html`): controls, legend (with the agent
+    states, incidents and units when ``agents``), the data block, twin's script and the
+    viewer's scripts, each allowed by its hash."""
+    from viz.scene import (
+        AGENT_COLOURS,
+        AGENT_STATES,
+        BUILDING_RGB,
+        CLOSED_RGB,
+        INCIDENT_RGB,
+        SEA_RGB,
+        UNIT_RGB,
+        WATER_CMAP,
+    )
 
     scripts = [_SCRIPT.read_text(encoding="utf-8"), *_viewer_scripts()]
     hashes = " ".join(
@@ -296,6 +348,9 @@ def page(title: str, data: dict, attribution: str) -> str:
         ("water 0 - 1 m", f"linear-gradient(90deg, {', '.join(WATER_CMAP)})"),
         ("road speed index 0 - 1", "linear-gradient(90deg, #d73027, #ffffbf, #1a9850)"),
     ]
+    if agents:
+        swatches += [(f"agent {AGENT_STATES[k]}", c) for k, c in enumerate(AGENT_COLOURS)]
+        swatches += [("incident", f"rgb{INCIDENT_RGB}"), ("unit", f"rgb{UNIT_RGB}")]
     legend = "".join(
         f'<span><i style="background: {colour}"></i>{html.escape(name)}</span>'
         for name, colour in swatches

@@ -168,6 +168,79 @@ def test_page_of_a_city_and_of_a_pack_from_python(tmp_path, monaco_pack):
         scene_html(monaco_pack, states=[SceneState(depth=np.zeros((3, 4)))])
 
 
+def _agent_states(monaco_pack):
+    """Two states of a drill: 5 vehicles (states 0-3) and 2 units, then 3 walkers, one
+    incident and 3 units; points inside the map."""
+    xmin, ymin, xmax, ymax = monaco_pack.terrain.bounds
+    t = np.linspace(0.3, 0.7, 5)
+    pts = np.column_stack([xmin + t * (xmax - xmin), ymin + t * (ymax - ymin)])
+    from viz.scene import SceneState
+
+    return [
+        SceneState(time=0.0, vehicles=pts, vehicle_state=np.array([0, 1, 2, 3, 0]), units=pts[:2]),
+        SceneState(
+            time=60.0,
+            walkers=pts[:3],
+            walker_state=np.array([3, 3, 1]),
+            incidents=pts[4:],
+            units=pts[:3],
+        ),
+    ]
+
+
+def test_agents_incidents_and_units_per_step(tmp_path, monaco_pack):
+    from dataclasses import replace
+
+    from viz.scene import agent_points
+    from viz.web3d import scene_html
+
+    states = _agent_states(monaco_pack)
+    text = scene_html(monaco_pack, states=states)
+    data = json.loads(
+        re.search(
+            r'<script id="twin-data" type="application/json">(.*?)</script>', text, re.S
+        ).group(1)
+    )
+
+    def floats(key, step):
+        return np.frombuffer(base64.b64decode(data["agents"][step][key]), dtype="<f4")
+
+    xmin, ymin, xmax, ymax = monaco_pack.terrain.bounds
+    origin = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, 0.0])
+    expected = agent_points(monaco_pack, states[0].vehicles, 1.5) - origin
+    assert np.allclose(floats("vehicles", 0).reshape(-1, 3), expected, atol=0.01)  # float32
+    assert floats("vehicles_state", 0).tolist() == [0, 1, 2, 3, 0]
+    assert floats("walkers_state", 1).tolist() == [3, 3, 1]
+    sizes = [[floats(k, step).size // 3 for k in ("vehicles", "walkers", "incidents", "units")]
+             for step in (0, 1)]  # fmt: skip
+    assert sizes == [[5, 0, 0, 2], [0, 3, 1, 3]]
+    assert "agent in hazard" in text  # the legend names the agent states
+    with pytest.raises(ValueError, match="vehicle_state has 1 codes for 5 vehicles"):
+        scene_html(monaco_pack, states=[replace(states[0], vehicle_state=np.zeros(1))])
+
+
+def test_agents_move_in_headless_chromium(browser, tmp_path, monaco_pack):  # noqa: F811
+    from viz.web3d import scene_html
+
+    out = tmp_path / "drill.html"
+    out.write_text(scene_html(monaco_pack, states=_agent_states(monaco_pack)), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 800, "height": 500})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(out.as_uri(), wait_until="load")
+    page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=120_000)
+    first = page.evaluate("() => document.body.dataset.agents")
+    page.eval_on_selector("#time", "s => { s.value = '1'; s.dispatchEvent(new Event('input')); }")
+    page.wait_for_function("() => document.body.dataset.step === '1'", timeout=60_000)
+    second = page.evaluate("() => document.body.dataset.agents")
+    page.close()
+    assert errors == []
+    # vehicles, walkers, incidents, units shown at each step
+    assert first == "5,0,0,2"
+    assert second == "0,3,1,3"
+
+
 def test_3d_page_refuses_a_size_and_stills_need_html(tmp_path):
     result = CliRunner().invoke(
         _app(), ["render", "monaco", "--html", "--size", "300x200", "-o", "x"]
