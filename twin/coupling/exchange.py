@@ -108,11 +108,8 @@ class Exchange:
     """
 
     def __init__(self, parts: TwinParts, rules: ExchangeRules | None = None) -> None:
-        from twin.traffic.demand import PERSONS_PER_CAR
-
         self.parts = parts
         self.rules = rules if rules is not None else ExchangeRules()
-        self.persons_per_car = float(PERSONS_PER_CAR)
         pack = parts.pack.largest_component()
         self.drive = pack.links("drive")
         self.walk = parts.pack.links("walk")
