@@ -1,5 +1,6 @@
 // twin's 3-D page (viz/web3d.py): loads the inlined vtk.js scene into trame-vtk's offline
-// viewer, then swaps the water surface of the chosen time step into the water mesh.
+// viewer, then swaps the chosen time step's water surface, road colours and points
+// (vehicles, walkers, incidents, units) into the scene's meshes.
 "use strict";
 const twin = JSON.parse(document.getElementById("twin-data").textContent);
 const slider = document.getElementById("time");
