@@ -139,5 +139,8 @@ class TrafficComponent:
         apply(m, snapshot, "model")
         apply(m._v, snapshot, "vehicles")
         m._v._views()
+        # derived, not read: a checkpoint written before the flag existed lacks it
+        v, n = m._v, m.n_vehicles
+        m._inside_links = bool((v.first_link[:n] >= 0).any() or (v.last_link[:n] >= 0).any())
         apply(m.routes, snapshot, "routes")
         apply(m.series, snapshot, "series")
