@@ -25,6 +25,7 @@ import pandas as pd
 
 from twin.errors import Problem, UserInputError
 from viz import plots
+from viz.runs import check_format
 
 #: The OpenStreetMap credit every report carries (ODbL attribution).
 OSM_CREDIT = "© OpenStreetMap contributors, ODbL"
@@ -217,6 +218,7 @@ def run_parts(root: Path, city: str | None = None, resolution: float | None = No
         )
     run: dict[str, Any] = {}
     for folder in folders.values():
+        check_format(folder)  # an older twin's run: one message, not a half-read report
         for path in (folder / "run.json", folder.parent / "run.json"):
             if path.is_file() and not run:
                 run = json.loads(path.read_text(encoding="utf-8"))

@@ -92,3 +92,15 @@ def test_a_folder_without_outputs_is_one_clear_message(tmp_path):
     assert result.exit_code == 2
     assert "no run outputs here" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_run_of_an_older_format_is_one_clear_message(outputs, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(outputs / "respond" / "baseline", folder)
+    run = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps(run | {"format": 0}))
+    result = CliRunner().invoke(_app(), ["report", str(folder), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 2
+    assert "run written by another version of twin (format 0;" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r.html").exists()
