@@ -96,7 +96,10 @@ def test_page_runs_offline_in_headless_chromium_and_the_slider_moves_the_water(
     page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=120_000)
 
     def seen() -> tuple[dict, np.ndarray]:
-        page.wait_for_timeout(300)  # one more animation frame after render()
+        # two animation frames after render(): the canvas has been composited
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
         png = page.locator("#view3d canvas").screenshot()
         pixels = np.asarray(Image.open(io.BytesIO(png)))[:, :, :3].reshape(-1, 3)
         state = page.evaluate("() => ({...document.body.dataset})")
