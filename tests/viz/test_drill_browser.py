@@ -1,6 +1,7 @@
 """The drill page in headless Chromium (Debian's, driven by Playwright): play, inject a
 call, dispatch a unit through the page, pause; the decision is in the log, the unit's
-state changed, no console errors, no request leaves 127.0.0.1. The delays from the
+state changed, the 3-D view's frame holds the vtk.js canvas, no console errors, no request
+leaves 127.0.0.1. The delays from the
 server's change of state to the page showing it (``window.drillLatencies``) are recorded
 as test properties (``update_delay_ms_*``, in the JUnit XML) and printed; they are not
 asserted (wall-clock)."""
@@ -70,6 +71,10 @@ def test_play_inject_dispatch_pause_in_the_page(browser, record_property):  # no
             page.wait_for_timeout(100)
         message = page.text_content("#message")
         delays = page.evaluate("window.drillLatencies")
+        page.click("#scene-refresh")
+        frame = page.frame_locator("#scene3d")
+        frame.locator("#view3d canvas").first.wait_for(timeout=180_000)
+        scene_title = page.frame_locator("#scene3d").locator("h1").text_content()
     finally:
         page.close()
         server.shutdown()
@@ -92,4 +97,6 @@ def test_play_inject_dispatch_pause_in_the_page(browser, record_property):  # no
     assert errors == []
     assert message == ""
     assert requests
-    assert all(r.startswith(origin) or r.startswith("blob:" + origin) for r in requests), requests
+    assert scene_title.startswith("drill T+")
+    local = (origin, "blob:" + origin, "data:")  # data: URLs (the viewer's icons) stay here
+    assert all(r.startswith(local) for r in requests), requests

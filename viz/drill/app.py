@@ -1,11 +1,16 @@
 """The drill web app: a :class:`twin.drill.DrillSession` behind a small local JSON API and
 one static page (``viz/drill/page.html`` + ``page.js``, served from the package, no CDN).
 
-Why not trame (what the issue asks for): trame is not in the project's environment and the
-environment may not be reinstalled for it; a standard-library ``ThreadingHTTPServer`` and
-about 300 lines of plain JavaScript give the panels the drill needs (clock, vital signs,
-incident queue, unit board, warning level, event log, a 2-D map PNG from
-:mod:`viz.map2d` drawn on demand) and nothing to install. There is no 3-D view.
+Why not a trame server (what the issue asks for): trame's server is not in the project's
+environment and the environment may not be reinstalled for it; a standard-library
+``ThreadingHTTPServer`` and about 300 lines of plain JavaScript give the panels the drill
+needs (clock, vital signs, incident queue, unit board, warning level, event log, a 2-D map
+PNG from :mod:`viz.map2d` on demand) and nothing to install. The 3-D city view is
+:func:`viz.web3d.scene_html` (trame-vtk's offline vtk.js viewer, fetching nothing) of the
+state now, served at ``/api/scene.html`` and shown in a frame of the page, which reloads
+it when the simulated time has moved :data:`SCENE_EVERY` on (or the branch changed) and
+the previous one has loaded, and on demand. Map and scene draw the roads the twin
+drives (the road graph's largest component, as the exchange's closures are indexed).
 
 Security and roles:
 
@@ -44,6 +49,7 @@ from __future__ import annotations
 import hmac
 import json
 import math
+import re
 import secrets
 import threading
 import time
@@ -58,6 +64,8 @@ from twin.errors import Problem, TwinError, UserInputError
 
 __all__ = ["DrillApp", "make_server", "serve", "url"]
 
+#: Simulated time between the page's automatic reloads of the 3-D view (s; page.js holds it).
+SCENE_EVERY = 300.0
 #: Longest wait of a long-polling state request (s).
 LONG_POLL = 5.0
 #: Allowed clock speeds (simulated seconds per wall second).
@@ -72,7 +80,9 @@ HERE = Path(__file__).resolve().parent
 STATIC = {"/": ("page.html", "text/html; charset=utf-8"),
           "/page.js": ("page.js", "text/javascript; charset=utf-8")}  # fmt: skip
 CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' blob:; "
-       "style-src 'self' 'unsafe-inline'")  # fmt: skip
+       "style-src 'self' 'unsafe-inline'; frame-src 'self'")  # fmt: skip
+#: The policy a 3-D page states for itself (its scripts by hash), sent as its header too.
+PAGE_CSP = re.compile(r'http-equiv="Content-Security-Policy" content="([^"]+)"')
 
 
 def _plain(value: Any) -> Any:
@@ -136,6 +146,7 @@ class DrillApp:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="drill-clock", daemon=True)
         self.place = _central_place(session)
+        self._pack: Any = None
 
     def role(self, given: str) -> str | None:
         """The role of an access token: ``trainer``, ``trainee`` or ``None``."""
@@ -286,20 +297,38 @@ class DrillApp:
         }  # fmt: skip
         return _plain(out)
 
+    def picture(self) -> tuple[Any, Any]:
+        """The city picture now: the pack of the roads the twin drives (the largest
+        component: the exchange's drive links) and a :class:`viz.scene.SceneState` (time,
+        water depth, drive links closed by the flood or the drill, warning level)."""
+        from viz.scene import SceneState
+
+        with self.lock:
+            s = self.session
+            if self._pack is None:
+                self._pack = s.twin.parts.pack.largest_component()
+            ex = s.twin.exchange
+            depth, _ = ex.flood_grids(s.twin.now)
+            state = SceneState(time=s.now, depth=None if depth is None else depth.copy(),
+                               closed=(ex.closed_cars | s.closed_drive).copy(),
+                               warning=ex.triggers.warning_level_name)  # fmt: skip
+        return self._pack, state
+
+    def scene_page(self) -> str:
+        """The 3-D view of the city now: an offline vtk.js page (:func:`viz.web3d.scene_html`)."""
+        from viz.scene import clock_text
+        from viz.web3d import scene_html
+
+        pack, state = self.picture()
+        return scene_html(pack, states=[state], title=f"drill {clock_text(state.time)}")
+
     def map_png(self) -> bytes:
         """The 2-D map now (water depth, closed roads) as PNG bytes."""
         import tempfile
 
         from viz.map2d import draw_map
-        from viz.scene import SceneState
 
-        with self.lock:
-            s = self.session
-            ex = s.twin.exchange
-            depth, _ = ex.flood_grids(s.twin.now)
-            state = SceneState(time=s.now, depth=depth.copy(),
-                               closed=(ex.closed_cars | s.closed_drive).copy())  # fmt: skip
-            pack = s.twin.parts.pack
+        pack, state = self.picture()
         with tempfile.TemporaryDirectory() as tmp:
             path = draw_map(pack, state, Path(tmp) / "map.png")
             return path.read_bytes()
@@ -321,13 +350,13 @@ class _Handler(BaseHTTPRequestHandler):
         given = self.headers.get("X-Drill-Token") or self._query().get("token") or ""
         return self.app.role(given)
 
-    def _send(self, status: int, body: bytes, kind: str) -> None:
+    def _send(self, status: int, body: bytes, kind: str, csp: str = CSP) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
-            self.send_header("Content-Security-Policy", CSP)
+            self.send_header("Content-Security-Policy", csp)
             self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
             self.wfile.write(body)
@@ -341,7 +370,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(HTTPStatus.FORBIDDEN, {"error": why})
 
     def do_GET(self) -> None:
-        """Static page, ``/api/state[?after=N]``, ``/api/map.png``."""
+        """Static page, ``/api/state[?after=N]``, ``/api/map.png``, ``/api/scene.html``."""
         role = self._role()
         path = urlsplit(self.path).path
         if role is None and (self.app.token_everywhere or path == "/api/state"):
@@ -360,6 +389,11 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if path == "/api/map.png":
             return self._send(HTTPStatus.OK, self.app.map_png(), "image/png")
+        if path == "/api/scene.html":
+            page = self.app.scene_page()
+            found = PAGE_CSP.search(page)
+            csp = (found.group(1) if found else CSP) + "; frame-ancestors 'self'"
+            return self._send(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8", csp)
         return self._json(HTTPStatus.NOT_FOUND, {"error": f"no page {path}"})
 
     def do_POST(self) -> None:

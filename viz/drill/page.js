@@ -6,6 +6,10 @@
 const query = new URLSearchParams(location.search);
 const TOKEN = query.get("token") || "";
 let last = null;
+// The 3-D view reloads when the simulated time has moved this far (s) or the branch changed,
+// once the previous one has loaded (app.py's SCENE_EVERY).
+const SCENE_EVERY = 300;
+let scene = { time: null, branch: null, busy: false };
 // Delay (ms) from the server's change of state to the page showing it, one per update.
 window.drillLatencies = [];
 
@@ -116,6 +120,16 @@ function show(s) {
   options("dispatch-incident", s.incidents.map(i => i.id), s.incidents.map(i => i.id + " " + i.type));
   options("rewind-to", s.checkpoints);
   if (s.messages.length) say(s.messages[s.messages.length - 1]);
+  scene3d(s, false);
+}
+
+function scene3d(s, force) {
+  if (scene.busy) return;
+  const due = scene.time === null || s.branch !== scene.branch || Math.abs(s.time - scene.time) >= SCENE_EVERY;
+  if (!force && !due) return;
+  scene = { time: s.time, branch: s.branch, busy: true };
+  document.getElementById("scene-time").textContent = "at " + clock(s.time);
+  document.getElementById("scene3d").src = "/api/scene.html?token=" + encodeURIComponent(TOKEN) + "&v=" + s.version;
 }
 
 async function refresh() {
@@ -172,6 +186,8 @@ function wire() {
   on("checkpoint-go", () => post("/api/checkpoint", {}));
   on("rewind-go", () => post("/api/rewind", { checkpoint: document.getElementById("rewind-to").value }));
   on("map-refresh", refreshMap);
+  document.getElementById("scene3d").addEventListener("load", () => { scene.busy = false; });
+  on("scene-refresh", () => { if (last !== null) { scene.busy = false; scene3d(last, true); } });
   follow();
 }
 
