@@ -55,7 +55,7 @@ def load_target(target: str, city: str | None, time: float | None):
     snapshot at ``time`` (default: its last)."""
     from twin.city import load_city
     from twin.errors import Problem, UserInputError
-    from viz.runs import DepthSnapshots, run_city
+    from viz.runs import DepthSnapshots, run_city, run_city_options
     from viz.scene import SceneState
 
     folder = Path(target)
@@ -81,14 +81,18 @@ def load_target(target: str, city: str | None, time: float | None):
                 fix="pass --city NAME, e.g. --city monaco",
             )
         )
-    pack = load_city(name)
+    # the pack the run used: its city's terrain options, at the snapshots' resolution
+    options = {} if city else run_city_options(folder)
+    pack = load_city(name, resolution=snapshots.resolution, **options)
     depth = snapshots.depth(index)
     if depth.shape != pack.terrain.shape:
         raise UserInputError(
             Problem(
-                f"depth grid {depth.shape} is not the {name} pack's terrain {pack.terrain.shape}",
+                f"depth grid {depth.shape} is not the {name} pack's terrain "
+                f"{pack.terrain.shape} at {snapshots.resolution:g} m",
                 file=snapshots.path,
-                fix="pass the city and resolution the run used",
+                field="--city",
+                fix="pass the city the run used",
             )
         )
     return pack, SceneState(time=float(snapshots.times[index]), depth=depth)

@@ -25,10 +25,13 @@ class DepthSnapshots:
         The ``depth.tif`` read.
     times
         (T,) output times, s since the scenario start, increasing.
+    resolution
+        Cell size of the grids (m): the terrain resolution the run used.
     """
 
     path: Path
     times: np.ndarray
+    resolution: float = 10.0
 
     @classmethod
     def find(cls, folder: Path | str) -> DepthSnapshots:
@@ -45,12 +48,14 @@ class DepthSnapshots:
                 Problem(
                     "no depth snapshots (depth.tif) in the folder or its flood/ folder",
                     file=folder,
-                    fix="run `twin flood SCENARIO --snapshots` into it, or render a city by "
-                    "name (`twin render monaco`)",
+                    fix="run `twin flood SCENARIO` into it (snapshots are on by default) or "
+                    "`twin run` with outputs.snapshots, or render a city by name "
+                    "(`twin render monaco`)",
                 )
             )
         with rasterio.open(candidate) as src:
             descriptions = src.descriptions
+            resolution = float(abs(src.transform.a))
         times = []
         for band, text in enumerate(descriptions, start=1):
             match = _BAND_TIME.match(text or "")
@@ -64,7 +69,7 @@ class DepthSnapshots:
                     )
                 )
             times.append(float(match.group(1)))
-        return cls(candidate, np.asarray(times))
+        return cls(candidate, np.asarray(times), resolution)
 
     def band_at(self, time: float) -> int:
         """0-based index of the last snapshot at or before ``time`` (s)."""
@@ -130,6 +135,28 @@ def check_format(folder: Path | str) -> None:
         )
 
 
+def run_city_options(folder: Path | str) -> dict:
+    """The terrain options of the city a run folder's ``run.json`` names, as
+    :func:`twin.city.load_city` takes them (``flat``, ``flat_elevation``, ``dem``), so that
+    the pack drawn is the one the run used (e.g. Helsinki's flat sample); empty without
+    ``run.json``. The resolution comes from the snapshots themselves."""
+    path = _manifest(folder)
+    if path is None:
+        return {}
+    try:
+        city = (json.loads(path.read_text(encoding="utf-8")).get("scenario") or {}).get("city")
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(city, dict):
+        return {}
+    options: dict = {"flat": bool(city.get("flat", False))}
+    if isinstance(city.get("datum"), (int, float)):
+        options["flat_elevation"] = float(city["datum"])
+    if city.get("dem"):
+        options["dem"] = list(city["dem"])
+    return options
+
+
 def run_city(folder: Path | str) -> str | None:
     """The city a run folder's ``run.json`` names (its scenario's ``city.name``), if any."""
     path = _manifest(folder)
@@ -140,4 +167,4 @@ def run_city(folder: Path | str) -> str | None:
     except (OSError, ValueError):
         return None
     city = (data.get("scenario") or {}).get("city") or {}
-    return city.get("name") if isinstance(city, dict) else None
+    return (city.get("name") or city.get("osm")) if isinstance(city, dict) else None

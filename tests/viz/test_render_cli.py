@@ -17,7 +17,8 @@ def _app():
 
 
 def _run_folder(tmp_path, pack, depth_m: float):
-    """A run folder as ``twin flood`` writes it: flood/depth.tif, bands t=0s and t=600s."""
+    """A run folder as ``twin flood`` writes it on ``pack``'s grid: flood/depth.tif, bands
+    t=0s and t=600s."""
     import rasterio
 
     terrain = pack.terrain
@@ -129,6 +130,32 @@ def test_a_depth_file_of_an_older_version_is_one_clear_message(tmp_path, monaco_
     assert "band 2 is described 'depth at 600 s'" in result.output
     assert "not a depth file of this twin version" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_run_at_another_resolution_is_drawn_on_its_own_grid(tmp_path, maps_folders):
+    """A run at 20 m (twin run --resolution 20) is drawn on the 20 m pack: the snapshots'
+    cell size picks the pack's resolution (it was refused as a grid of another shape), and
+    run.json's city options (flat, datum, dem) are passed on."""
+    import json
+
+    from twin.city import load_city
+    from twin.manifest import MANIFEST_FORMAT
+    from viz.cli import load_target
+
+    coarse = load_city("monaco", resolution=20.0, maps=maps_folders)
+    folder = _run_folder(tmp_path, coarse, depth_m=0.5)
+    out = tmp_path / "view.png"
+    args = ["render", str(folder), "--city", "monaco", "-o", str(out), "--size", "160x100"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    city = {"name": "monaco", "osm": None, "dem": [], "flat": True, "datum": 2.0}
+    manifest = {"format": MANIFEST_FORMAT, "scenario": {"city": city | {"resolution": 10.0}}}
+    (folder / "flood" / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    pack, state = load_target(str(folder / "flood"), None, 600.0)
+    assert pack.terrain.resolution == 20.0
+    assert pack.terrain.shape == coarse.terrain.shape
+    assert np.allclose(pack.terrain.elevation, 2.0)  # the run's flat terrain at its datum
+    assert state.depth.shape == coarse.terrain.shape
 
 
 def test_render_map_writes_a_2d_map(tmp_path, monaco_pack):
