@@ -152,6 +152,7 @@ async function show() {
   renderer().resetCameraClippingRange();
   window.global.renderWindow.render();
   clock.textContent = twin.labels[step];
+  document.getElementById("warning").textContent = twin.warnings[step];
   document.body.dataset.step = String(step);
   document.body.dataset.wetCells = String(surface.wet);
 }

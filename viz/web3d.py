@@ -264,8 +264,9 @@ def scene_html(
         A :class:`twin.city.CityPack`, a city name (``"monaco"``) or a run folder with depth
         snapshots (``depth.tif``; at most :data:`MAX_STEPS` of them are kept).
     states
-        For a pack or a city: the states to page through (time, depth, roads, vehicles and
-        walkers by state, incidents, units); default one dry state at t = 0. Ignored for
+        For a pack or a city: the states to page through (time, warning level, depth,
+        roads, vehicles and walkers by state, incidents, units); default one dry state at
+        t = 0. Ignored for
         a run folder, whose roads follow its depth by the twin's road rule
         (:func:`twin.coupling.roads.flood_roads`).
     city
@@ -310,6 +311,7 @@ def scene_html(
         },
         "ground": base64.b64encode(ground.tobytes()).decode("ascii"),
         "labels": [clock_text(s.time) for s in steps],
+        "warnings": [f"warning: {s.warning}" if s.warning else "" for s in steps],
         "depth": [_pack_depth(s.depth, terrain.shape, wet_depth) for s in steps],
         "roads": [_pack_roads(road_scalars(s, n_links)) for s in steps],
         "agents": [_pack_agents(pack, s, exaggeration, origin) for s in steps],
@@ -371,6 +373,7 @@ header {{ display: flex; gap: 0.8em; align-items: center; padding: 0.4em 0.8em;
 header h1 {{ font-size: 1.1em; margin: 0 1em 0 0; }}
 #time {{ flex: 1; min-width: 10em; }}
 #clock {{ font-family: monospace; font-size: 1.1em; }}
+#warning {{ color: #b45000; }}
 #view3d {{ position: relative; flex: 1; min-height: 300px; }}
 #legend span {{ margin-right: 0.8em; font-size: 0.85em; white-space: nowrap; }}
 #legend i {{ display: inline-block; width: 1.2em; height: 0.8em; margin-right: 0.3em;
@@ -381,7 +384,8 @@ footer {{ font-size: 0.8em; color: #444; padding: 0.3em 0.8em; }}
 <body>
 <header><h1>{html.escape(title)}</h1>{buttons}<button id="play">play</button>
 <input id="time" type="range" min="0" max="0" value="0" aria-label="time">
-<span id="clock"></span><span id="legend">{legend}</span></header>
+<span id="clock"></span><strong id="warning"></strong>
+<span id="legend">{legend}</span></header>
 <div id="view3d"></div>
 <footer>Drag to rotate, wheel to zoom, right-drag or shift-drag to pan.
 {html.escape(attribution)}</footer>

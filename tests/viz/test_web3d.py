@@ -187,6 +187,7 @@ def _agent_states(monaco_pack):
             walker_state=np.array([3, 3, 1]),
             incidents=pts[4:],
             units=pts[:3],
+            warning="amber",
         ),
     ]
 
@@ -222,7 +223,7 @@ def test_agents_incidents_and_units_per_step(tmp_path, monaco_pack):
         scene_html(monaco_pack, states=[replace(states[0], vehicle_state=np.zeros(1))])
 
 
-def test_agents_move_in_headless_chromium(browser, tmp_path, monaco_pack):  # noqa: F811
+def test_agents_and_warning_move_in_headless_chromium(browser, tmp_path, monaco_pack):  # noqa: F811
     from viz.web3d import scene_html
 
     out = tmp_path / "drill.html"
@@ -234,14 +235,17 @@ def test_agents_move_in_headless_chromium(browser, tmp_path, monaco_pack):  # no
     page.goto(out.as_uri(), wait_until="load")
     page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=120_000)
     first = page.evaluate("() => document.body.dataset.agents")
+    warnings = [page.text_content("#warning")]
     page.eval_on_selector("#time", "s => { s.value = '1'; s.dispatchEvent(new Event('input')); }")
     page.wait_for_function("() => document.body.dataset.step === '1'", timeout=60_000)
     second = page.evaluate("() => document.body.dataset.agents")
+    warnings.append(page.text_content("#warning"))
     page.close()
     assert errors == []
     # vehicles, walkers, incidents, units shown at each step
     assert first == "5,0,0,2"
     assert second == "0,3,1,3"
+    assert warnings == ["", "warning: amber"]
 
 
 def test_3d_page_refuses_a_size_and_stills_need_html(tmp_path):
