@@ -151,3 +151,22 @@ def test_a_tier_needs_a_tiered_plan_and_a_known_jurisdiction(plan):
         DrillSession(SCENARIO, seed=1, resolution=30.0, until=UNTIL, tier="West")
     with pytest.raises(UserInputError, match=r"no jurisdiction 'North'.*'East'"):
         DrillSession(SCENARIO, plan, seed=1, resolution=30.0, until=UNTIL, tier="North")
+
+
+def test_automatic_hands_the_tier_back_to_the_plans_dispatcher(plan):
+    """The after-action report's automatic re-runs: a West call waits two steps for the
+    trainee; once the session goes automatic the plan's dispatcher sends a unit to it at
+    the next step, and the tier's state rules end (the trainee sees every call)."""
+    from twin.drill import DrillSession
+
+    s = DrillSession(SCENARIO, plan, seed=1, resolution=30.0, until=UNTIL, tier="West")
+    s.act("incident", {"type": "medical", "location": WEST}, by="trainer")
+    s.step()
+    s.step()
+    r = s.twin.parts.response
+    assert [u for u in r.units if u.incident is r.incidents[0]] == []
+    s.automatic()
+    s.step()
+    sent = [e for e in r.events if e.event == "state" and e.detail == "dispatched"]
+    assert [(e.incident, e.time) for e in sent] == [(0, 120.0)]
+    assert "tier" not in s.state()

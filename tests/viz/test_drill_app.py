@@ -303,3 +303,23 @@ def test_after_action_report_is_self_contained(mutual_aid_log, tmp_path):
     assert row.groups() == ("1", "0")
     assert "data:image/png;base64," in html
     assert not re.search(r"(src|href)=\"(?!data:)", html)
+
+
+def test_cli_refuses_an_unknown_tier(tmp_path):
+    """``twin drill SCENARIO --plan TIERED --tier North``: a message naming the field and
+    the plan's jurisdictions, no traceback, before anything is served."""
+    from typer.testing import CliRunner
+
+    from twin.cli import _register, app
+
+    plan = tmp_path / "tiered.yaml"
+    tiered = ROOT / "scenarios" / "plans" / "monaco_tiered.yaml"
+    plan.write_text(tiered.read_text() + "\nopen_candidates: true\n")
+    _register()
+    args = ["drill", str(SCENARIO), "--plan", str(plan), "--resolution", "30", "--until",
+            "5 min", "--tier", "North", "--port", "0"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert "no jurisdiction 'North'" in result.output
+    assert "West" in result.output
+    assert "Traceback" not in result.output

@@ -169,7 +169,8 @@ def write_aar(log: DrillLog | Path | str, out: Path | str, *,
     depth, _ = ex.flood_grids(drill.twin.now)
     with tempfile.TemporaryDirectory() as tmp:
         state = SceneState(time=drill.now, depth=depth, closed=ex.closed_cars | drill.closed_drive)
-        png = draw_map(drill.twin.parts.pack, state, Path(tmp) / "map.png").read_bytes()
+        pack = drill.twin.parts.pack.largest_component()  # the roads closures index
+        png = draw_map(pack, state, Path(tmp) / "map.png").read_bytes()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).resolve().parents[1] / "templates"),
         autoescape=True,
