@@ -41,6 +41,11 @@ One sub-step of length ``dt`` is three passes:
    The same pass returns the largest wave speed ``|q'| / h_f + |q_o| / h_c + sqrt(g h_f)``
    over wet faces (``h_c``: the deeper of the face's two cells, or ``h_f`` if more), from
    which the model takes the next step (``FloodConfig.time_step``).
+   Faces go by blocks of :data:`DRY_BLOCK` along a row: a block whose every face is dry
+   (both cells empty) or not interior (closed: between sea cells, against buildings) is
+   written as 0 without the update (:func:`_dry_faces`), which gives the same bits. On the
+   Monaco flash flood (10 m, 4 h) those are the sea, the buildings and, once the rain
+   stops, most of the land (2/3 of the sub-steps); bit-identical results.
 2. :func:`outflow_ratio`: a land cell whose outflow in ``dt`` exceeds its water,
    ``V_out = dt / dx * sum(outgoing q) > h``, gets ratio ``h / V_out`` (else 1).
 3. :func:`continuity`: every face's discharge is multiplied by the ratio of the cell it
@@ -103,6 +108,9 @@ G = 9.80665
 
 LAND, SEA, BLOCKED = 0, 1, 2
 CLOSED, INTERIOR, OPEN = 0, 1, 2
+
+#: Faces per block of the dry test in the face pass (see :func:`_dry_faces`).
+DRY_BLOCK = 32
 
 
 @contextmanager
@@ -181,6 +189,49 @@ def _faces_along(
     Returns the bits of the largest ``|q'| / h_f + sqrt(g h_f)`` (m/s) over wet faces.
     """
     w = 0.5 * (1.0 - theta)
+    speed_bits = 0
+    n = out.shape[0]
+    for m0 in range(0, n, DRY_BLOCK):
+        m1 = min(m0 + DRY_BLOCK, n)
+        # Dry blocks (dry land, sea, buildings) first: they carry 0, see _dry_faces
+        if _dry_faces(ha[m0:m1], hb[m0:m1], k[m0:m1]):
+            out[m0:m1] = 0.0
+            continue
+        speed_bits = max(
+            speed_bits,
+            _moving_faces(
+                za[m0:m1], ha[m0:m1], zb[m0:m1], hb[m0:m1], q0[m0:m1], qm[m0:m1],
+                qp[m0:m1], k[m0:m1], km[m0:m1], kp[m0:m1], o1[m0:m1], o2[m0:m1],
+                o3[m0:m1], o4[m0:m1], gn2[m0:m1], dt, g_dt_dx, theta, w, h_min, froude,
+                out[m0:m1], capped[m0:m1],
+            ),
+        )  # fmt: skip
+    return speed_bits
+
+
+@nb.njit(inline="always")
+def _dry_faces(ha, hb, k):
+    """Whether every face of a block is dry: both its cells hold no water, or it is not
+    interior (closed, e.g. between sea cells or against a building).
+
+    Such a face carries 0 and adds no wave speed (its flow depth ``h_f`` is 0, or it is
+    not solved), whatever its discharge was, so :func:`_moving_faces` would write 0 and
+    report 0 for it: skipping it gives the same bits. Three loads a face, against some 15
+    loads and a cube root, three square roots and three divisions for the update.
+    """
+    wet_bits = 0
+    for m in range(k.shape[0]):
+        depth = ha[m] + hb[m]  # both >= 0: 0 only when both are 0
+        wet_bits = max(wet_bits, _float_bits(depth if k[m] == INTERIOR else 0.0))
+    return wet_bits == 0
+
+
+@nb.njit(inline="always", fastmath={"contract"})
+def _moving_faces(
+    za, ha, zb, hb, q0, qm, qp, k, km, kp, o1, o2, o3, o4, gn2, dt, g_dt_dx, theta, w, h_min,
+    froude, out, capped,
+):  # fmt: skip
+    """The momentum update of a block of faces (arguments as :func:`_faces_along`)."""
     speed_bits = 0
     for m in range(out.shape[0]):
         d = max(za[m] + ha[m], zb[m] + hb[m]) - max(za[m], zb[m])
