@@ -46,6 +46,20 @@ def monaco_dir(maps_folders) -> Path:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="module")
+def monaco_env(monaco_dir, maps_folders, tmp_path_factory):
+    """TWIN_MAPS set to the sample maps and a TWIN_CACHE_DIR of the module's own, for the
+    tests that build a coupled twin from scenario files (``usefixtures("monaco_env")``).
+
+    Skips without the Monaco sample, or fails under ``TWIN_REQUIRE_MAPS=1`` (``monaco_dir``).
+    """
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TWIN_MAPS", os.pathsep.join(str(f) for f in maps_folders))
+    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def monaco_pack(monaco_dir, maps_folders):
     """The Monaco city pack at 10 m (built once per test session, then cached on disk)."""

@@ -18,19 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "monaco_flash_flood.yaml"
 EARLY = ROOT / "scenarios" / "plans" / "monaco_early_warning.yaml"
 
-pytestmark = pytest.mark.skipif(
-    not Path("/work/shared/maps/monaco").exists(), reason="Monaco sample map not available"
-)
+pytestmark = pytest.mark.usefixtures("monaco_env")
 
 _register()
 
 
 @pytest.fixture(scope="module")
-def run_folder(tmp_path_factory):
+def run_folder(monaco_env, tmp_path_factory):
     """One 10-minute run with --set (a changed rain peak) into a fresh folder."""
     mp = pytest.MonkeyPatch()
-    mp.setenv("TWIN_MAPS", "/work/shared/maps")
-    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     out = tmp_path_factory.mktemp("run")
     args = ["run", str(SCENARIO), "--plan", str(EARLY), "--seed", "5", "--until", "10min",
             "--out", str(out), "--no-progress", "--no-report",

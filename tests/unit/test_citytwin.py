@@ -14,18 +14,7 @@ from twin.metrics.vitals import VITALS, column
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "monaco_flash_flood.yaml"
 UNTIL = 1200.0  # 20 min: 20 exchanges, enough for the rain to wet the streets
 
-pytestmark = pytest.mark.skipif(
-    not (Path("/work/shared/maps/monaco").exists()), reason="Monaco sample map not available"
-)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _maps(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TWIN_MAPS", "/work/shared/maps")
-    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("monaco_env")
 
 
 def _twin(**kwargs):

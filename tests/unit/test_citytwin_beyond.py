@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-pytestmark = pytest.mark.skipif(
-    not Path("/work/shared/maps").exists(), reason="sample maps not available"
-)
+pytestmark = pytest.mark.usefixtures("monaco_env")
 
 UNTIL = 900.0  # 15 min: 15 exchanges, the burst main's water is in the street from 0 s
 
@@ -93,15 +91,6 @@ PLAN = {
     "dispatch": {"policy": "nearest", "travel_time": "live"},
     "shelters": [{"name": "Kaivopuisto", "location": [24.9520, 60.1660], "capacity": 2000}],
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _maps(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TWIN_MAPS", "/work/shared/maps")
-    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
 
 
 def _write(folder: Path, scenario: dict) -> Path:

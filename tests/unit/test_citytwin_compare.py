@@ -15,9 +15,7 @@ from twin.experiment.runners import CoupledRunner
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "monaco_flash_flood.yaml"
 
-pytestmark = pytest.mark.skipif(
-    not Path("/work/shared/maps/monaco").exists(), reason="Monaco sample map not available"
-)
+pytestmark = pytest.mark.usefixtures("monaco_env")
 
 
 class BrokenRunner(CoupledRunner):
@@ -30,8 +28,7 @@ class BrokenRunner(CoupledRunner):
 
 
 @pytest.fixture(autouse=True)
-def _maps(tmp_path, monkeypatch):
-    monkeypatch.setenv("TWIN_MAPS", "/work/shared/maps")
+def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "cache"))
 
 

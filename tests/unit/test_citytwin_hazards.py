@@ -20,18 +20,7 @@ FLASH = ROOT / "scenarios" / "monaco_flash_flood.yaml"
 BASELINE = ROOT / "scenarios" / "plans" / "monaco_baseline.yaml"
 UNTIL = 1200.0  # 20 min of the flash flood: the ravine is wet from the first minutes
 
-pytestmark = pytest.mark.skipif(
-    not Path("/work/shared/maps/monaco").exists(), reason="Monaco sample map not available"
-)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _maps(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TWIN_MAPS", "/work/shared/maps")
-    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("monaco_env")
 
 
 def test_typhoon_wind_closes_its_roads_for_traffic_and_response():

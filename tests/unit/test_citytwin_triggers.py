@@ -17,18 +17,7 @@ BASELINE = ROOT / "scenarios" / "plans" / "monaco_baseline.yaml"
 ZONE = "[[7.4215, 43.7370], [7.4265, 43.7370], [7.4265, 43.7400], [7.4215, 43.7400]]"
 UNTIL = 1200.0  # 20 min: before the scenario's own order (45 min)
 
-pytestmark = pytest.mark.skipif(
-    not Path("/work/shared/maps/monaco").exists(), reason="Monaco sample map not available"
-)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _maps(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TWIN_MAPS", "/work/shared/maps")
-    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("monaco_env")
 
 
 def early_plan(folder: Path, evacuate: str = f"{{zone: {ZONE}, curve: {{mean: 5 min}}}}") -> Path:

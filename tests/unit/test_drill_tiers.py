@@ -18,18 +18,7 @@ UNTIL = 600.0
 WEST = [7.4205, 43.7331]  # a street of La Condamine (West district)
 EAST = [7.4300, 43.7420]  # Monte-Carlo (East district), away from its station
 
-pytestmark = pytest.mark.skipif(
-    not Path("/work/shared/maps/monaco").exists(), reason="Monaco sample map not available"
-)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _maps(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TWIN_MAPS", "/work/shared/maps")
-    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("monaco_env")
 
 
 @pytest.fixture(scope="module")

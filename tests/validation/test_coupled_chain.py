@@ -22,21 +22,7 @@ UNTIL = 4500.0  # 75 min: the 90 mm/h burst (30-60 min) has closed roads by then
 SEEDS = tuple(range(11, 21))  # rain on vs off
 EARLY_SEEDS = SEEDS[:3]  # early warning vs none (the rain-on runs of these seeds)
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path("/work/shared/maps/monaco").exists(), reason="Monaco sample map not available"
-    ),
-]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _maps(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TWIN_MAPS", "/work/shared/maps")
-    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("monaco_env")]
 
 
 def _kpis(plan_path: Path, rain: float, seed: int, cache: Path) -> dict[str, float]:

@@ -16,18 +16,7 @@ SCENARIO = ROOT / "scenarios" / "monaco_flash_flood.yaml"
 UNTIL = 300.0
 PLACE = [7.4205, 43.7331]  # a street of La Condamine
 
-pytestmark = pytest.mark.skipif(
-    not Path("/work/shared/maps/monaco").exists(), reason="Monaco sample map not available"
-)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _maps(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TWIN_MAPS", "/work/shared/maps")
-    mp.setenv("TWIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("monaco_env")
 
 
 def _get(base: str, path: str, body=None, token: str | None = None) -> tuple[int, bytes]:
