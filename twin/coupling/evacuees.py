@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from twin.crowd.sources import round_people
 from twin.errors import Problem, UserInputError
 from twin.random import stream
 from twin.traffic.demand import PERSONS_PER_CAR, building_key
@@ -108,12 +109,6 @@ def ordered_buildings(pack: CityPack, order: Evacuation) -> tuple[np.ndarray, st
     return np.asarray(inside, dtype=bool), where
 
 
-def _whole(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Expected counts as integers without bias (floor + a Bernoulli draw)."""
-    base = np.floor(expected)
-    return (base + (rng.random(expected.size) < expected - base)).astype(np.int64)
-
-
 def split_evacuees(
     pack: CityPack,
     order: Evacuation,
@@ -144,9 +139,9 @@ def split_evacuees(
     rng = stream(seed, "evacuation.split")
     occupants = np.nan_to_num(pack.buildings["occupants"].to_numpy(dtype=np.float64))
     expected = np.where(inside, np.maximum(occupants, 0.0) * order.compliance, 0.0)
-    evacuees = _whole(expected, rng)
+    evacuees = round_people(expected, rng)
     by_car = rng.binomial(evacuees, order.car_share).astype(np.int64)
-    cars = np.clip(_whole(by_car / persons_per_car, rng), np.minimum(by_car, 1), by_car)
+    cars = np.clip(round_people(by_car / persons_per_car, rng), np.minimum(by_car, 1), by_car)
     car_people = np.zeros(int(cars.sum()), dtype=np.int64)
     if car_people.size:
         owner = np.repeat(np.arange(cars.size), cars)

@@ -99,7 +99,7 @@ def _polygon(pack: CityPack, lonlat, field: str) -> shapely.Polygon:
     return poly
 
 
-def _whole_people(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def round_people(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Round expected head counts to integers without bias (floor + a Bernoulli draw)."""
     base = np.floor(expected)
     return (base + (rng.random(expected.size) < expected - base)).astype(np.int64)
@@ -149,7 +149,7 @@ def evacuees(
         )
     chosen = b[inside]
     share = order.compliance * ((1.0 - order.car_share) if walkers_only else 1.0)
-    heads = _whole_people(chosen["occupants"].to_numpy(dtype=float) * share, rng)
+    heads = round_people(chosen["occupants"].to_numpy(dtype=float) * share, rng)
     check_memory(heads.sum(), net.n_links, net.n_nodes, 1, field=where)
     pts = chosen.geometry.representative_point()
     node, _ = net.nearest_nodes(pts.x.to_numpy(), pts.y.to_numpy())
