@@ -32,6 +32,7 @@ import numpy as np
 from pydantic import Field, ValidationError
 
 from twin.errors import Problem, UserInputError
+from twin.response import manual
 from twin.scenario.base import LonLat, Polygon, StrictModel
 from twin.scenario.quantities import Duration, Length, PositiveDuration
 from twin.scenario.triggers import DepartureCurve
@@ -287,7 +288,7 @@ def _call(s: DrillSession, a: IncidentArgs, *, false: bool = False) -> str:
         inc.on_scene, inc.transport = 60.0, False
     r.call(inc)
     if a.held and s.command is None:
-        r.hold(inc)
+        manual.hold(r, inc)
         s.held[inc.id] = inc
     return f"incident {inc.id} ({a.type}, priority {a.priority}) at node {node}"
 
@@ -362,7 +363,7 @@ def _dispatch(s: DrillSession, a: DispatchArgs) -> str:
     if not unit.free:
         raise _refuse(f"{a.unit} is busy ({unit.state})", "args.unit",
                       "pick an available or returning unit")  # fmt: skip
-    s.sent[unit.id] = s.twin.parts.response.send(unit.id, inc)
+    s.sent[unit.id] = manual.send(s.twin.parts.response, unit.id, inc)
     return f"{a.unit} sent to incident {inc.id}"
 
 
@@ -373,7 +374,7 @@ def _recall(s: DrillSession, a: RecallArgs) -> str:
                       "recall a dispatched unit")  # fmt: skip
     inc = unit.incident
     # a unit the trainee sent is not sent straight back to that call by the dispatcher
-    s.twin.parts.response.recall(unit.id, request=s.sent.pop(unit.id, None))
+    manual.recall(s.twin.parts.response, unit.id, request=s.sent.pop(unit.id, None))
     return f"{a.unit} recalled from incident {inc.id if inc is not None else -1}"
 
 

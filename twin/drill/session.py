@@ -51,6 +51,7 @@ from twin.drill.log import (
 from twin.drill.tiers import HeldForTrainee, TierCommand, tier_command
 from twin.errors import Problem, UserInputError
 from twin.random import stream
+from twin.response import manual
 
 __all__ = ["DrillSession"]
 
@@ -258,7 +259,7 @@ class DrillSession:
             r.policy = r.policy.inner
             for inc in r.incidents:
                 if inc.id in keep and self.command is not None and self.command.holds(inc.node):
-                    r.hold(inc)
+                    manual.hold(r, inc)
         self.command = None
         for inc in self.held.values():
             served = inc.first_arrival is not None or inc.unserved is not None

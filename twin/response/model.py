@@ -517,32 +517,6 @@ class ResponseModel:
         """Wake the dispatcher (a unit is free, or a call came)."""
         self._poke()
 
-    # ------------------------------------------------------------------ a human dispatcher
-    def send(self, unit_id: int, incident: Incident) -> Request:
-        """Send a chosen free unit to ``incident`` now (a person's decision, not the
-        policy's): it takes the call's waiting request for its type, or a new one.
-
-        Raises
-        ------
-        ValueError
-            The unit is not free (see :attr:`Unit.free`).
-        """
-        unit = self.units[unit_id]
-        if not unit.free:
-            raise ValueError(f"unit {unit.name} is {unit.state}, not free")
-        mine = (q for q in self.pending if q.incident is incident and q.unit_type == unit.type)
-        req = next(mine, None)
-        if req is None:
-            req, self._seq = Request(incident, unit.type, self._seq), self._seq + 1
-        else:
-            self.pending.remove(req)
-        self._assign(unit, req)
-        return req
-
-    def hold(self, incident: Incident) -> None:
-        """Take the call's waiting requests off the dispatcher (a person dispatches it)."""
-        self.pending[:] = [q for q in self.pending if q.incident is not incident]
-
     def release(self, incident: Incident) -> None:
         """Queue the call for the dispatcher: a request per unit it needs (of the plan's
         types), as when it came in; wake the dispatcher."""
@@ -551,26 +525,6 @@ class ResponseModel:
                 self.pending.append(Request(incident, type_, self._seq))
                 self._seq += 1
         self._poke()
-
-    def recall(self, unit_id: int, *, request: Request | None = None) -> None:
-        """Turn a unit on its way to a call home now; the call waits for dispatch again.
-        Given the ``request`` it serves, that request is never offered to it again.
-
-        Raises
-        ------
-        ValueError
-            The unit is not dispatched.
-        """
-        unit = self.units[unit_id]
-        if unit.state != "dispatched":
-            raise ValueError(f"unit {unit.name} is {unit.state}, not on its way to a call")
-        if request is not None:
-            request.excluded.add(unit.id)
-        node, _ = unit.position(self.env.now)
-        unit.process.interrupt("dispatch")  # its job hands the request back (redirected)
-        unit.route, unit.node, unit.incident = None, node, None
-        self._set_state(unit, "returning", -1)
-        unit.process = self.env.process(self.trips.go_home(unit))
 
     # ------------------------------------------------------------------ bookkeeping
     def _poke(self) -> None:
