@@ -63,3 +63,20 @@ def test_workers_use_their_share_of_the_cores(tmp_path, monkeypatch, monaco_pack
     get_runner.cache_clear()
     assert values["numba_threads"].shape == (1, 4, 1)
     assert (values["numba_threads"] == 1).all()
+
+
+def test_workers_see_the_cache_folder_set_after_the_fork_server_started(tmp_path, monkeypatch):
+    """The fork server keeps the environment of its first start; a cache folder set later
+    (a second study in the same process, a test's own cache) must still reach the workers.
+    Before, they wrote the flood cache under the folder of the first start."""
+    from twin.settings import cache_dir
+
+    LocalExecutor(1, threads=1)  # the fork server runs from here on
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "later"))
+    monkeypatch.delenv("TWIN_DATA_DIR", raising=False)
+    executor = LocalExecutor(1, threads=1)
+    executor.start("k", None)
+    try:
+        assert executor._pool.submit(cache_dir).result(timeout=120) == tmp_path / "later"
+    finally:
+        executor.close()

@@ -148,8 +148,8 @@ def test_cli_refuses_bad_times(args, field, tmp_path):
 
 def test_cli_writes_outputs_per_plan(monaco_dir, tmp_path, monkeypatch):
     """`twin crowd --plan P --out DIR` writes kpis.json, link densities, clearance and
-    shelters under DIR/<plan>; hazard exposure is "not computed" while the flood is not
-    coupled (it printed 0 before)."""
+    shelters (Parquet, and CSV unless --no-csv) under DIR/<plan>; hazard exposure is "not
+    computed" while the flood is not coupled (it printed 0 before)."""
     monkeypatch.setenv("TWIN_MAPS", str(monaco_dir.parent))
     plan = SCENARIOS / "plans" / "monaco_two_stations.yaml"
     _register()
@@ -159,8 +159,8 @@ def test_cli_writes_outputs_per_plan(monaco_dir, tmp_path, monkeypatch):
     assert "not computed (flood not coupled)" in result.output
     folder = tmp_path / "two_stations"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["kpis.json", "link_density.parquet", "clearance.csv", "shelters.csv", "crowd.gpkg",
-         "run.json"]
+        ["kpis.json", "link_density.parquet", "clearance.csv", "clearance.parquet",
+         "shelters.csv", "shelters.parquet", "crowd.gpkg", "run.json"]
     )  # fmt: skip
     kpis = json.loads((folder / "kpis.json").read_text())
     assert kpis["person_minutes_in_hazard"] is None

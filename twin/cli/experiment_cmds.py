@@ -156,7 +156,7 @@ def _run(kind: str, scenario_file: Path, plans: list[Path] | None, *, maps, prog
     for line in result.progress.errors:
         err_console.print(f"[red]failed after a retry:[/red] {escape(line)}", highlight=False)
     _show(result.summary, result.path, result.study_id, result.html)
-    console.print(escape(f"manifest {result.manifest}"), highlight=False)
+    console.print(escape(f"manifest {result.manifest}"), highlight=False, soft_wrap=True)
     p = result.progress
     if p.failed and not (p.done + p.reused):
         err_console.print(
@@ -233,7 +233,9 @@ def _show(summary: Any, path: Path, study_id: str, html: Path) -> None:
         _print_sweep(summary)
     else:
         _print_summary(summary)
-    console.print(escape(f"study {study_id} in {path}; summary {html}"), highlight=False)
+    console.print(
+        escape(f"study {study_id} in {path}; summary {html}"), highlight=False, soft_wrap=True
+    )
 
 
 def _finish(path: Path, study_id: str, html: Path | None) -> None:

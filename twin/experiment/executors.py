@@ -110,12 +110,33 @@ def _use_runners(runners: dict[str, str] | None) -> None:
         code_version.cache_clear()
 
 
+SETTINGS_ENV = ("TWIN_MAPS", "TWIN_CACHE_DIR", "TWIN_DATA_DIR", "XDG_CACHE_HOME")
+"""Environment variables that locate maps and caches (:mod:`twin.settings`). Workers fork
+from a server started once per process, with the environment of that moment; these are
+sent from the parent at each start so a later change (a new cache folder) is seen."""
+
+
+def _settings_env() -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in SETTINGS_ENV}
+
+
 def _init_worker(
-    key: str, prepared: Any, runners: dict[str, str], threads: int, parent: tuple[int, float]
+    key: str,
+    prepared: Any,
+    runners: dict[str, str],
+    threads: int,
+    parent: tuple[int, float],
+    env: dict[str, str | None],
 ) -> None:
-    """Local worker start-up: keep the prepared state and the parent's runner registry,
-    use ``threads`` numba threads; leave Ctrl-C to the parent, and exit if it dies."""
+    """Local worker start-up: take the parent's map and cache settings ``env``, keep the
+    prepared state and the parent's runner registry, use ``threads`` numba threads; leave
+    Ctrl-C to the parent, and exit if it dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     _PREPARED[key] = prepared
     _use_runners(runners)
     limit_threads(threads)
@@ -273,7 +294,7 @@ class LocalExecutor:
         self.workers = max(1, workers or total)
         self.threads = worker_share(total, self.workers)
         self._pool: ProcessPoolExecutor | None = None
-        self._args: tuple[str, Any, dict[str, str], int, tuple[int, float]] | None = None
+        self._args: tuple | None = None
         self._preload = tuple(preload)
         _context(self._preload)
         # imports PRELOAD now, while the parent loads the city
@@ -286,7 +307,7 @@ class LocalExecutor:
 
     def start(self, key: str, prepared: Any) -> None:
         """Start the workers, each holding the runner's prepared state."""
-        self._args = (key, prepared, registered(), self.threads, _process_id())
+        self._args = (key, prepared, registered(), self.threads, _process_id(), _settings_env())
         self._pool = ProcessPoolExecutor(
             self.workers,
             mp_context=_context(self._preload),
