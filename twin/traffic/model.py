@@ -20,9 +20,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from twin.errors import Problem, UserInputError
+from twin.errors import UserInputError
+from twin.traffic import insertion
 from twin.traffic import kernels as kern
-from twin.traffic.budget import check_vehicles
 from twin.traffic.conservation import check_conservation
 from twin.traffic.network import RoadNetwork
 from twin.traffic.outputs import LinkSeries, TripRecords
@@ -190,94 +190,14 @@ class TrafficModel:
         numpy.ndarray
             (M,) ids of the new vehicles (indices into the trip records).
         """
-        o = np.atleast_1d(np.asarray(origins, dtype=np.int64))
-        d = np.atleast_1d(np.asarray(destinations, dtype=np.int64))
-        t = np.atleast_1d(np.asarray(departures, dtype=np.float64))
-        if not (len(o) == len(d) == len(t)):
-            raise UserInputError("origins, destinations and departures differ in length")
-        check_vehicles(self.n_vehicles + len(t), self.max_memory_bytes, field="vehicles")
-        bad_node = np.flatnonzero((o < 0) | (o >= self.net.n_nodes) | (d < 0))
-        bad_node = np.union1d(bad_node, np.flatnonzero(d >= self.net.n_nodes))
-        if bad_node.size:
-            raise UserInputError(
-                Problem(f"trip {int(bad_node[0])}: node index out of range", fix="snap first")
-            )
-        early = np.flatnonzero(t < self.time - 1e-9)
-        if early.size:
-            raise UserInputError(
-                Problem(
-                    f"trip {int(early[0])} departs at {t[early[0]]:.1f} s, before the model's "
-                    f"time {self.time:.1f} s",
-                    field="departure",
-                    fix="inject vehicles at or after the current time",
-                )
-            )
-        bad_time = np.flatnonzero(~np.isfinite(t))
-        if bad_time.size:
-            raise UserInputError(
-                Problem(
-                    f"trip {int(bad_time[0])} departs at {t[bad_time[0]]} s",
-                    field="departure",
-                    fix="give finite departure times",
-                )
-            )
-        m = len(o)
-        ends = self._trip_ends(m, origin_links, origin_at, destination_links, destination_at)
-        self.routes.add_vehicles(self.n_vehicles, m, route)
-        ids = np.arange(self.n_vehicles, self.n_vehicles + m)
-        self._v.grow(self.n_vehicles + m)
-        v = self._v
-        v.origin[ids], v.dest[ids], v.t_depart[ids], v.t_ready[ids] = o, d, t, t
-        first, start_at, last, end_at = ends
-        net = self.net
-        v.first_link[ids], v.start_at[ids] = first, np.where(first >= 0, start_at, 0.0)
-        v.last_link[ids], v.end_at[ids] = last, np.where(last >= 0, end_at, 1.0)
-        v.origin[ids[first >= 0]] = net.link_from[first[first >= 0]]
-        v.dest[ids[last >= 0]] = net.link_to[last[last >= 0]]
-        self._inside_links |= bool((first >= 0).any() or (last >= 0).any())
-        self._added += m
-        v.priority[ids] = np.broadcast_to(np.asarray(priority, dtype=np.bool_), (m,))
-        v.status[ids], v.veh_link[ids], v.path_id[ids] = kern.WAITING, -1, -1
-        self.n_vehicles += m
-        self._rebuild_origin_queues()
-        if np.isfinite(self._routed_until):
-            self._plan(until=self._routed_until, reroute=None)
-        return ids
-
-    def _trip_ends(self, m, first, start_at, last, end_at) -> tuple[np.ndarray, ...]:
-        """Checked (M,) arrays of the links trips start and end on and where (see
-        :meth:`add_vehicles`); -1 and 0 or 1 for trips between nodes."""
-        out = []
-        for links, at, fill in ((first, start_at, 0.0), (last, end_at, 1.0)):
-            links = np.full(m, -1, np.int64) if links is None else np.asarray(links, np.int64)
-            at = np.full(m, fill) if at is None else np.asarray(at, np.float64)
-            links, at = np.broadcast_to(links, (m,)).copy(), np.broadcast_to(at, (m,)).copy()
-            bad = np.flatnonzero(
-                (links >= self.net.n_links) | ((links >= 0) & ~((at >= 0.0) & (at <= 1.0)))
-            )
-            if bad.size:
-                raise UserInputError(
-                    Problem(
-                        f"trip {int(bad[0])}: link {int(links[bad[0]])} or point on it "
-                        f"{at[bad[0]]} out of range",
-                        fix="snap first (twin.traffic.demand.snap_to_links)",
-                    )
-                )
-            out += [links, at]
-        return tuple(out)
+        return insertion.add_vehicles(
+            self, origins, destinations, departures, priority,
+            origin_links=origin_links, origin_at=origin_at,
+            destination_links=destination_links, destination_at=destination_at, route=route,
+        )  # fmt: skip
 
     def _rebuild_origin_queues(self) -> None:
-        v, n = self._v, self.n_vehicles
-        waiting = np.flatnonzero(v.status[:n] == kern.WAITING)
-        order = waiting[np.lexsort((waiting, v.t_depart[waiting], v.origin[waiting]))]
-        v.queue_next[order] = -1
-        same = v.origin[order[1:]] == v.origin[order[:-1]]
-        v.queue_next[order[:-1][same]] = order[1:][same]
-        self._orig_head[:] = -1
-        if order.size:
-            first = np.ones(order.size, dtype=bool)
-            first[1:] = ~same
-            self._orig_head[v.origin[order[first]]] = order[first]
+        insertion.rebuild_origin_queues(self)
 
     def depart_earlier(self, vehicles, departures) -> np.ndarray:
         """Move the departure of ``vehicles`` not yet in their origin queue to
@@ -287,22 +207,7 @@ class TrafficModel:
         Vehicles already queued, on the road or done keep theirs; the moved ones get a
         route at once (the planning window may not have reached their old time).
         """
-        ids = np.atleast_1d(np.asarray(vehicles, dtype=np.int64))
-        new = np.maximum(np.broadcast_to(np.asarray(departures, np.float64), ids.shape), self.time)
-        v = self._v
-        move = (
-            (v.status[ids] == kern.WAITING)
-            & (v.t_depart[ids] > self.time)
-            & (new < v.t_depart[ids])
-        )
-        ids, new = ids[move], new[move]
-        if ids.size:
-            v.t_depart[ids] = new
-            v.t_ready[ids] = new
-            self._rebuild_origin_queues()
-            if np.isfinite(self._routed_until):
-                self._plan(until=self._routed_until, reroute=None)
-        return ids
+        return insertion.depart_earlier(self, vehicles, departures)
 
     # ------------------------------------------------------------------ routing
     def travel_times(self, *, queue: np.ndarray | None = None) -> np.ndarray:
