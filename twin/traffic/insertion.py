@@ -144,3 +144,26 @@ def depart_earlier(model: TrafficModel, vehicles, departures) -> np.ndarray:
         if np.isfinite(model._routed_until):
             model._plan(until=model._routed_until, reroute=None)
     return ids
+
+
+def redirect(model: TrafficModel, vehicles, destinations) -> np.ndarray:
+    """Send vehicles still waiting or on their way to new destination nodes (see
+    :meth:`TrafficModel.redirect`); returns the ids redirected."""
+    ids = np.atleast_1d(np.asarray(vehicles, dtype=np.int64))
+    dest = np.broadcast_to(np.asarray(destinations, dtype=np.int64), ids.shape)
+    if np.any((dest < 0) | (dest >= model.net.n_nodes)):
+        raise UserInputError(Problem("redirect: node index out of range", fix="snap first"))
+    v = model._v
+    live = (v.status[ids] == kern.WAITING) | (v.status[ids] == kern.ON_LINK)
+    ids, dest = ids[live], dest[live]
+    if ids.size == 0:
+        return ids
+    v.dest[ids], v.last_link[ids], v.end_at[ids] = dest, -1, 1.0
+    routed = ids[v.path_id[ids] >= 0]  # the others get a path when their window is planned
+    if routed.size:
+        link = v.veh_link[routed]
+        starts = np.where(link >= 0, model.net.link_to[np.maximum(link, 0)], v.origin[routed])
+        model._assign(routed, starts, np.full(routed.size, 2, dtype=np.int8))
+        if np.any(v.status[routed] == kern.STRANDED):
+            rebuild_origin_queues(model)
+    return ids

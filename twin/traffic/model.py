@@ -209,6 +209,14 @@ class TrafficModel:
         """
         return insertion.depart_earlier(self, vehicles, departures)
 
+    def redirect(self, vehicles, destinations) -> np.ndarray:
+        """Send ``vehicles`` to new destination nodes ``destinations`` (an emergency unit
+        sent elsewhere on its way). Those waiting or on a link take the current shortest
+        path from their origin (not yet left) or from the end of their link (reason 2,
+        stranded, if none is left); arrived and stranded ones keep theirs. A trip that
+        ended inside a link now ends at the node. Returns the ids redirected."""
+        return insertion.redirect(self, vehicles, destinations)
+
     # ------------------------------------------------------------------ routing
     def travel_times(self, *, queue: np.ndarray | None = None) -> np.ndarray:
         """(L,) current link travel time estimate (s): free flow plus queue over capacity;
