@@ -118,25 +118,24 @@ class SnapshotRecorder:
 
 def write_outputs(twin: CityTwin, out_dir: Path | str) -> list[Path]:
     """Write a run's outputs into ``out_dir``, each file atomically: ``kpis.json`` (strict
-    JSON), ``vitals.csv`` and ``vitals.parquet`` (one row per exchange, units in the
-    column names), ``events.csv`` (the twin's log: closures, calls with their cause,
-    trigger firings, timeline events), ``flood_maps.npz`` (depth at the end and deepest
-    depth seen at any exchange, m), ``depth.tif`` and ``speed.tif`` (the render
-    snapshots, when the scenario asks for ``outputs.snapshots``) and ``cap/<id>.xml``
-    (CAP 1.2 warnings).
+    JSON), ``vitals.parquet`` (one row per exchange, units in the column names),
+    ``events.parquet`` (the twin's log: closures, calls with their cause, trigger firings,
+    timeline events), with ``vitals.csv`` and ``events.csv`` beside them when the
+    scenario's ``outputs.csv`` is true (:func:`twin.tables.series_tables`),
+    ``flood_maps.npz`` (depth at the end and deepest depth seen at any exchange, m),
+    ``depth.tif`` and ``speed.tif`` (the render snapshots, when the scenario asks for
+    ``outputs.snapshots``) and ``cap/<id>.xml`` (CAP 1.2 warnings).
 
     Returns
     -------
     list of Path
-        The files written.
+        The files written (no CSV removed for ``outputs.csv: false``).
     """
     import csv
     import io
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from twin.atomic import atomic_path, write_json, write_text
+    from twin.tables import SERIES, series_tables
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -147,15 +146,13 @@ def write_outputs(twin: CityTwin, out_dir: Path | str) -> list[Path]:
     writer.writerow(list(table))
     for row in zip(*table.values(), strict=True):
         writer.writerow([repr(float(v)) for v in row])
-    files.append(write_text(out / "vitals.csv", buf.getvalue()))
-    with atomic_path(out / "vitals.parquet") as tmp:
-        pq.write_table(pa.table({k: np.asarray(v) for k, v in table.items()}), tmp)
-    files.append(out / "vitals.parquet")
+    write_text(out / "vitals.csv", buf.getvalue())
     buf = io.StringIO()
     writer = csv.DictWriter(buf, ["time", "source", "kind", "detail"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(sorted(twin.exchange.events, key=lambda e: e["time"]))
-    files.append(write_text(out / "events.csv", buf.getvalue()))
+    write_text(out / "events.csv", buf.getvalue())
+    files += series_tables(out, SERIES["run"], csv=twin.parts.scenario.outputs.csv)
     flood = twin.parts.flood
     if flood is not None:
         depth = flood.output("depth")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from twin.cli import app, console, user_errors
-from twin.cli._options import SetOption, show_progress
+from twin.cli._options import CsvOption, SetOption, show_progress
 from twin.errors import Problem, UserInputError
 
 
@@ -102,15 +102,17 @@ def run_command(
         bool, typer.Option(help="Write report.html into the output folder (with viz installed).")
     ] = True,
     set_: SetOption = None,
+    csv: CsvOption = None,
 ) -> None:
-    """Run the coupled twin and write KPIs, vital signs, events, flood maps, render
-    snapshots (depth.tif, speed.tif), CAP warnings and run.json (the run's manifest)."""
+    """Run the coupled twin and write KPIs, vital signs and events (Parquet, and CSV unless
+    --no-csv or outputs.csv: false), flood maps, render snapshots (depth.tif, speed.tif),
+    CAP warnings and run.json (the run's manifest)."""
     from datetime import UTC, datetime
 
     from rich.table import Table
 
     from twin.atomic import ensure_writable
-    from twin.cli._options import scenario_with
+    from twin.cli._options import scenario_with, with_csv
     from twin.manifest import record_run
     from twin.model import CityTwin, write_outputs
     from twin.settings import cache_dir
@@ -118,7 +120,7 @@ def run_command(
     started = datetime.now(UTC)
     end = _seconds(until, "--until")
     at = _seconds(checkpoint_at, "--checkpoint-at")
-    sc = scenario_with(scenario_file, set_)
+    sc = with_csv(scenario_with(scenario_file, set_), csv)
     folder = out if out is not None else Path(sc.outputs.folder) / "run"
     ensure_writable(folder)
     twin = CityTwin.from_files(
