@@ -52,10 +52,12 @@ def _size(text: str) -> tuple[int, int]:
 
 def load_target(target: str, city: str | None, time: float | None):
     """The pack and the state to draw: a city by name (dry, t = 0), or a run folder's depth
-    snapshot at ``time`` (default: its last)."""
+    snapshot at ``time`` (default: its last) on the city and terrain the run used
+    (:func:`viz.runs.load_run_pack`: run.json's city, flat at its datum where the run was
+    flat, at the snapshots' cell size)."""
     from twin.city import load_city
     from twin.errors import Problem, UserInputError
-    from viz.runs import DepthSnapshots, run_city, run_city_options
+    from viz.runs import DepthSnapshots, load_run_pack, run_city
     from viz.scene import SceneState
 
     folder = Path(target)
@@ -71,19 +73,8 @@ def load_target(target: str, city: str | None, time: float | None):
         return load_city(target), SceneState()
     snapshots = DepthSnapshots.find(folder)
     index = len(snapshots.times) - 1 if time is None else snapshots.band_at(time)
+    pack = load_run_pack(folder, city=city, resolution=snapshots.resolution)
     name = city or run_city(folder)
-    if name is None:
-        raise UserInputError(
-            Problem(
-                "the run folder does not say its city (no run.json)",
-                file=folder,
-                field="--city",
-                fix="pass --city NAME, e.g. --city monaco",
-            )
-        )
-    # the pack the run used: its city's terrain options, at the snapshots' resolution
-    options = {} if city else run_city_options(folder)
-    pack = load_city(name, resolution=snapshots.resolution, **options)
     depth = snapshots.depth(index)
     if depth.shape != pack.terrain.shape:
         raise UserInputError(

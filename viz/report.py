@@ -25,7 +25,7 @@ import pandas as pd
 
 from twin.errors import Problem, UserInputError
 from viz import plots
-from viz.runs import check_format
+from viz.runs import check_format, load_run_pack
 
 #: The OpenStreetMap credit every report carries (ODbL attribution).
 OSM_CREDIT = "© OpenStreetMap contributors, ODbL"
@@ -255,12 +255,13 @@ def run_parts(root: Path, city: str | None = None, resolution: float | None = No
     if mfd:
         _plot(parts, "Macroscopic fundamental diagram", plots.mfd(mfd))
     parts.events = _events(folders)
-    parts.city = city or (scenario.get("city") or {}).get("name")
+    recorded = scenario.get("city") or {}
+    parts.city = city or recorded.get("name") or recorded.get("osm")
     if parts.city:
-        from twin.city import load_city
-
-        resolution = resolution or float((scenario.get("city") or {}).get("resolution") or 10.0)
-        _pictures(parts, load_city(parts.city, resolution=resolution), folders)
+        # the city and terrain the run used (run.json: a flat city at its datum), not the
+        # catalogue's defaults
+        pack = load_run_pack(first, city=city, resolution=resolution)
+        _pictures(parts, pack, folders)
     return parts
 
 

@@ -7,10 +7,14 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from twin.errors import Problem, UserInputError
+
+if TYPE_CHECKING:
+    from twin.city import CityPack
 
 _BAND_TIME = re.compile(r"^t=([0-9.eE+-]+)s$")
 
@@ -135,26 +139,99 @@ def check_format(folder: Path | str) -> None:
         )
 
 
-def run_city_options(folder: Path | str) -> dict:
-    """The terrain options of the city a run folder's ``run.json`` names, as
-    :func:`twin.city.load_city` takes them (``flat``, ``flat_elevation``, ``dem``), so that
-    the pack drawn is the one the run used (e.g. Helsinki's flat sample); empty without
-    ``run.json``. The resolution comes from the snapshots themselves."""
+def run_city_source(folder: Path | str) -> tuple[str | Path, dict] | None:
+    """The city a run used, as its ``run.json`` records it: the source (a catalogue name or
+    an OSM file) and the :func:`twin.city.load_city` options (``dem``, ``flat``,
+    ``flat_elevation``, ``resolution``) that the run commands took from its scenario
+    (:func:`twin.coupling.city_setup.city_source`, the one mapping every run uses), so a
+    picture is drawn on the terrain the run had: a flat city at its datum, not the DEM.
+
+    ``scenario.city`` is read with the scenario schema (:class:`twin.scenario.schema.City`),
+    so an entry a run.json lacks (an older run's, a hand-written one's) takes the schema's
+    default, as the run itself did: ``flat: false`` (the catalogue's DEM; flat where the
+    catalogue has none, as Helsinki), ``datum: 0 m``, ``resolution: 10 m``. None when the
+    folder has no ``run.json`` or it names no city.
+
+    Raises
+    ------
+    UserInputError
+        If ``scenario.city`` is not a city this version of twin reads.
+    """
+    from types import SimpleNamespace
+
+    from pydantic import ValidationError
+
+    from twin.coupling.city_setup import city_source
+    from twin.scenario.schema import City
+
     path = _manifest(folder)
     if path is None:
-        return {}
+        return None
     try:
-        city = (json.loads(path.read_text(encoding="utf-8")).get("scenario") or {}).get("city")
-    except (OSError, ValueError):
-        return {}
+        scenario = json.loads(path.read_text(encoding="utf-8")).get("scenario")
+    except (OSError, ValueError, AttributeError):
+        return None  # check_format says what is wrong with the file
+    city = scenario.get("city") if isinstance(scenario, dict) else None
     if not isinstance(city, dict):
-        return {}
-    options: dict = {"flat": bool(city.get("flat", False))}
-    if isinstance(city.get("datum"), (int, float)):
-        options["flat_elevation"] = float(city["datum"])
-    if city.get("dem"):
-        options["dem"] = list(city["dem"])
-    return options
+        return None
+    try:
+        recorded = City.model_validate(city)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UserInputError(
+            Problem(
+                f"the run's city is not one this version of twin reads: {first['msg']}",
+                file=path,
+                field=f"scenario.city{'.' + where if where else ''}",
+                fix="rerun it with this version: the command line is in run.json's command_line",
+            )
+        ) from None
+    return city_source(SimpleNamespace(city=recorded))  # it reads the scenario's city only
+
+
+def load_run_pack(
+    folder: Path | str, *, city: str | None = None, resolution: float | None = None
+) -> CityPack:
+    """The :class:`~twin.city.CityPack` a run folder's pictures are drawn on: the city and
+    terrain its ``run.json`` records (:func:`run_city_source`).
+
+    Parameters
+    ----------
+    folder
+        The run folder (``run.json`` in it or in the folder above).
+    city
+        A catalogue name or OSM file: the city of a run without ``run.json`` (its terrain
+        is then the catalogue's, as ``load_city`` builds it by default); with ``run.json``
+        it replaces only the recorded source, the terrain options stay the run's.
+    resolution
+        Cell size (m) of the grid drawn, e.g. the depth snapshots'; default the run's.
+
+    Raises
+    ------
+    UserInputError
+        If neither ``run.json`` nor ``city`` says the city.
+    """
+    from twin.city import load_city
+
+    recorded = run_city_source(folder)
+    if recorded is None and city is None:
+        path = _manifest(folder)
+        said = "no run.json" if path is None else f"{path.name} names no scenario.city"
+        raise UserInputError(
+            Problem(
+                f"the run folder does not say its city ({said})",
+                file=path or Path(folder),
+                field="--city",
+                fix="pass --city NAME, e.g. --city monaco",
+            )
+        )
+    source, options = recorded if recorded is not None else (city, {})
+    if city is not None:
+        source = city
+    if resolution is not None:
+        options = options | {"resolution": float(resolution)}
+    return load_city(source, **options)
 
 
 def run_city(folder: Path | str) -> str | None:
