@@ -12,8 +12,10 @@ Injects (trainer): ``incident``, ``false_report``, ``road_collapse``,
 ``unit_out_of_service``, ``hospital_full``, ``rain`` (rain intensifying: every hyetograph
 of the scenario scaled from now on, by giving the running flood model a new forcing whose
 rain series have a step at the inject time; refused when a recorded flood is replayed,
-the scenario has no rain, or it does not rain now). A levee breach is not offered: the
-flood model takes new inflows only when it is built.
+the scenario has no rain, or it does not rain now), ``levee_breach`` (a gap opens now in
+the nearest levee of the scenario's rivers, through the flood component's ``breach``
+action, :func:`twin.flood.river.open_breach`; refused on a map without a levee, off the
+levee line, or when a recorded flood is replayed).
 
 Decisions (trainee): ``dispatch``, ``recall``, ``close_road``, ``open_road``, ``warning``,
 ``evacuate``, ``mutual_aid``.
@@ -34,7 +36,7 @@ from pydantic import Field, ValidationError
 from twin.errors import Problem, UserInputError
 from twin.response import manual
 from twin.scenario.base import LonLat, Polygon, StrictModel
-from twin.scenario.quantities import Duration, Length, PositiveDuration
+from twin.scenario.quantities import Duration, Length, PositiveDuration, PositiveLength
 from twin.scenario.triggers import DepartureCurve
 
 if TYPE_CHECKING:
@@ -98,6 +100,21 @@ class RainArgs(StrictModel):
 
     factor: float = Field(default=2.0, gt=1.0, le=10.0)
     """Multiplier of the intensities (> 1, at most 10)."""
+
+
+class BreachArgs(StrictModel):
+    """A levee breach now: the crest of the nearest levee sinks over ``width`` around
+    ``location`` to ``bottom`` within ``growth``, and the river pours through."""
+
+    location: LonLat
+    """The breach's middle ([longitude, latitude]), on a levee line (within ``width``)."""
+    width: PositiveLength = 50.0
+    """Length of levee that fails (m)."""
+    growth: Duration = 600.0
+    """Time over which the crest sinks (s)."""
+    bottom: Length | None = None
+    """Crest elevation at the end (m, terrain datum); default the lowest land beside the
+    gap (neither levee nor channel, within ``width``)."""
 
 
 class DispatchArgs(StrictModel):
@@ -356,6 +373,39 @@ def _rain(s: DrillSession, a: RainArgs) -> str:
     return f"rain x{a.factor:g} from now ({mm_h:.0f} mm/h at its heaviest now)"
 
 
+def _levee_breach(s: DrillSession, a: BreachArgs) -> str:
+    flood = s.twin.parts.flood
+    if getattr(flood, "model", None) is None:
+        raise _refuse("no flood model runs (none in the scenario, or a recorded flood is "
+                      "replayed)", "kind", "drill without flood_cache")  # fmt: skip
+    from twin.flood.river import open_breach
+
+    # what the flood component's ``breach`` action does, called here for its result
+    opened = open_breach(
+        flood.model, tuple(a.location), a.width, growth=a.growth, bottom=a.bottom, field="args"
+    )
+    return (f"levee breach: {opened.river} levee {opened.levee} opens over {a.width:g} m "
+            f"({opened.cells} cells), its crest sinking to {opened.bottom:.2f} m "
+            f"in {a.growth:g} s")  # fmt: skip
+
+
+def levee_places(s: DrillSession) -> list[list[float]]:
+    """The middle of every levee of the scenario's rivers ([longitude, latitude], by
+    length along its line): where the trainer's menu suggests a breach. Empty without a
+    flood model or a levee given in lon/lat."""
+    import shapely
+
+    forcing = getattr(getattr(s.twin.parts.flood, "model", None), "forcing", None)
+    out = []
+    for river in getattr(forcing, "rivers", ()):
+        if river.crs != "EPSG:4326":
+            continue
+        for levee in river.levees:
+            mid = shapely.LineString(levee.points).interpolate(0.5, normalized=True)
+            out.append([round(float(mid.x), 6), round(float(mid.y), 6)])
+    return out
+
+
 # ---------------------------------------------------------------------- decisions
 def _dispatch(s: DrillSession, a: DispatchArgs) -> str:
     unit = _unit(s, a.unit)
@@ -490,6 +540,7 @@ ACTIONS: dict[str, Action] = {
                "a unit goes off duty"),
         Action("hospital_full", "trainer", HospitalArgs, _hospital_full, "a hospital on diversion"),
         Action("rain", "trainer", RainArgs, _rain, "rain intensifying"),
+        Action("levee_breach", "trainer", BreachArgs, _levee_breach, "a levee breaches"),
         Action("dispatch", "trainee", DispatchArgs, _dispatch, "send a unit to an incident"),
         Action("recall", "trainee", RecallArgs, _recall, "recall a unit on its way"),
         Action("close_road", "trainee", RoadArgs, _close_road, "close roads"),

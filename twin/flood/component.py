@@ -71,7 +71,9 @@ class FloodComponent:
         Field("qy", "out", "m2/s", "y_face", "float64", "unit discharge on y faces"),
         Field("stored_volume", "out", "m3", "scalar", "float64", "water on land cells"),
     )  # fmt: skip
-    actions: ClassVar[dict[str, str]] = {}
+    actions: ClassVar[dict[str, str]] = {
+        "breach": "open a levee breach now (twin.flood.river.open_breach's arguments)"
+    }
 
     def __init__(
         self,
@@ -119,8 +121,13 @@ class FloodComponent:
         field_of(self, name, "in")  # raises KeyError: it declares none
 
     def inject(self, action: str, payload: Mapping[str, Any]) -> None:
-        """The flood has no timeline actions yet (its forcing is set when it is built)."""
-        raise KeyError(f"flood has no action {action!r}")
+        """``breach``: open a levee breach now (payload: :func:`twin.flood.river.open_breach`'s
+        arguments after the model; a map without a levee raises ``UserInputError``)."""
+        if action != "breach":
+            raise KeyError(f"flood has no action {action!r}")
+        from twin.flood.river import open_breach
+
+        open_breach(self.model, **payload)
 
     def vitals(self) -> dict[str, float]:
         """Water on land (m3), deepest land cell (m), wet land cells, sub-steps so far."""

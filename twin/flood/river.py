@@ -17,6 +17,8 @@ ground under the levee (or a stated ``bottom``), over its growth time. It starts
 or when the stage has stood above the crest for a duration (overtopping erodes the
 levee), whichever is given; :func:`overtop_start` finds that time from the hydrograph, so a
 breach is a pure function of time and a restored model needs no extra state.
+:func:`open_breach` opens one while the model runs (a drill's inject, the flood
+component's ``breach`` action): the same breach with ``at`` the model's time.
 
 Times are seconds since the scenario start; lengths and levels are metres in the terrain's
 vertical datum; points are ``(x, y)`` in ``crs`` (default lon/lat).
@@ -375,7 +377,191 @@ class RiverFloodModel(FloodModel):
         self._apply_river(self.t)
         return super()._substep(dt_limit)
 
+    def open_breach(
+        self,
+        location: tuple[float, float],
+        width: float,
+        *,
+        growth: float = 600.0,
+        bottom: float | None = None,
+        crs: str | None = LONLAT,
+        field: str = "breach",
+    ) -> OpenedBreach:
+        """Open a breach in the nearest levee now; see :func:`open_breach`."""
+        return _open_breach(self, location, width, growth, bottom, crs, field)
+
     def breaches(self) -> list[tuple[float, River, Levee]]:
         """Every breach that starts, as ``(time (s), river, levee)``, in time order."""
         out = [(lv.start, self._rivers[lv.river], lv.levee) for lv in self._levees]
         return sorted((x for x in out if x[0] is not None), key=lambda x: x[0])
+
+
+@dataclass(frozen=True)
+class OpenedBreach:
+    """A breach opened while the model runs (:func:`open_breach`).
+
+    Attributes
+    ----------
+    river
+        The river's name (its ``title``).
+    levee
+        The levee's position in the river's ``levees``.
+    start
+        When it started (s): the model's time when it was opened.
+    bottom
+        Crest elevation at the end of its growth (m, terrain datum).
+    cells
+        Levee cells it lowers.
+    distance
+        Distance from the given point to the nearest levee cell's centre (m).
+    """
+
+    river: str
+    levee: int
+    start: float
+    bottom: float
+    cells: int
+    distance: float
+
+
+def open_breach(
+    model: FloodModel,
+    location: tuple[float, float],
+    width: float,
+    *,
+    growth: float = 600.0,
+    bottom: float | None = None,
+    crs: str | None = LONLAT,
+    field: str = "breach",
+) -> OpenedBreach:
+    """Open a breach in the nearest levee now (at ``model.t``), as a scenario's breach with
+    ``at`` now would: the crest of the levee cells within ``width / 2`` of ``location``
+    sinks linearly to ``bottom`` over ``growth`` seconds, from the next sub-step on.
+
+    Parameters
+    ----------
+    model
+        The running flood model (a :class:`RiverFloodModel` with levees).
+    location
+        ``(x, y)`` of the breach's middle, in ``crs``; within ``max(width, cell size)`` of
+        a levee cell's centre.
+    width
+        Length of levee that fails (m, > 0).
+    growth
+        Time over which the crest sinks (s, >= 0).
+    bottom
+        Crest elevation at the end (m, below the levee's crest). Default: the lowest
+        ground within ``width`` (at least two cells) of the breach point that is neither
+        levee nor channel: the gap scours down to the land beside it. (A scenario's breach
+        defaults to the ground under the levee cells, which on a DEM that already holds the
+        levee is the levee itself; a breach opened in a drill has no one to say where it
+        bottoms out.)
+    crs
+        CRS of ``location`` (default lon/lat); ``None`` for grid coordinates.
+    field
+        Where the arguments are, for errors (``breach.location``, ``breach.width``, ...).
+
+    Returns
+    -------
+    OpenedBreach
+        Which levee, and how deep and wide the gap is.
+
+    Raises
+    ------
+    UserInputError
+        The model has no river with a levee (a map without one), ``location`` is off the
+        grid or farther than ``max(width, cell size)`` from every levee, a width or growth
+        out of range, a bottom at or above the crest.
+
+    Notes
+    -----
+    A restored snapshot does not carry an opened breach (only the lowered crest at the
+    snapshot's time): open it again on the restored model, as a drill replays its log.
+    """
+    if not isinstance(model, RiverFloodModel) or not model._levees:
+        raise UserInputError(
+            Problem(
+                "the map has no levee to breach: the scenario has no river hazard with levees",
+                field=field,
+                fix="breach a levee in a scenario with one (e.g. scenarios/valley_levee.yaml)",
+            )
+        )
+    return model.open_breach(location, width, growth=growth, bottom=bottom, crs=crs, field=field)
+
+
+def _open_breach(
+    m: RiverFloodModel, location, width: float, growth: float, bottom, crs, field: str
+) -> OpenedBreach:
+    """:meth:`RiverFloodModel.open_breach` (see :func:`open_breach`)."""
+    problems = []
+    if not (math.isfinite(width) and width > 0):
+        problems.append(Problem(f"width {width:g} m must be > 0", field=f"{field}.width"))
+    if not (math.isfinite(growth) and growth >= 0):
+        problems.append(Problem(f"growth {growth:g} s must be >= 0", field=f"{field}.growth"))
+    if problems:
+        raise UserInputError(problems)
+    spec, dx = m.spec, m.dx
+    pt = spec.to_grid_xy([location], crs, what=f"{field}.location")[0]
+    *_, inside = spec.cell_of(pt[None, :])
+    if not inside[0]:
+        raise UserInputError(
+            Problem(f"{tuple(location)} lies outside the flood grid ({spec.describe()})",
+                    field=f"{field}.location", fix="put the breach on a levee of the map")
+        )  # fmt: skip
+    seen: dict[int, _BoundLevee] = {}  # one entry per levee (a breached one has two)
+    for lv in m._levees:
+        seen.setdefault(id(lv.levee.points), lv)
+    nx = spec.shape[1]
+    best = None
+    for lv in seen.values():
+        cx = spec.x0 + (lv.cells % nx + 0.5) * dx
+        cy = spec.y0 - (lv.cells // nx + 0.5) * dx
+        dist = np.hypot(cx - pt[0], cy - pt[1])
+        if best is None or dist.min() < best[1].min():
+            best = (lv, dist)
+    lv, dist = best
+    if dist.min() > max(width, dx):
+        raise UserInputError(
+            Problem(
+                f"the breach point is {dist.min():.0f} m from the nearest levee",
+                field=f"{field}.location",
+                fix="put the breach on a levee line (a levee of "
+                f"{m._rivers[lv.river].title!r} passes {dist.min():.0f} m away)",
+            )
+        )
+    cells = lv.cells[dist <= max(width / 2, 0.5 * dx)]
+    crest = lv.levee.crest
+    if bottom is None:
+        bottom = _beside(m, pt, max(width, 2 * dx), cells)
+    if not bottom < crest:
+        raise UserInputError(
+            Problem(f"bottom {bottom:g} m is not below the levee's crest ({crest:g} m)",
+                    field=f"{field}.bottom", fix="give a bottom below the crest, or none")
+        )  # fmt: skip
+    breach = Breach(tuple(map(float, location)), float(width), float(growth), at=float(m.t),
+                    bottom=float(bottom))  # fmt: skip
+    levee = Levee(lv.levee.points, crest, breach)
+    floor = np.full(cells.size, float(bottom))
+    m._levees.append(_BoundLevee(lv.river, levee, lv.cells, cells, floor, float(m.t)))
+    river = m._rivers[lv.river]
+    k = next(i for i, x in enumerate(river.levees) if x is lv.levee)
+    return OpenedBreach(river.title, k, float(m.t), float(bottom), int(cells.size),
+                        float(dist.min()))  # fmt: skip
+
+
+def _beside(m: RiverFloodModel, pt: np.ndarray, radius: float, cells: np.ndarray) -> float:
+    """Lowest ground (before the levees were burnt in) of the land cells within ``radius``
+    (m) of ``pt`` that are neither levee nor channel cells; without any, the lowest ground
+    under the breach's ``cells`` (m)."""
+    spec, dx = m.spec, m.dx
+    ny, nx = spec.shape
+    cx = spec.x0 + (np.arange(nx) + 0.5) * dx
+    cy = spec.y0 - (np.arange(ny) + 0.5) * dx
+    near = (np.hypot(*np.meshgrid(cx - pt[0], cy - pt[1])) <= radius) & (m.kind == LAND)
+    flat = near.reshape(-1).copy()
+    for lv in m._levees:
+        flat[lv.cells] = False
+    for ch in m._channels:
+        flat[ch] = False
+    ground = m.ground.reshape(-1)
+    return float(ground[flat].min() if flat.any() else ground[cells].min())

@@ -146,6 +146,9 @@ class DrillApp:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="drill-clock", daemon=True)
         self.place = _central_place(session)
+        from twin.drill.actions import levee_places
+
+        self.levees = levee_places(session)  # the breach menu's example places
         self._pack: Any = None
 
     def role(self, given: str) -> str | None:
@@ -286,6 +289,7 @@ class DrillApp:
             out["hospitals"] = [h.name for h in s.twin.parts.response.hospitals]
             out["done"] = s.done
             out["place"] = self.place
+            out["levees"] = self.levees
             out.update(version=self.version, stamp=self.stamp, playing=self.playing,
                        speed=self.speed)  # fmt: skip
         out.update(view=view, messages=list(self.messages), tier=out.get("tier"))

@@ -72,6 +72,7 @@ function example(kind, s) {
     unit_out_of_service: { unit: unit, duration: "30 min" },
     hospital_full: { hospital: s.hospitals[0] || "", duration: "1 h" },
     rain: { factor: 2 },
+    levee_breach: { location: (s.levees || [])[0] || place, width: 50, growth: "10 min" },
     dispatch: { unit: unit, incident: incident },
     recall: { unit: unit },
     close_road: { location: place, radius: 15 },
