@@ -27,6 +27,7 @@ import mesa
 import numpy as np
 
 from twin.coupling.exchange import Exchange, ExchangeRules
+from twin.coupling.vital_signs import Exposure
 from twin.engine.run import run as engine_run
 from twin.engine.timeline import Timeline
 from twin.errors import Problem, UserInputError
@@ -134,6 +135,7 @@ class CityTwin(mesa.Model):
         self.components = [c for c in (parts.flood, parts.traffic, parts.crowd) if c is not None]
         _check_once(self.components)  # the engine loop of each step then skips its check
         self.exchange = Exchange(parts, rules)
+        self.exposure = Exposure()
         self.timeline = parts.timeline
         self.record_flood = record_flood
         self.snapshots = _snapshot_recorder(parts)
@@ -277,6 +279,7 @@ class CityTwin(mesa.Model):
             if self.snapshots is not None and t >= self.snapshots.next_due - 1e-9:
                 self.snapshots.add(t, *self.exchange.flood_grids(t))
         vitals = self.exchange.vitals(t)
+        vitals["people_exposed"] = self.exposure.update(self.exchange)
         self.exchange.evaluate_triggers(t, vitals)
         vitals["warning_level"] = float(self.exchange.triggers.warning_level)
         self.times.append(float(t))
@@ -347,6 +350,7 @@ class CityTwin(mesa.Model):
         ex_arrays, ex_data = self.exchange.snapshot()
         for key, value in ex_arrays.items():
             arrays[f"exchange/{key}"] = np.asarray(value)
+        arrays["exposure/walkers"] = self.exposure.walkers
         meta = {
             "format": CHECKPOINT_FORMAT,
             "time": self.now,
@@ -396,6 +400,12 @@ class CityTwin(mesa.Model):
                     fix="resume with the scenario, plan, seed and --until it was written by",
                 )
             )
+        if "exposure/walkers" not in arrays:
+            raise UserInputError(
+                Problem("the checkpoint was written by an older twin (it lacks the people "
+                        "exposed so far)", file=path,
+                        fix="run again from the start and write a new checkpoint")
+            )  # fmt: skip
         if self.now != 0.0:
             raise ValueError("restore needs a fresh twin")
         for c in self.components:
@@ -411,6 +421,7 @@ class CityTwin(mesa.Model):
             c.restore(snap)
         ex = {k[len("exchange/") :]: v for k, v in arrays.items() if k.startswith("exchange/")}
         self.exchange.restore(ex, meta["exchange"])
+        self.exposure.walkers = np.asarray(arrays["exposure/walkers"]).astype(bool)
         if self.snapshots is not None:
             snaps = {
                 k[len("snapshots/") :]: v for k, v in arrays.items() if k.startswith("snapshots/")

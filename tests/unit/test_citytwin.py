@@ -137,6 +137,27 @@ def test_conservation_across_models(straight):
     assert cars > 0
 
 
+def test_people_exposed_counts_each_person_once(straight):
+    """people_exposed never falls, ends as the KPI, is at least the most people in hazard
+    at one exchange plus the stranded cars' people, and at most every exchange's people in
+    hazard summed plus those people (each walker flagged at most once); the flags are the
+    walkers in hazard now, person by person."""
+    from twin.coupling.walkers import stranded_occupants, walkers_in_hazard
+
+    rows = straight.rows
+    exposed = np.array([r["people_exposed"] for r in rows])
+    hazard = np.array([r["people_in_hazard"] for r in rows])
+    p, ex = straight.parts, straight.exchange
+    cars = stranded_occupants(ex.stranded, p.evacuee_vehicles, p.car_people)
+    assert np.all(np.diff(exposed) >= 0)
+    assert straight.kpis()["people_exposed"] == exposed[-1]
+    assert hazard.max() + cars <= exposed[-1] <= hazard.sum() + cars
+    m = p.crowd.model
+    now = walkers_in_hazard(m.status, m.link, ex.rating, ex.rules.walkers)
+    assert now.sum() == rows[-1]["people_in_hazard"]
+    assert not (now & ~straight.exposure.walkers).any()
+
+
 def test_unsupported_trigger_action_is_refused(tmp_path):
     """A plan trigger whose action the coupled run cannot carry out yet is refused at its
     field, naming what is supported."""

@@ -77,6 +77,11 @@ def test_coupled_comparison_through_twin_compare(tmp_path):
     assert set(runs["status"]) == {"finished"}
     assert np.isfinite(runs["person_minutes_in_hazard"]).all()
     assert np.isfinite(runs["vehicle_hours_lost"]).all()
+    assert np.isfinite(runs["people_exposed"]).all()
+    # the scenario weighs p90, people_exposed and unserved calls: all reported, so scored
+    assert result.study.weights.keys() == {"response_time_p90", "people_exposed",
+                                           "unserved_incidents"}  # fmt: skip
+    assert "score" in result.summary.variants[0].kpis
 
 
 def test_twin_compare_exits_nonzero_when_every_run_failed(tmp_path, monkeypatch):

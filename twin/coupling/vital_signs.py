@@ -1,7 +1,9 @@
 """The city's vital signs (:data:`twin.metrics.vitals.VITALS`) read off the models and the
 exchange after an exchange: network speed, closures, water, people in hazard, the
 evacuation (walkers and cars, :class:`twin.coupling.shelters.CarShelters`), stranded
-vehicles, units, incidents, shelter and hospital load, the warning level."""
+vehicles, units, incidents, shelter and hospital load, the warning level; and
+:class:`Exposure`, the people in hazardous water at any exchange so far, each counted
+once (``people_exposed``)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from twin.coupling.walkers import stranded_occupants, walkers_in_hazard
 from twin.metrics.vitals import VITALS
 
 if TYPE_CHECKING:
     from twin.coupling.exchange import Exchange
 
-__all__ = ["vital_signs"]
+__all__ = ["Exposure", "vital_signs"]
 
 _CLASSES = ("low", "moderate", "significant", "extreme")
 
@@ -65,3 +68,42 @@ def vital_signs(ex: Exchange, t: float) -> dict[str, float]:
     out["hospital_load"] = float(max(loads, default=0.0))
     out["warning_level"] = float(ex.triggers.warning_level)
     return out
+
+
+class Exposure:
+    """People who were in hazardous water at any exchange so far, each counted once: the
+    ``people_exposed`` vital sign (and, at the end of a run, KPI).
+
+    Walkers are flagged person by person, the first exchange they walk a link rated at
+    least the hazard rating (:func:`twin.coupling.walkers.walkers_in_hazard`, the rule of
+    ``people_in_hazard``), and stay flagged: a walker seen in hazard at ten exchanges
+    counts once. Car occupants are those of the vehicles stranded by a closure to cars
+    (:func:`twin.coupling.walkers.stranded_occupants`). The flags are kept apart from the
+    person-minutes (the integral of ``people_in_hazard``), which do not say who it was.
+
+    The exchanges sample the walkers every interval (60 s by default): a walker who
+    crosses a hazardous link between two exchanges is not seen, as in the person-minutes.
+
+    Attributes
+    ----------
+    walkers
+        (P,) bool over the crowd's people: flagged so far.
+    """
+
+    def __init__(self) -> None:
+        self.walkers = np.zeros(0, dtype=bool)
+
+    def update(self, ex: Exchange) -> float:
+        """Flag the walkers in hazard after exchange ``ex``; people exposed so far."""
+        p = ex.parts
+        if p.crowd is not None:
+            m = p.crowd.model
+            if self.walkers.size < m.status.size:  # people added during the run
+                grown = np.zeros(m.status.size, dtype=bool)
+                grown[: self.walkers.size] = self.walkers
+                self.walkers = grown
+            rating = getattr(ex, "rating", None)  # set by the first exchange
+            if rating is not None:
+                self.walkers |= walkers_in_hazard(m.status, m.link, rating, ex.rules.walkers)
+        cars = stranded_occupants(ex.stranded, p.evacuee_vehicles, p.car_people)
+        return float(np.count_nonzero(self.walkers)) + cars

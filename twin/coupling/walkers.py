@@ -255,3 +255,55 @@ def people_by_class(people_per_link, classes) -> FloatArray:
         weights=np.asarray(people_per_link, dtype=np.float64),
         minlength=len(HAZARD_CLASSES),
     )
+
+
+def walkers_in_hazard(status, link, rating, rules: WalkerRules | None = None) -> BoolArray:
+    """(P,) bool: people of the crowd walking a link rated at least the hazard rating now.
+
+    The same rule as the ``people_in_hazard`` vital sign, person by person: that count is
+    ``walkers_in_hazard(...).sum()``.
+
+    Parameters
+    ----------
+    status, link
+        (P,) the crowd model's state codes (:mod:`twin.crowd.states`) and current link of
+        each person (``CrowdModel.status``, ``CrowdModel.link``).
+    rating
+        (L,) hazard rating of each walk link (:attr:`WalkFlood.rating`, m2/s).
+    rules
+        Its ``hazard_rating`` is the threshold (default 0.75, "danger for some").
+    """
+    from twin.crowd.states import ON_LINK
+
+    status = np.asarray(status)
+    on = status == ON_LINK
+    out = np.zeros(status.size, dtype=bool)
+    links = np.asarray(link, dtype=np.int64)[on]
+    out[on] = in_hazard(np.asarray(rating, dtype=np.float64)[links], rules)
+    return out
+
+
+def stranded_occupants(stranded, evacuee_vehicles, car_people) -> float:
+    """People aboard the vehicles stranded so far (the car part of ``people_exposed``).
+
+    A stranded vehicle was caught on a link when the water there closed it to cars (0.3 m
+    by default, :class:`twin.coupling.roads.RoadThresholds`): at that depth a person's FD2321
+    rating with the urban debris factor is at least ``0.3 x 0.5 + 1 = 1.15``, above
+    "danger for some". An evacuating car counts the people the evacuee split put in it
+    (:mod:`twin.coupling.evacuees`); any other vehicle (background traffic, a response
+    unit) counts one person, its driver, because the traffic model does not know its
+    occupancy: a lower bound.
+
+    Parameters
+    ----------
+    stranded
+        (V,) bool, vehicles stranded at any exchange so far (the exchange's ``stranded``).
+    evacuee_vehicles, car_people
+        (E,) vehicle index of each evacuating car and the people in it.
+    """
+    stranded = np.asarray(stranded, dtype=bool)
+    cars = np.asarray(evacuee_vehicles, dtype=np.int64)
+    people = np.ones(stranded.size)
+    inside = cars < stranded.size
+    people[cars[inside]] = np.asarray(car_people, dtype=np.float64)[inside]
+    return float(people[stranded].sum())

@@ -339,6 +339,7 @@ class CoupledRunner:
     name = "coupled"
     kpis = (
         "person_minutes_in_hazard",
+        "people_exposed",
         "time_to_95_evacuated",
         "shelter_overflow",
         "vehicle_hours_lost",

@@ -117,8 +117,10 @@ _DEFS = [
         "count",
         "lower",
         "people exposed",
-        "People who were in hazardous water (depth x (velocity + 0.5) above the "
-        "Defra/EA FD2321 'danger for some' threshold) at any time.",
+        "Distinct people who were in hazardous water (Defra/EA FD2321 hazard rating "
+        "d (v + 0.5) + DF at least the plan's hazard rating, default 0.75, 'danger for some') "
+        "at any exchange of the coupled run, each counted once: walkers flagged the first "
+        "time, plus the people aboard stranded vehicles (twin.coupling.vital_signs.Exposure).",
     ),
     Kpi(
         "evacuation_clearance_time",

@@ -51,6 +51,9 @@ VITALS: tuple[Vital, ...] = (
     Vital("people_hazard_significant", "people", "walkers on links of class significant "
           "(1.25-2.0)"),
     Vital("people_hazard_extreme", "people", "walkers on links of class extreme (>= 2.0)"),
+    Vital("people_exposed", "people", "people in hazardous water at any exchange so far, each "
+          "counted once: walkers seen on a link rated at least the hazard rating, plus the "
+          "occupants of stranded vehicles (twin.coupling.vital_signs.Exposure)"),
     Vital("people_evacuated", "people", "evacuees who have left home: walkers set off plus "
           "the people in evacuating cars set off"),
     Vital("people_sheltered", "people", "evacuees counted in at shelters: walkers plus people "
@@ -87,6 +90,9 @@ COUPLED_KPIS: dict[str, tuple[str, str]] = {
     "peak_km_closed_cars": ("km", "largest length closed to cars at any exchange"),
     "min_network_speed_index": ("1", "lowest network speed index at any exchange"),
     "peak_people_in_hazard": ("people", "largest number of people in hazardous water"),
+    "people_exposed": ("people", "distinct people in hazardous water at any exchange: walkers "
+                       "flagged the first time, plus people aboard stranded vehicles (one per "
+                       "vehicle but evacuating cars, which count their evacuees)"),
     "hazard_calls": ("calls", "calls raised by hazards (water, stranded vehicles, crowds)"),
 }  # fmt: skip
 """Coupled KPIs: name -> (unit, meaning)."""
@@ -134,5 +140,6 @@ def coupled_kpis(
             float(min(r["network_speed_index"] for r in rows)) if rows else math.nan
         ),
         "peak_people_in_hazard": float(hazard.max(initial=0.0)),
+        "people_exposed": float(rows[-1]["people_exposed"]) if rows else 0.0,
         "hazard_calls": float(hazard_calls),
     }
