@@ -27,6 +27,7 @@ import mesa
 import numpy as np
 
 from twin.coupling.exchange import Exchange, ExchangeRules
+from twin.coupling.shelters import max_drive
 from twin.coupling.vital_signs import Exposure
 from twin.engine.run import run as engine_run
 from twin.engine.timeline import Timeline
@@ -135,6 +136,8 @@ class CityTwin(mesa.Model):
         self.components = [c for c in (parts.flood, parts.traffic, parts.crowd) if c is not None]
         _check_once(self.components)  # the engine loop of each step then skips its check
         self.exchange = Exchange(parts, rules)
+        if self.exchange.cars is not None:  # full shelters send cars on within the plan's
+            self.exchange.cars.limit = max_drive(parts.plan)  # limit, as at set-up
         self.exposure = Exposure()
         self.timeline = parts.timeline
         self.record_flood = record_flood

@@ -3,62 +3,24 @@ drivers; drivers drive to shelters; walkers and cars fill the same places; a ful
 sends the next arrivals on to the next one.
 
 The coupled runs use a synthetic city (a 5 x 5 grid of streets about 100 m apart with five
-apartment blocks along its western column, written as an .osm file here; flat, no water):
-the blocks are ordered out, half of the people by car; a small shelter (30 places) at the
-north-east corner and a large one at the south-east corner.
+apartment blocks along its western column, written as an .osm file by
+tests/helpers/grid_city.py; flat, no water): the blocks are ordered out, half of the people
+by car; a small shelter (30 places) at the north-east corner and a large one at the
+south-east corner.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-LON0, LAT0 = 7.420, 43.730
-DLON, DLAT = 1.25e-3, 9.0e-4  # about 100 m each way at this latitude
+from tests.helpers.grid_city import DLAT, DLON, LAT0, LON0, lonlat, west_blocks, write_grid_osm
+
 N = 5
 SMALL = 30  # places in the north-east shelter
 
 
-def _write_osm(path: Path) -> Path:
-    """A 5 x 5 grid of residential streets and an apartment block beside each junction of
-    the western column."""
-    nodes, ways = [], []
-    grid = {(i, j): 10 * i + j + 1 for i in range(N) for j in range(N)}
-    for (i, j), nid in grid.items():
-        nodes.append((nid, LON0 + DLON * i, LAT0 + DLAT * j))
-    for i in range(N):
-        ways.append((1000 + i, [grid[i, j] for j in range(N)], {"highway": "residential"}))
-        ways.append((1100 + i, [grid[j, i] for j in range(N)], {"highway": "residential"}))
-    nid = 5000
-    for j in range(N):
-        lon, lat = LON0 + DLON * 0.2, LAT0 + DLAT * (j + 0.2)
-        ring = []
-        for dx, dy in ((0, 0), (5e-4, 0), (5e-4, 4e-4), (0, 4e-4)):
-            nodes.append((nid, lon + dx, lat + dy))
-            ring.append(nid)
-            nid += 1
-        ways.append(
-            (2000 + j, [*ring, ring[0]], {"building": "apartments", "building:levels": "4"})
-        )
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
-    for n, lon, lat in sorted(nodes):
-        lines.append(f'<node id="{n}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>')
-    for w, refs, tags in sorted(ways):
-        inner = "".join(f'<nd ref="{r}"/>' for r in refs)
-        inner += "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
-        lines.append(f'<way id="{w}" version="1">{inner}</way>')
-    lines.append("</osm>")
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
-def _lonlat(i: float, j: float) -> str:
-    return f"[{LON0 + DLON * i:.6f}, {LAT0 + DLAT * j:.6f}]"
-
-
-ZONE = ", ".join(_lonlat(i, j) for i, j in ((-0.5, -0.5), (0.6, -0.5), (0.6, 4.5), (-0.5, 4.5)))
+ZONE = ", ".join(lonlat(i, j) for i, j in ((-0.5, -0.5), (0.6, -0.5), (0.6, 4.5), (-0.5, 4.5)))
 SCENARIO = f"""\
 version: 1
 name: shelters
@@ -79,10 +41,10 @@ version: 1
 kind: plan
 name: p
 stations:
-  - {{name: s, location: {_lonlat(2, 2)}, units: {{ambulance: 1}}}}
+  - {{name: s, location: {lonlat(2, 2)}, units: {{ambulance: 1}}}}
 shelters:
-  - {{name: north east, location: {_lonlat(4, 4)}, capacity: {SMALL}}}
-  - {{name: south east, location: {_lonlat(4, 0)}, capacity: 5000}}
+  - {{name: north east, location: {lonlat(4, 4)}, capacity: {SMALL}}}
+  - {{name: south east, location: {lonlat(4, 0)}, capacity: 5000}}
 """
 
 
@@ -90,7 +52,7 @@ shelters:
 def city(tmp_path_factory):
     """The synthetic city's folder (t.osm, s.yaml, p.yaml) with its own cache."""
     folder = tmp_path_factory.mktemp("shelters")
-    _write_osm(folder / "t.osm")
+    write_grid_osm(folder / "t.osm", N, west_blocks(N))
     (folder / "s.yaml").write_text(SCENARIO, encoding="utf-8")
     (folder / "p.yaml").write_text(PLAN, encoding="utf-8")
     mp = pytest.MonkeyPatch()
@@ -291,12 +253,10 @@ def test_drivers_on_a_plan_route_count_in_at_its_shelter(city):
     from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.scenario.loader import load_plan, load_scenario
 
-    south = ", ".join(
-        _lonlat(i, j) for i, j in ((-0.5, -0.5), (0.6, -0.5), (0.6, 1.5), (-0.5, 1.5))
-    )
+    south = ", ".join(lonlat(i, j) for i, j in ((-0.5, -0.5), (0.6, -0.5), (0.6, 1.5), (-0.5, 1.5)))
     (city / "route.yaml").write_text(
         PLAN + "evacuation_routes:\n"
-        f"  - {{name: r, mode: car, waypoints: [{_lonlat(3, 1)}, {_lonlat(3, 4)}], "
+        f"  - {{name: r, mode: car, waypoints: [{lonlat(3, 1)}, {lonlat(3, 4)}], "
         f"shelter: north east, zone: [{south}]}}\n",
         encoding="utf-8",
     )
@@ -333,3 +293,43 @@ def test_checkpoint_with_cars_sent_on_resumes_identically(city, run, tmp_path):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     np.testing.assert_array_equal(resumed.exchange.cars.people, run.exchange.cars.people)
     assert resumed.exchange.cars.continued == run.exchange.cars.continued
+
+
+def test_a_smaller_drive_limit_sends_fewer_drivers_to_the_far_shelter(city):
+    """The plan's max_shelter_drive: with none each of the 285 cars is given a shelter
+    (its nearest junction 401-502 m by road after the link it starts in); with 550 m only
+    172 are (the others leave for the zone's edge), with 450 m none (the rest of the start
+    link adds to the 401 m); every car given one is within the limit. The coupled twin's
+    full shelters send cars on within the same limit."""
+    from pyproj import Transformer
+
+    from twin.coupling.city_setup import scenario_city
+    from twin.coupling.shelters import road_distances, shelter_junctions
+    from twin.coupling.traffic_setup import traffic_from_scenario
+    from twin.scenario.loader import load_plan, load_scenario
+
+    sc = load_scenario(city / "s.yaml")
+    pack = scenario_city(sc)
+    to = Transformer.from_crs("EPSG:4326", pack.crs, always_xy=True)
+    places = np.array([to.transform(*xy) for xy in ((LON0 + 4 * DLON, LAT0 + 4 * DLAT),
+                                                    (LON0 + 4 * DLON, LAT0))])  # fmt: skip
+    given = {}
+    for limit in (None, "550 m", "450 m"):
+        path = city / f"limit_{len(given)}.yaml"
+        path.write_text(PLAN + ("" if limit is None else f"max_shelter_drive: {limit}\n"))
+        plan = load_plan(path)
+        run = traffic_from_scenario(sc, pack, plan=plan, shelters=places)
+        net = run.model.net
+        first = run.model._v.first_link[run.evacuees]
+        junction = shelter_junctions(net, places)
+        dist = road_distances(net, junction)[:, net.link_to[first]]
+        sent = run.shelter >= 0
+        drive = dist[run.shelter[sent], np.flatnonzero(sent)]
+        assert (drive <= (plan.max_shelter_drive or np.inf)).all()
+        given[limit] = int(sent.sum())
+    assert given[None] == len(run.evacuees) == 285
+    assert (given["550 m"], given["450 m"]) == (172, 0)
+    from twin.model import CityTwin
+
+    twin = CityTwin.from_files(city / "s.yaml", city / "limit_2.yaml", seed=3, until=60.0)
+    assert twin.exchange.cars.limit == 450.0

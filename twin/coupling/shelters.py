@@ -3,7 +3,8 @@
 At set-up (:func:`nearest_shelters`, called by :mod:`twin.coupling.traffic_setup`) each
 evacuating car is sent to the shelter nearest its start by road (link lengths; the crowd's
 shelters, each at the drive junction nearest it within :data:`MAX_SHELTER_SNAP`), if one
-lies within the drive limit (:data:`DEFAULT_MAX_DRIVE`: none); otherwise it leaves for the
+lies within the drive limit (the plan's ``max_shelter_drive``, :func:`max_drive`; default
+:data:`DEFAULT_MAX_DRIVE`: none); otherwise it leaves for the
 zone's edge as before. Cars on a plan's evacuation route for cars go to the route's shelter.
 
 In the run (:class:`CarShelters`, every exchange) the cars that have arrived at a shelter
@@ -27,6 +28,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from twin.crowd.model import CrowdModel
+    from twin.scenario.plan import Plan
     from twin.traffic.model import TrafficModel
     from twin.traffic.network import RoadNetwork
 
@@ -34,14 +36,25 @@ __all__ = [
     "DEFAULT_MAX_DRIVE",
     "MAX_SHELTER_SNAP",
     "CarShelters",
+    "max_drive",
     "nearest_shelters",
     "road_distances",
     "shelter_junctions",
 ]
 
 DEFAULT_MAX_DRIVE = math.inf
-"""Most road distance (m) a car is sent to a shelter (default: no limit, any shelter on the
-map; a car with none within the limit leaves for the zone's edge)."""
+"""Most road distance (m) a car is sent to a shelter when the plan sets no
+``max_shelter_drive``: no limit, any shelter on the map (a car with none within the limit
+leaves for the zone's edge)."""
+
+
+def max_drive(plan: Plan | None) -> float:
+    """The drive limit (m) of a plan: its ``max_shelter_drive``, else
+    :data:`DEFAULT_MAX_DRIVE` (no limit)."""
+    limit = None if plan is None else plan.max_shelter_drive
+    return DEFAULT_MAX_DRIVE if limit is None else float(limit)
+
+
 MAX_SHELTER_SNAP = 250.0
 """Most distance (m) from a shelter to the drive junction cars stop at (as for routes'
 waypoints); a shelter farther from every road takes walkers only."""

@@ -16,11 +16,11 @@ from twin.coupling.hazards import collapse_closures
 from twin.coupling.od_zones import od_matrix_demand
 from twin.coupling.problems import locate
 from twin.coupling.shelters import (
-    DEFAULT_MAX_DRIVE,
     MAX_SHELTER_SNAP,
     nearest_shelters,
     shelter_junctions,
 )
+from twin.coupling.shelters import max_drive as shelter_drive
 from twin.engine.run import Observer
 from twin.engine.run import run as engine_run
 from twin.engine.timeline import Event, Timeline
@@ -156,7 +156,7 @@ def traffic_from_scenario(
     plan: Plan | None = None,
     plan_path: Path | str | None = None,
     shelters: np.ndarray | None = None,
-    max_drive: float = DEFAULT_MAX_DRIVE,
+    max_drive: float | None = None,
 ) -> TrafficRun:
     """The traffic of scenario ``sc`` on city ``pack`` (its drive graph's largest strongly
     connected component): trips CSV, OD slices and the evacuation order as demand, ground
@@ -176,7 +176,8 @@ def traffic_from_scenario(
         :func:`driving_routes`), and its file (likewise).
     shelters
         ``(K, 2)`` places (m, the pack's CRS) of the shelters evacuating drivers go to, the
-        nearest by road within ``max_drive`` (m) (:func:`twin.coupling.shelters.nearest_shelters`);
+        nearest by road within ``max_drive`` (m; default the plan's ``max_shelter_drive``,
+        :func:`twin.coupling.shelters.max_drive`) (:func:`twin.coupling.shelters.nearest_shelters`);
         None: drivers leave for the zone's edge. Drivers on a plan's route go to its shelter.
 
     The evacuation's drivers are the split's (:func:`twin.coupling.evacuees.split_evacuees`),
@@ -189,7 +190,8 @@ def traffic_from_scenario(
         vehicles would not fit in memory.
     """
     try:
-        return _traffic(sc, pack, dict(settings or {}), plan, shelters, max_drive)
+        limit = shelter_drive(plan) if max_drive is None else max_drive
+        return _traffic(sc, pack, dict(settings or {}), plan, shelters, limit)
     except UserInputError as exc:
         exc = locate(exc, plan, PLAN_FIELDS, file=plan_path)
         raise locate(exc, sc, SCENARIO_FIELDS, file=path) from None

@@ -359,6 +359,11 @@ class Plan(StrictModel):
     max_shelter_distance: PositiveLength = 3000.0
     """Evacuees on foot are never sent to a shelter farther than this walking distance
     from where they choose it (m; default 3 km); those with none in reach are reported."""
+    max_shelter_drive: PositiveLength | None = None
+    """Evacuees by car are sent to the shelter nearest by road only within this road
+    distance of their start (m; default none: any shelter on the map); cars with none in
+    reach leave for the edge of the evacuation zone, and a full shelter sends cars on only
+    to shelters within this distance of it (the others are reported unsheltered)."""
     evacuation_routes: list[EvacuationRoute] = Field(default_factory=list)
     """Routes evacuees are directed along (optional)."""
     closures: list[Closure] = Field(default_factory=list)
