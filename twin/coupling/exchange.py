@@ -17,7 +17,9 @@ One exchange at time ``t``, read as prose (each step a documented coupling funct
    force: warned walkers keep out of water that is a danger for some); people on links at
    the hazard rating are counted by class.
 3. traffic -> response: live link times (traffic speed, and the water's emergency factor)
-   and closures to emergency vehicles, for unit routing.
+   and closures to emergency vehicles, for the dispatcher's estimates; road units drive
+   as priority vehicles inside the traffic model and arrive when their vehicle does
+   (:mod:`twin.coupling.unit_vehicles`, at most one exchange interval late).
 4. hazards -> incidents (:mod:`twin.coupling.calls`): water rescues, stranded-vehicle
    rescues and crowd crush calls go to the response model as hazard signals, each with
    its cause in the event log.
@@ -55,6 +57,7 @@ from twin.coupling.triggers import TriggerSet, scenario_forecasts
 from twin.coupling.twin_actions import close_road, evacuate, open_shelter
 from twin.coupling.twin_hazards import closed_at
 from twin.coupling.twin_setup import grid_transform
+from twin.coupling.unit_vehicles import UnitVehicles
 from twin.coupling.vital_signs import vital_signs
 from twin.coupling.walkers import (
     WalkerRules,
@@ -88,12 +91,16 @@ class ExchangeRules:
     min_factor
         Least share of free speed a unit's link time is computed with (avoids infinite
         link times on a jammed link; 0.02).
+    units_in_traffic
+        Road units drive as priority vehicles in the traffic model
+        (:mod:`twin.coupling.unit_vehicles`; default); False: on link times only.
     """
 
     roads: RoadThresholds = field(default_factory=RoadThresholds)
     walkers: WalkerRules = field(default_factory=WalkerRules)
     warned_level: int = 3
     min_factor: float = 0.02
+    units_in_traffic: bool = True
 
 
 class Exchange:
@@ -129,6 +136,11 @@ class Exchange:
         self.walk_node = np.zeros(0, dtype=np.int64)
         if parts.crowd is not None:
             self.walk_node = node_map[link_nodes(self.walk, self.drive)]
+        self.units: UnitVehicles | None = None
+        if self.rules.units_in_traffic:
+            to_traffic = traffic.net.node_indices(travel.node_ids.tolist())
+            self.units = UnitVehicles(traffic, parts.clock.env, to_traffic)
+            parts.response.trips.driver = self.units
         n_drive, n_walk = self.length.size, self.walk.n_links
         self.triggers = TriggerSet(parts.plan.triggers)
         self.rng = stream(parts.seed, "coupling.calls")
@@ -237,6 +249,8 @@ class Exchange:
                 [self.stranded, np.zeros(link.size - self.stranded.size, bool)]
             )
         caught &= ~self.stranded[: link.size]
+        if self.units is not None:  # a unit's vehicle drives out and is rerouted
+            caught &= ~self.units.mask(link.size)
         self.stranded[: link.size] |= caught
         self.newly_stranded = np.flatnonzero(caught)
         self.stranded_links = link[caught]
@@ -367,6 +381,8 @@ class Exchange:
         times = r.travel.free_flow / factor
         closed = (self.closed_emergency | self.hazard_closed)[self.edge_links]
         self.response_inputs.append((float(t), times, closed, list(signals)))
+        if self.units is not None:
+            self.units.poll(t)
         apply_response_inputs(r, times, closed, signals)
 
     def _shelters(self, t: float) -> None:
@@ -489,6 +505,8 @@ class Exchange:
             arrays["rating"] = self.rating
         if self.cars is not None:
             arrays.update(self.cars.snapshot())
+        if self.units is not None:
+            arrays.update(self.units.snapshot())
         return arrays, data
 
     def restore(self, arrays: dict[str, np.ndarray], data: dict[str, Any]) -> None:
@@ -537,13 +555,19 @@ class Exchange:
         clock = self.parts.clock
         r = self.parts.response
         self.response_inputs = []
+        if self.units is not None:
+            self.units.start_replay(arrays)
         for k, t in enumerate(np.asarray(arrays["response.times"]).tolist()):
             times = np.asarray(arrays["response.link_times"][k])
             closed = np.asarray(arrays["response.closed"][k]).astype(bool)
             signals = [tuple(s) for s in data["signals"][k]]
             clock.advance_to(t)
             self.response_inputs.append((t, times, closed, signals))
+            if self.units is not None:
+                self.units.poll(t)
             apply_response_inputs(r, times, closed, signals)
+        if self.units is not None:
+            self.units.end_replay()
 
 
 def _chain_text(link: ChainLink) -> str:

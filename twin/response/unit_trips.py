@@ -20,7 +20,7 @@ import simpy
 
 from twin.response.kpis import NO_HOSPITAL
 from twin.response.travel import Route
-from twin.response.units import Hospital, Unit, choose_hospital
+from twin.response.units import WATER_UNITS, Hospital, Unit, choose_hospital
 
 if TYPE_CHECKING:
     from twin.response.dispatch import Request
@@ -42,6 +42,17 @@ class TripEvents(Protocol):
 
     def poke(self) -> None:
         """A unit became free to take calls: look at the waiting ones."""
+
+
+class Driver(Protocol):
+    """Drives road units elsewhere (a traffic model, in a coupled run) and says when they
+    arrive: their arrival is then decided outside the response model."""
+
+    def drive(self, unit: Unit, origin: int, destination: int) -> simpy.Event | None:
+        """Start ``unit``'s drive now from node ``origin`` (where the response model
+        thinks it is; the driver may know better) to node ``destination``. Returns an
+        event that succeeds with ``(arrived, node)`` (whether it reached the destination,
+        and the node it stopped at), or ``None`` to let the unit drive itself."""
 
 
 class UnitTrips:
@@ -90,6 +101,8 @@ class UnitTrips:
         """Patients taken past a full hospital to another."""
         self.untransported = 0
         """Patients who needed a hospital where the map has none."""
+        self.driver: Driver | None = None
+        """Who drives road units, if not the response model itself (see :class:`Driver`)."""
 
     def job(self, unit: Unit, req: Request, start: tuple[int, float]):
         """SimPy process: serve ``req`` from ``start`` (next node, time to reach it), then
@@ -169,6 +182,10 @@ class UnitTrips:
         changes the unit finishes its link, then keeps its path with the new link times, or
         takes a new fastest route if a link ahead closed. Returns whether it arrived."""
         node, lead = start
+        if self.driver is not None and unit.type not in WATER_UNITS:
+            done = self.driver.drive(unit, node, dest)
+            if done is not None:
+                return (yield from self._driven(unit, node, dest, done))
         if node == dest and not lead:
             unit.route, unit.node = None, dest
             return True
@@ -194,3 +211,19 @@ class UnitTrips:
                 continue
             unit.route, unit.node = None, dest
             return True
+
+    def _driven(self, unit: Unit, node: int, dest: int, done: simpy.Event):
+        """Wait for the :attr:`driver` to bring ``unit`` from ``node`` to ``dest``. The
+        route the roads give is kept as the unit's expected position for the dispatcher;
+        road changes do not matter here (the driver reroutes). Returns whether it arrived."""
+        route = self.travel_for(unit.type).route(node, dest) if node != dest else None
+        unit.route, unit.route_start = route, self.env.now
+        while True:
+            try:
+                arrived, at = yield done
+                break
+            except simpy.Interrupt as change:
+                if change.cause != "reroute":
+                    raise
+        unit.route, unit.node = None, int(at)
+        return bool(arrived)
