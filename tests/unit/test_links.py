@@ -2,18 +2,17 @@
 (twin.coupling.hazards): one order of links, one nearest-node lookup, one collapse rule.
 
 Synthetic graphs throughout; the end-to-end collapse test builds a 4 x 4 street grid from
-an .osm file written here, so no sample map is needed.
+an .osm file (tests/helpers/grid_city.py), so no sample map is needed.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pytest
 import shapely
 
+from tests.helpers.grid_city import lonlat, one_house, write_grid_osm
 from twin.city.links import LinkIndex, index_of_arrays
 from twin.coupling.hazards import Closure, links_within, plan_closure_links, timeline
 from twin.crowd.network import WalkNetwork
@@ -169,35 +168,7 @@ def test_a_plan_closure_closes_a_way_or_the_nearest_street_both_ways():
     assert [(t, m.sum()) for t, m in timeline(closures, index.n_links)] == [(60.0, 2), (120.0, 0)]
 
 
-LON0, LAT0 = 7.420, 43.730
-DLON, DLAT = 1.25e-3, 9.0e-4  # about 100 m each way
 N = 4
-
-
-def _write_osm(path: Path) -> Path:
-    """A 4 x 4 grid of residential streets (drivable and walkable) and a house."""
-    grid = {(i, j): 10 * i + j + 1 for i in range(N) for j in range(N)}
-    nodes = [(nid, LON0 + DLON * i, LAT0 + DLAT * j) for (i, j), nid in grid.items()]
-    ways = [(1000 + i, [grid[i, j] for j in range(N)]) for i in range(N)]
-    ways += [(1100 + i, [grid[j, i] for j in range(N)]) for i in range(N)]
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
-    house = [(5000 + k, LON0 + DLON * (0.2 + dx), LAT0 + DLAT * (0.2 + dy))
-             for k, (dx, dy) in enumerate(((0, 0), (0.4, 0), (0.4, 0.4), (0, 0.4)))]  # fmt: skip
-    for n, lon, lat in sorted(nodes + house):
-        lines.append(f'<node id="{n}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>')
-    for w, refs in ways:
-        inner = "".join(f'<nd ref="{r}"/>' for r in refs)
-        lines.append(f'<way id="{w}" version="1">{inner}<tag k="highway" v="residential"/></way>')
-    ring = "".join(f'<nd ref="{r}"/>' for r in [5000, 5001, 5002, 5003, 5000])
-    lines.append(f'<way id="2000" version="1">{ring}<tag k="building" v="apartments"/>'
-                 '<tag k="building:levels" v="4"/></way>')  # fmt: skip
-    lines.append("</osm>")
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
-def _lonlat(i: float, j: float) -> str:
-    return f"[{LON0 + DLON * i:.6f}, {LAT0 + DLAT * j:.6f}]"
 
 
 def test_a_collapse_closes_the_same_streets_for_traffic_and_crowd(tmp_path):
@@ -209,11 +180,13 @@ def test_a_collapse_closes_the_same_streets_for_traffic_and_crowd(tmp_path):
     from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.scenario.loader import load_plan, load_scenario
 
-    pack = load_city(_write_osm(tmp_path / "t.osm"), flat=True, use_cache=False)
-    zone = ", ".join(_lonlat(i, j) for i, j in ((-0.5, -0.5), (0.8, -0.5), (0.8, 0.8), (-0.5, 0.8)))
+    pack = load_city(
+        write_grid_osm(tmp_path / "t.osm", N, one_house()), flat=True, use_cache=False
+    )
+    zone = ", ".join(lonlat(i, j) for i, j in ((-0.5, -0.5), (0.8, -0.5), (0.8, 0.8), (-0.5, 0.8)))
     (tmp_path / "s.yaml").write_text(
         "version: 1\nname: c\ncity: {osm: t.osm, flat: true}\ntime: {duration: 1 h}\n"
-        f"hazards:\n  - {{kind: ground_collapse, at: 10 min, location: {_lonlat(2, 1)}, "
+        f"hazards:\n  - {{kind: ground_collapse, at: 10 min, location: {lonlat(2, 1)}, "
         "radius: 20 m}\n"
         f"demand:\n  evacuation: {{zone: [{zone}], order_time: 0 min, car_share: 0.5, "
         "compliance: 1.0, curve: {kind: uniform, mean: 2 min}}\n",
@@ -221,8 +194,8 @@ def test_a_collapse_closes_the_same_streets_for_traffic_and_crowd(tmp_path):
     )
     (tmp_path / "p.yaml").write_text(
         "version: 1\nkind: plan\nname: p\n"
-        f"stations:\n  - {{name: s, location: {_lonlat(2, 2)}, units: {{ambulance: 1}}}}\n"
-        f"shelters:\n  - {{name: ne, location: {_lonlat(3, 3)}, capacity: 500}}\n",
+        f"stations:\n  - {{name: s, location: {lonlat(2, 2)}, units: {{ambulance: 1}}}}\n"
+        f"shelters:\n  - {{name: ne, location: {lonlat(3, 3)}, capacity: 500}}\n",
         encoding="utf-8",
     )
     sc, plan = load_scenario(tmp_path / "s.yaml"), load_plan(tmp_path / "p.yaml")

@@ -2,7 +2,8 @@
 shelter; evacuation buildings named ``way/123`` or ``123``; the plan reaches ``twin traffic``.
 
 The scenario tests run on a synthetic city (a 5 x 5 grid of streets about 100 m apart with
-houses in its western column, written as an .osm file here), so no sample map is needed.
+houses in its western column, written as an .osm file by tests/helpers/grid_city.py), so
+no sample map is needed.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.grid_city import DLAT, DLON, LAT0, LON0, lonlat, west_blocks, write_grid_osm
 from twin.errors import UserInputError
 from twin.traffic import TrafficModel, grid_network
 from twin.traffic.routing import chain_paths
 
-LON0, LAT0 = 7.420, 43.730
-DLON, DLAT = 1.25e-3, 9.0e-4  # about 100 m each way at this latitude
 N = 5
 
 
@@ -89,43 +89,6 @@ def test_an_unreachable_waypoint_is_left_and_the_car_drives_on():
 
 
 # ---------------------------------------------------------------- a synthetic city
-def _write_osm(path: Path) -> Path:
-    """A 5 x 5 grid of residential streets and a house beside each junction of the western
-    column (ids 2000 + j)."""
-    nodes, ways = [], []
-    grid = {(i, j): 10 * i + j + 1 for i in range(N) for j in range(N)}
-    for (i, j), nid in grid.items():
-        nodes.append((nid, LON0 + DLON * i, LAT0 + DLAT * j))
-    for i in range(N):
-        ways.append((1000 + i, [grid[i, j] for j in range(N)], {"highway": "residential"}))
-        ways.append((1100 + i, [grid[j, i] for j in range(N)], {"highway": "residential"}))
-    nid = 5000
-    for j in range(N):
-        lon, lat = LON0 + DLON * 0.2, LAT0 + DLAT * (j + 0.2)
-        ring = []
-        for dx, dy in ((0, 0), (5e-4, 0), (5e-4, 4e-4), (0, 4e-4)):
-            nodes.append((nid, lon + dx, lat + dy))
-            ring.append(nid)
-            nid += 1
-        ways.append(
-            (2000 + j, [*ring, ring[0]], {"building": "apartments", "building:levels": "4"})
-        )
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
-    for n, lon, lat in sorted(nodes):
-        lines.append(f'<node id="{n}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>')
-    for w, refs, tags in sorted(ways):
-        inner = "".join(f'<nd ref="{r}"/>' for r in refs)
-        inner += "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
-        lines.append(f'<way id="{w}" version="1">{inner}</way>')
-    lines.append("</osm>")
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
-def _lonlat(i: float, j: float) -> str:
-    return f"[{LON0 + DLON * i:.6f}, {LAT0 + DLAT * j:.6f}]"
-
-
 # west column of houses ordered out; shelters at the two eastern corners
 SCENARIO = """\
 version: 1
@@ -140,16 +103,16 @@ demand:
     compliance: 1.0
     curve: {kind: uniform, mean: 2 min}
 """
-ZONE = ", ".join(_lonlat(i, j) for i, j in ((-0.5, -0.5), (0.6, -0.5), (0.6, 4.5), (-0.5, 4.5)))
+ZONE = ", ".join(lonlat(i, j) for i, j in ((-0.5, -0.5), (0.6, -0.5), (0.6, 4.5), (-0.5, 4.5)))
 
 
 def _plan(routes: str) -> str:
     return (
         "version: 1\nkind: plan\nname: p\n"
-        f"stations:\n  - {{name: s, location: {_lonlat(2, 2)}, units: {{ambulance: 1}}}}\n"
+        f"stations:\n  - {{name: s, location: {lonlat(2, 2)}, units: {{ambulance: 1}}}}\n"
         "shelters:\n"
-        f"  - {{name: north east, location: {_lonlat(4, 4)}, capacity: 500}}\n"
-        f"  - {{name: south east, location: {_lonlat(4, 0)}, capacity: 500}}\n"
+        f"  - {{name: north east, location: {lonlat(4, 4)}, capacity: 500}}\n"
+        f"  - {{name: south east, location: {lonlat(4, 0)}, capacity: 500}}\n"
         f"evacuation_routes:\n{routes}"
     )
 
@@ -160,7 +123,9 @@ def city(tmp_path_factory):
     from twin.city import load_city
 
     folder = tmp_path_factory.mktemp("routes")
-    pack = load_city(_write_osm(folder / "t.osm"), flat=True, use_cache=False)
+    pack = load_city(
+        write_grid_osm(folder / "t.osm", N, west_blocks(N)), flat=True, use_cache=False
+    )
     (folder / "s.yaml").write_text(SCENARIO.replace("ZONE", ZONE), encoding="utf-8")
     return folder, pack
 
@@ -196,7 +161,7 @@ def test_without_a_route_drivers_leave_the_zone_by_the_nearest_way(city):
     plain = _run(city, None)
     walk = _run(
         city,
-        f"  - {{name: w, mode: walk, waypoints: [{_lonlat(2, 4)}, {_lonlat(3, 4)}], "
+        f"  - {{name: w, mode: walk, waypoints: [{lonlat(2, 4)}, {lonlat(3, 4)}], "
         "shelter: north east}\n",
         "walk.yaml",
     )
@@ -216,7 +181,7 @@ def test_a_car_route_sends_every_driver_through_its_waypoint_to_its_shelter(city
     plain = _run(city, None)
     routed = _run(
         city,
-        f"  - {{name: n, mode: car, waypoints: [{_lonlat(2, 4)}, {_lonlat(3, 4)}], "
+        f"  - {{name: n, mode: car, waypoints: [{lonlat(2, 4)}, {lonlat(3, 4)}], "
         "shelter: north east}\n",
     )
     for run in (plain, routed):
@@ -236,15 +201,13 @@ def test_zones_and_nearest_first_waypoints_split_drivers_as_for_walkers(city):
     south-east shelter, no shelter named: the one nearest its last waypoint (3, 1)); the
     others
     take the zone-less route whose first waypoint is nearest their start."""
-    south = ", ".join(
-        _lonlat(i, j) for i, j in ((-0.5, -0.5), (0.6, -0.5), (0.6, 1.5), (-0.5, 1.5))
-    )
+    south = ", ".join(lonlat(i, j) for i, j in ((-0.5, -0.5), (0.6, -0.5), (0.6, 1.5), (-0.5, 1.5)))
     routes = (
-        f"  - {{name: far, mode: both, waypoints: [{_lonlat(3, 4)}, {_lonlat(4, 4)}], "
+        f"  - {{name: far, mode: both, waypoints: [{lonlat(3, 4)}, {lonlat(4, 4)}], "
         "shelter: north east}\n"
-        f"  - {{name: south, mode: car, waypoints: [{_lonlat(3, 0)}, {_lonlat(3, 1)}], "
+        f"  - {{name: south, mode: car, waypoints: [{lonlat(3, 0)}, {lonlat(3, 1)}], "
         f"zone: [{south}]}}\n"
-        f"  - {{name: near, mode: car, waypoints: [{_lonlat(1, 3)}, {_lonlat(1, 4)}], "
+        f"  - {{name: near, mode: car, waypoints: [{lonlat(1, 3)}, {lonlat(1, 4)}], "
         "shelter: north east}\n"
     )
     run = _run(city, routes, "zones.yaml")
@@ -269,7 +232,7 @@ def test_a_waypoint_far_from_the_roads_names_the_plan_line(city):
     with pytest.raises(UserInputError) as err:
         _run(
             city,
-            f"  - {{name: n, mode: car, waypoints: [{_lonlat(2, 15)}, {_lonlat(2, 4)}], "
+            f"  - {{name: n, mode: car, waypoints: [{lonlat(2, 15)}, {lonlat(2, 4)}], "
             "shelter: north east}\n",
             "far.yaml",
         )
@@ -319,7 +282,7 @@ def test_twin_traffic_plan_option_writes_per_plan_and_reports_the_route(city, tm
     plan = folder / "cli.yaml"
     plan.write_text(
         _plan(
-            f"  - {{name: up north, mode: car, waypoints: [{_lonlat(2, 4)}, {_lonlat(3, 4)}], "
+            f"  - {{name: up north, mode: car, waypoints: [{lonlat(2, 4)}, {lonlat(3, 4)}], "
             "shelter: north east}\n"
         ).replace("name: p\n", "name: depot [temporary]\n"),
         encoding="utf-8",
