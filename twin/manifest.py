@@ -43,6 +43,7 @@ __all__ = [
     "MANIFEST_NAME",
     "RunManifest",
     "dependency_versions",
+    "input_files",
     "load_manifest",
     "pack_hash",
     "record_run",
@@ -193,6 +194,7 @@ def write_study_manifest(
     started: datetime,
     ended: datetime,
     html: Path | str | None = None,
+    pack_sources: dict[str, Any] | None = None,
 ) -> Path:
     """Write a study's manifest (:func:`study_manifest_path`, atomically, strict JSON).
 
@@ -201,7 +203,10 @@ def write_study_manifest(
     (:meth:`~twin.experiment.study.Study.spec`), the runner's code version, every plan
     resolved (name, file, hash, the validated plan), every variant's resolved scenario
     (sweeps), the complete replications of each variant and each plan's run seeds for them
-    (:meth:`~twin.experiment.study.Study.seed`), and the database and HTML summary files.
+    (:meth:`~twin.experiment.study.Study.seed`), the database and HTML summary files, the
+    city pack's sources (its input files' SHA-256 and build options) and the SHA-256 of
+    every input file the scenarios and plans name (:func:`input_files`), so a rerun
+    (``twin compare --from-manifest``) can say which file changed.
 
     Parameters
     ----------
@@ -217,8 +222,12 @@ def write_study_manifest(
         As for :func:`write_manifest`.
     html
         The HTML summary written beside the database.
+    pack_sources
+        The city pack's ``sources`` (None: no pack).
     """
     most = max(replications, default=0)
+    named = [(f"variants.{v}.scenario", x.scenario) for v, x in enumerate(study.variants)]
+    named += [(f"plans.{p}.plan", entry.plan) for p, entry in enumerate(study.plans)]
     data = _common(command_line, started, ended, pack_hash)
     data |= {
         "kind": "study",
@@ -254,9 +263,43 @@ def write_study_manifest(
             ],
             "database": str(study_file),
             "summary_html": None if html is None else str(html),
+            "pack_sources": pack_sources,
+            "files": input_files(named),
         },
     }
     return write_json(study_manifest_path(study_file), data)
+
+
+def input_files(models: Sequence[tuple[str, BaseModel]]) -> list[dict[str, str]]:
+    """Every file the validated models name (a path value naming an existing file), with
+    its SHA-256: ``[{"field": "variants.0.scenario.demand.trips", "path": ..., "sha256":
+    ...}]``, each path once (its first field). A scenario's ``plans`` are left out: a
+    study stores the plans it ran."""
+    from twin.city.cache import sha256_file
+
+    found: dict[str, dict[str, str]] = {}
+
+    def visit(value: Any, where: str) -> None:
+        if isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                if not (name == "plans" and where.endswith("scenario")):
+                    visit(getattr(value, name), f"{where}.{name}")
+        elif isinstance(value, list | tuple):
+            for i, item in enumerate(value):
+                visit(item, f"{where}.{i}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, f"{where}.{key}")
+        elif isinstance(value, Path) and value.is_file() and str(value) not in found:
+            found[str(value)] = {
+                "field": where,
+                "path": str(value),
+                "sha256": sha256_file(value),
+            }
+
+    for where, model in models:
+        visit(model, where)
+    return list(found.values())
 
 
 def _problems(exc: ValidationError, path: Path, where: str) -> list[Problem]:
@@ -320,8 +363,8 @@ def load_manifest(path: Path | str) -> RunManifest:
                 "this is a study's manifest (twin compare / twin sweep), not a single run's",
                 path,
                 field="kind",
-                fix="rerun the study with the command line it records (`command_line`); "
-                "finished runs are reused from its database",
+                fix=f"rerun it with twin compare (or twin sweep) --from-manifest {path} "
+                "--study NEW.duckdb",
             )
         )
     seed = data.get("seed")

@@ -6,6 +6,10 @@ reads their files, is in :mod:`twin.cli.results_cmds`). They parse options, call
 a DuckDB file (``--study``, default ``<outputs.folder>/compare.duckdb``), prints the
 verdict and writes an HTML summary beside the file. Rerunning the same command reuses the
 finished runs. ``sweep`` does the same over a grid of scenario variants.
+
+``--from-manifest <study>.run.json --study NEW.duckdb`` runs the study a manifest
+describes again (:func:`twin.experiment.api.rerun`): the same scenario, plans, seeds and
+replications, so the same KPIs and summary.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from rich.table import Table
 from twin.cli import app, console, err_console, user_errors
 from twin.cli._options import STATE, show_progress
 from twin.cli.maps_cmds import MapsOption
+from twin.errors import Problem, UserInputError
 
 PlanArgs = Annotated[
     list[Path] | None,
@@ -88,13 +93,73 @@ Crn = Annotated[
 Model = Annotated[str, typer.Option(help="Which model runs a replication.")]
 ProgressFlag = Annotated[bool, typer.Option(help="Show a progress bar.")]
 HtmlOption = Annotated[Path | None, typer.Option(help="HTML summary; default beside --study.")]
+FromManifest = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-manifest",
+        metavar="STUDY.run.json",
+        help="Run the study this manifest records again (its scenario, plans, seeds and "
+        "replications; needs --study).",
+    ),
+]
+ScenarioArg = Annotated[
+    Path | None,
+    typer.Argument(metavar="SCENARIO", help="Scenario file; or give --from-manifest."),
+]
+
+#: What --from-manifest gives, as (option, the parameter's default).
+_MANIFEST_GIVES = {
+    "SCENARIO": ("scenario_file", None),
+    "--plan/--plans": ("plans", None),
+    "--replications": ("n", None),
+    "--precision": ("precision", None),
+    "--seed": ("seed", None),
+    "--objective": ("objective", None),
+    "--baseline": ("baseline", None),
+    "--no-crn": ("crn", True),
+    "--param": ("params", []),
+    "--model": ("model", "response"),
+}
 
 
-def _run(kind: str, scenario_file: Path, plans: list[Path] | None, *, maps, progress: bool,
-         **options: Any):  # fmt: skip
-    """Run ``twin.compare`` or ``twin.sweep`` with a progress bar; print what it reports."""
+def _check_manifest_options(kind: str, manifest: Path | None, given: dict[str, Any]) -> None:
+    """Without --from-manifest a scenario is needed; with it, the study's own options
+    cannot be given too, and the rerun needs its own --study."""
+    if manifest is None:
+        if given["scenario_file"] is None:
+            raise UserInputError(
+                Problem("no scenario to run", field="SCENARIO",
+                        fix=f"pass a scenario file, or --from-manifest {kind}.run.json")
+            )  # fmt: skip
+        return
+    for option, (name, default) in _MANIFEST_GIVES.items():
+        if name in given and given[name] not in (default, None):
+            raise UserInputError(
+                Problem(
+                    f"--from-manifest gives the study's {option}; it cannot be given too",
+                    manifest,
+                    field=option,
+                    fix=f"drop {option}, or drop --from-manifest",
+                )
+            )
+    if given.get("study_file") is None:
+        raise UserInputError(
+            Problem(
+                "a rerun from a manifest needs its own results database",
+                manifest,
+                field="--study",
+                fix="pass --study NEW.duckdb (the study's own file would reuse its runs)",
+            )
+        )
+
+
+def _run(kind: str, scenario_file: Path | None, plans: list[Path] | None, *, maps,
+         progress: bool, from_manifest: Path | None = None, **options: Any):  # fmt: skip
+    """Run ``twin.compare`` or ``twin.sweep`` (or :func:`twin.experiment.api.rerun` of a
+    manifest) with a progress bar; print what it reports."""
     import twin
     from twin.cli.maps_cmds import load_scenario_city
+    from twin.experiment.api import rerun
     from twin.experiment.executors import ClusterLostError
 
     bar = Progress(
@@ -124,7 +189,16 @@ def _run(kind: str, scenario_file: Path, plans: list[Path] | None, *, maps, prog
             description=f"{state['where']}, {p.replications} replications",
         )
 
+    _check_manifest_options(kind, from_manifest, {"scenario_file": scenario_file,
+                                                  "plans": plans, **options})  # fmt: skip
     verb = twin.compare if kind == "compare" else twin.sweep
+    if from_manifest is not None:
+        for name in _STUDY_OPTIONS:  # at their defaults (refused above otherwise)
+            options.pop(name, None)
+
+        def verb(_scenario, _plans, **kw):  # the manifest gives scenario, plans and study
+            return rerun(from_manifest, kind=kind, **kw)
+
     try:
         result = verb(
             scenario_file,
@@ -165,6 +239,9 @@ def _run(kind: str, scenario_file: Path, plans: list[Path] | None, *, maps, prog
         )
         raise typer.Exit(1)
     return result
+
+
+_STUDY_OPTIONS = {name for name, _ in _MANIFEST_GIVES.values()}
 
 
 def _plan_files(plan_args: list[Path] | None, plan_opts: list[Path] | None) -> list[Path] | None:
@@ -252,7 +329,7 @@ def _finish(path: Path, study_id: str, html: Path | None) -> None:
 @app.command("compare")
 @user_errors
 def compare(
-    scenario_file: Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario file.")],
+    scenario_file: ScenarioArg = None,
     plan_args: PlanArgs = None,
     plans_flag: PlansFlag = False,
     plan_opts: PlanOption = None,
@@ -281,11 +358,13 @@ def compare(
     report: Annotated[
         bool, typer.Option(help="Write <study>_report.html beside the study (with viz installed).")
     ] = True,
+    from_manifest: FromManifest = None,
 ) -> None:
     """Compare plans on one scenario over replications with common random numbers."""
     result = _run(
         "compare", scenario_file, _plan_files(plan_args, plan_opts), maps=maps,
-        progress=progress, n=replications, seed=seed, model=model, objective=objective,
+        progress=progress, from_manifest=from_manifest, n=replications, seed=seed,
+        model=model, objective=objective,
         baseline=baseline, crn=crn, study_file=study_file, precision=precision,
         workers=workers, threads=threads, scheduler=scheduler,
         connect_timeout=connect_timeout, html=html,
@@ -299,7 +378,7 @@ def compare(
 @app.command("sweep")
 @user_errors
 def sweep(
-    scenario_file: Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario file.")],
+    scenario_file: ScenarioArg = None,
     plan_args: PlanArgs = None,
     params: Annotated[
         list[str] | None,
@@ -325,11 +404,13 @@ def sweep(
     html: HtmlOption = None,
     maps: MapsOption = None,
     progress: ProgressFlag = True,
+    from_manifest: FromManifest = None,
 ) -> None:
     """Run plans over a grid of scenario variants: which plan wins under which conditions."""
     _run(
         "sweep", scenario_file, _plan_files(plan_args, plan_opts), maps=maps,
-        progress=progress, params=list(params or []), n=replications, seed=seed,
+        progress=progress, from_manifest=from_manifest, params=list(params or []),
+        n=replications, seed=seed,
         model=model, objective=objective, baseline=baseline, study_file=study_file,
         workers=workers, threads=threads, scheduler=scheduler,
         connect_timeout=connect_timeout, html=html,

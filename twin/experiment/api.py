@@ -172,6 +172,7 @@ def execute(
     city_loader: CityLoader | None = None,
     on_start: Callable[[Study, Path, str], None] | None = None,
     on_progress: Callable[[StudyProgress], None] | None = None,
+    check_city: Callable[[CityPack], None] | None = None,
 ) -> StudyResult:
     """Check, run, store and summarise a study.
 
@@ -203,6 +204,9 @@ def execute(
         the database's path and where the runs go (the executor's description).
     on_progress
         Called after each stored run (:class:`~twin.experiment.driver.StudyProgress`).
+    check_city
+        Called with the loaded city pack before any run; raises to refuse it (a rerun
+        from a manifest refuses a pack of other sources).
 
     Raises
     ------
@@ -242,6 +246,8 @@ def execute(
     )
     try:
         city = city_loader(scenario) if city_loader else load_city(scenario, maps=maps)
+        if check_city is not None:
+            check_city(city)
         prepared = check_study(study, city)
     except BaseException:
         executor.close()
@@ -271,8 +277,70 @@ def execute(
         started=started,
         ended=datetime.now(UTC),
         html=html_path,
+        pack_sources=getattr(city, "sources", None),
     )
     return StudyResult(study, path, progress, summary, html_path, manifest)
+
+
+def rerun(
+    manifest: Path | str, *, kind: str | None = None, study_file: Path | str, **options: Any
+) -> StudyResult:
+    """Run the study a manifest (``<study>.run.json``) describes again, into ``study_file``.
+
+    The resolved scenario variants, plans, base seed, common random numbers, runner,
+    ranking KPI, weights, baseline and number of complete replications come from the
+    manifest (:func:`twin.experiment.manifest.load_study_manifest`); the same seeds give
+    the same KPIs, so the summary is the same. Input files and the city pack must be those
+    the study read.
+
+    Parameters
+    ----------
+    manifest
+        The study's manifest.
+    kind
+        ``"compare"`` or ``"sweep"``: refuse a manifest of the other kind; None: either.
+    study_file
+        Results database of the rerun (the study's own reuses its finished runs).
+    **options
+        Passed to :func:`execute`: ``workers``, ``threads``, ``scheduler``,
+        ``connect_timeout``, ``maps``, ``html``, ``city_loader``, ``on_start``,
+        ``on_progress``.
+
+    Raises
+    ------
+    UserInputError
+        Not a study's manifest, another kind, a newer format, a missing or changed input
+        file or map (naming it), a study with no complete replication.
+    """
+    from twin.experiment.manifest import check_inputs, check_pack, load_study_manifest
+    from twin.experiment.runners import code_version
+
+    record = load_study_manifest(manifest, kind)
+    check_inputs(record)
+    if record.replications < 1:
+        raise UserInputError(
+            Problem(
+                "the study finished no replication: there is nothing to reproduce",
+                record.path,
+                field="study.replications",
+                fix="run the study from its scenario file",
+            )
+        )
+    study = record.study
+    if record.code_version != code_version(study.runner):
+        study.notes = (
+            *study.notes,
+            f"the {study.runner} model's code or dependency versions differ from the "
+            f"study's ({record.code_version}, now {code_version(study.runner)}): every run "
+            "is computed again and results may differ",
+        )
+    return execute(
+        study,
+        study_file=study_file,
+        replications=record.replications,
+        check_city=lambda pack: check_pack(record, pack),
+        **options,
+    )
 
 
 def compare(
