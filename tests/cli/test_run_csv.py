@@ -83,3 +83,26 @@ def test_no_csv_writes_parquet_only(runs, case):
             pd.read_parquet(runs["default"] / f"{name}.parquet"),
         )
     assert json.loads((out / "run.json").read_text())["scenario"]["outputs"]["csv"] is False
+
+
+@pytest.mark.parametrize(
+    ("command", "plan"), [("flood", False), ("traffic", True), ("crowd", True)]
+)
+def test_single_model_commands_honour_the_file(tmp_path, command, plan):
+    """outputs.csv: false in the scenario file, no flag: twin flood, traffic and crowd leave
+    their series as Parquet only (respond: tests/unit/test_tables.py; run: above)."""
+    from twin.tables import SERIES
+
+    scenario = _no_csv_scenario(tmp_path)
+    scenario.write_text(scenario.read_text().replace("resolution: 10 m", "resolution: 30 m"))
+    out = tmp_path / command
+    args = [command, str(scenario), *(["--plan", str(EARLY)] if plan else []),
+            "--until", "5min", "--out", str(out), "--no-progress"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.rglob("*.csv")) == []
+    tables = {p.name for p in out.rglob("*.parquet")}
+    expected = {name.replace(".csv", ".parquet") for name in SERIES[command]}
+    assert expected <= tables, tables
+    manifest = json.loads(next(out.rglob("run.json")).read_text())
+    assert manifest["scenario"]["outputs"]["csv"] is False
