@@ -101,11 +101,22 @@ def test_conservation_across_models(straight):
     from twin.traffic.demand import PERSONS_PER_CAR
 
     traffic = straight.parts.traffic.model
-    status = traffic._v.status
+    status = traffic._v.status[: traffic.n_vehicles]  # the arrays grow in blocks
     on_links = int(traffic.vehicles_on_links().sum())  # from the links' own counts
     waiting = int(np.count_nonzero(status == 0))
     stranded = int(np.count_nonzero(status == 3))
     assert on_links + waiting + int(traffic.arrived) + stranded == traffic.n_vehicles
+    # units drove as priority vehicles (twin.coupling.unit_vehicles), counted apart: the
+    # driver's drives are its vehicles' trips, each ended once or still on the road
+    units = straight.exchange.units
+    c = units.counts()
+    priority = np.flatnonzero(traffic.trips().priority)
+    assert np.array_equal(priority, units.vehicles())
+    assert c["vehicles"] > 0
+    drives = sum(1 for _, vid in units.calls if vid >= 0)
+    assert c["arrived"] + c["stranded"] + c["driving"] == drives
+    assert traffic.check_conservation()["added"] == traffic.n_vehicles  # raises if lost
+    assert not traffic.trips().priority[straight.parts.evacuee_vehicles].any()
     crowd = straight.parts.crowd
     c = crowd.model.counts()
     assert int(crowd.output("count").sum()) == c["on_link"]
