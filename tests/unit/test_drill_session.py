@@ -5,16 +5,13 @@ with a message, malformed scripts with file:line."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from tests.helpers.drill import PLACE, flash_flood_drill
 from twin.errors import UserInputError
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = ROOT / "scenarios" / "monaco_flash_flood.yaml"
 UNTIL = 600.0
-PLACE = [7.4205, 43.7331]  # a street of La Condamine
 
 pytestmark = pytest.mark.usefixtures("monaco_env")
 
@@ -28,9 +25,7 @@ def _same(a: dict, b: dict) -> bool:
 def drill():
     """A drill: an incident at 2 min, a checkpoint, ambulance0 sent (main); rewound, the
     other branch asks mutual aid (20 min away) instead. Both played to 10 min."""
-    from twin.drill import DrillSession
-
-    s = DrillSession(SCENARIO, seed=1, resolution=30.0, until=UNTIL)
+    s = flash_flood_drill(UNTIL)
     s.run_to(120.0)
     call = s.act("incident", {"type": "medical", "location": PLACE}, by="trainer")
     s.checkpoint("call")
@@ -86,9 +81,7 @@ def test_branches_identical_before_the_branch_point_and_differ_after(drill):
 def test_refused_decisions_give_a_message_and_change_nothing(drill):
     """An unknown unit, a busy unit, a place off the map, an inject by a trainee: each a
     UserInputError naming the field; the log does not grow."""
-    from twin.drill import DrillSession
-
-    s = DrillSession(SCENARIO, seed=1, resolution=30.0, until=UNTIL)
+    s = flash_flood_drill(UNTIL)
     s.act("incident", {"type": "medical", "location": PLACE}, by="trainer")
     s.act("dispatch", {"unit": "Condamine/ambulance0", "incident": 0})
     n = len(s.all_actions())
@@ -134,7 +127,7 @@ def test_malformed_script_rejected_with_file_and_line(tmp_path):
 def test_script_injects_at_their_time_and_replay_without_the_script(tmp_path):
     """A scripted incident at 90 s lands at the 2 min exchange, logged as by the script;
     a hospital full and a unit out of service too; the log replays without the script."""
-    from twin.drill import DrillSession, replay
+    from twin.drill import replay
 
     path = tmp_path / "drill.yaml"
     path.write_text(
@@ -148,7 +141,7 @@ def test_script_injects_at_their_time_and_replay_without_the_script(tmp_path):
         "    kind: hospital_full\n"
         "    args: {hospital: Centre hospitalier Princesse Grace}\n"
     )
-    s = DrillSession(SCENARIO, seed=1, resolution=30.0, until=300.0, script=path)
+    s = flash_flood_drill(300.0, script=path)
     s.run_to(300.0)
     acts = s.all_actions()
     assert [(a.kind, a.time, a.by) for a in acts] == [
@@ -165,9 +158,7 @@ def test_recall_road_closure_and_warning_change_the_twin():
     """A recalled ambulance turns home and its call waits for the dispatcher again; a
     closed street closes its traffic links until reopened; a red warning raises the
     level in force and a second red one is refused."""
-    from twin.drill import DrillSession
-
-    s = DrillSession(SCENARIO, seed=1, resolution=30.0, until=UNTIL)
+    s = flash_flood_drill(UNTIL)
     s.act("incident", {"type": "medical", "location": PLACE}, by="trainer")
     s.act("dispatch", {"unit": "Condamine/ambulance0", "incident": 0})
     s.act("recall", {"unit": "Condamine/ambulance0"})
@@ -192,11 +183,11 @@ def test_rain_intensifying_raises_the_water():
     deeper than without, the rain that fell after the inject is exactly 3x the plain
     run's (same cells, same times), the volume balance still closes, and the log replays;
     a factor of 1 is refused."""
-    from twin.drill import DrillSession, replay
+    from twin.drill import replay
 
     runs = {}
     for factor in (None, 3.0):
-        s = DrillSession(SCENARIO, seed=1, resolution=30.0, until=2400.0)
+        s = flash_flood_drill(2400.0)
         s.run_to(1200.0)
         flood = s.twin.parts.flood.model
         before = (dict(s.twin.vitals), flood.volume_balance().rain)

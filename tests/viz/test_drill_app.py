@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.drill import FLASH_FLOOD, PLACE, flash_flood_drill
+
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = ROOT / "scenarios" / "monaco_flash_flood.yaml"
 UNTIL = 300.0
-PLACE = [7.4205, 43.7331]  # a street of La Condamine
 
 pytestmark = pytest.mark.usefixtures("monaco_env")
 
@@ -41,10 +41,9 @@ def _serve(app):
 @pytest.fixture(scope="module")
 def local():
     """A drill app on 127.0.0.1 (no --host): GETs open, POSTs need the token."""
-    from twin.drill import DrillSession
     from viz.drill.app import DrillApp
 
-    session = DrillSession(SCENARIO, seed=1, resolution=30.0, until=UNTIL)
+    session = flash_flood_drill(UNTIL)
     app = DrillApp(session)
     server, base = _serve(app)
     yield app, base
@@ -228,9 +227,9 @@ def test_with_a_host_every_request_needs_the_token(local):
 @pytest.fixture(scope="module")
 def mutual_aid_log(tmp_path_factory):
     """A log: a held call at 1 min answered with mutual aid 20 min away (past the end)."""
-    from twin.drill import DrillSession, write_log
+    from twin.drill import write_log
 
-    s = DrillSession(SCENARIO, seed=1, resolution=30.0, until=UNTIL)
+    s = flash_flood_drill(UNTIL)
     s.run_to(60.0)
     s.act("incident", {"type": "medical", "location": PLACE}, by="trainer")
     s.act("mutual_aid", {"incident": 0, "unit_type": "ambulance", "delay": "20 min"})
@@ -305,7 +304,7 @@ def test_cli_refuses_an_unknown_tier(tmp_path):
     tiered = ROOT / "scenarios" / "plans" / "monaco_tiered.yaml"
     plan.write_text(tiered.read_text() + "\nopen_candidates: true\n")
     _register()
-    args = ["drill", str(SCENARIO), "--plan", str(plan), "--resolution", "30", "--until",
+    args = ["drill", str(FLASH_FLOOD), "--plan", str(plan), "--resolution", "30", "--until",
             "5 min", "--tier", "North", "--port", "0"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code != 0
