@@ -26,9 +26,7 @@ def test_one_collapse_closes_the_same_links_for_traffic_crowd_and_response(tmp_p
     set-ups close the same 8 street links (the four streets meeting there, both ways, by
     their junctions' OSM ids) from 600 s on, and the response model's units find exactly
     those closed once the collapse has happened."""
-    pack = load_city(
-        write_grid_osm(tmp_path / "t.osm", N, one_house()), flat=True, use_cache=False
-    )
+    pack = load_city(write_grid_osm(tmp_path / "t.osm", N, one_house()), flat=True, use_cache=False)
     zone = ", ".join(lonlat(i, j) for i, j in ((-0.5, -0.5), (0.8, -0.5), (0.8, 0.8), (-0.5, 0.8)))
     (tmp_path / "s.yaml").write_text(
         "version: 1\nname: c\ncity: {osm: t.osm, flat: true}\ntime: {duration: 1 h}\n"

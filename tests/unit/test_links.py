@@ -180,9 +180,7 @@ def test_a_collapse_closes_the_same_streets_for_traffic_and_crowd(tmp_path):
     from twin.coupling.traffic_setup import traffic_from_scenario
     from twin.scenario.loader import load_plan, load_scenario
 
-    pack = load_city(
-        write_grid_osm(tmp_path / "t.osm", N, one_house()), flat=True, use_cache=False
-    )
+    pack = load_city(write_grid_osm(tmp_path / "t.osm", N, one_house()), flat=True, use_cache=False)
     zone = ", ".join(lonlat(i, j) for i, j in ((-0.5, -0.5), (0.8, -0.5), (0.8, 0.8), (-0.5, 0.8)))
     (tmp_path / "s.yaml").write_text(
         "version: 1\nname: c\ncity: {osm: t.osm, flat: true}\ntime: {duration: 1 h}\n"
