@@ -240,6 +240,39 @@ def test_a_unit_cut_off_on_its_way_stops_at_its_link_end_and_the_call_waits(city
     assert r.units[0].state == "available"
 
 
+def test_a_returning_unit_sent_to_a_new_call_keeps_its_vehicle(city):
+    """On the empty street slowed to 15 % (1.25 m/s) once the ambulance is at A5 (the
+    run goes on to 1 h), a medical call at A2 while it drives home redirects its vehicle
+    (no new one): that vehicle's trip ends at A2, the unit is logged on scene there at
+    most one exchange later, then drives home from A2 in a new vehicle."""
+    from twin.response.incidents import draw_incident
+
+    twin = _twin(city, jam=False, until=3600.0)
+    traffic = twin.parts.traffic.model
+    r = twin.parts.response
+    units = twin.exchange.units
+    while r.units[0].state != "on_scene":
+        twin.step()
+    traffic.speed_factor[:] = 0.15
+    while not (r.units[0].state == "returning" and 0 in units.live):
+        twin.step()
+    vid = units.live[0][0]
+    assert traffic._v.veh_link[vid] >= 0  # on the road home
+    a2 = int(units.to_response[_node(traffic, 2)])
+    u = np.full(4, 0.5)
+    r.call(draw_incident(u, len(r.incidents), "medical", a2, r.now, priority=1, source="test"))
+    twin.run()
+    drives = [vehicle for unit, vehicle in units.calls if unit == 0]
+    k = drives.index(vid)
+    assert drives[k + 1] == vid  # the second call's drive is the same vehicle
+    assert traffic.trips().destination[vid] == _node(traffic, 2)
+    second = r.incidents[1]
+    assert second.first_arrival is not None
+    assert second.first_arrival - traffic.trips().arrive[vid] < EXCHANGE
+    assert drives[k + 2] not in (-1, vid)  # home from A2 in a new vehicle
+    assert traffic.trips().origin[drives[k + 2]] == _node(traffic, 2)
+
+
 def test_checkpoint_while_a_unit_drives_resumes_to_the_same_run(city, jammed, tmp_path):
     """Checkpoint at 3 min (the ambulance's vehicle in the queue), restore into a fresh
     twin, run on: the same KPIs, vital signs, response log and unit drives."""

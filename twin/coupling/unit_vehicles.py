@@ -86,6 +86,10 @@ class UnitVehicles:
         self.outcomes: list[tuple[float, int, int, int, int, float]] = []
         """Every drive ended: (exchange time, unit id, vehicle id, arrived 0/1, node,
         the traffic vehicle's arrival or exit time (s))."""
+        self.at: dict[int, int] = {}
+        """Response node where each unit's last drive ended (all its road moves are
+        drives here, so this is where it is; a unit never driven is where the response
+        model says)."""
         self._replay: tuple[list, list] | None = None
 
     # ------------------------------------------------------------------ the driver
@@ -97,6 +101,7 @@ class UnitVehicles:
             return None
         done = self.env.event()
         previous = self.live.pop(unit.id, None)
+        origin = self.at.get(unit.id, origin) if previous is None else origin
         if self._replay is not None:
             uid, vid = self._replay[0][len(self.calls)]
             if uid != unit.id:  # pragma: no cover - a replay that diverged is a bug
@@ -105,6 +110,7 @@ class UnitVehicles:
             vid = self._start(previous, origin, destination)
         self.calls.append((int(unit.id), int(vid)))
         if vid < 0:
+            self.at[unit.id] = destination
             done.succeed((True, destination))
         else:
             self.live[unit.id] = (vid, done, destination)
@@ -165,6 +171,7 @@ class UnitVehicles:
     def _end(self, uid: int, outcome: tuple, arrived: bool, node: int) -> None:
         _, done, _ = self.live.pop(uid)
         self.outcomes.append(tuple(outcome))
+        self.at[uid] = node
         done.succeed((arrived, node))
 
     # ------------------------------------------------------------------ reading
@@ -210,7 +217,7 @@ class UnitVehicles:
             (o[0], int(o[1]), int(o[2]), int(o[3]), int(o[4]), o[5])
             for o in np.asarray(arrays.get("units.outcomes", np.zeros((0, 6)))).tolist()
         ]
-        self.calls, self.outcomes, self.live = [], [], {}
+        self.calls, self.outcomes, self.live, self.at = [], [], {}, {}
         self._replay = (calls, outcomes)
 
     def end_replay(self) -> None:
