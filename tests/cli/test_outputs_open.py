@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+
+from tests.helpers.runs import run_into
 
 #: Monaco's projected CRS (UTM 32N), the pack's.
 CRS = "EPSG:32632"
@@ -33,17 +34,6 @@ demand:
 """
 
 
-def _invoke(args: list[str]):
-    from twin.cli import _register, app
-
-    _register()
-    import twin.cli.crowd_cmds
-    import twin.cli.respond_cmds
-    import twin.cli.traffic_cmds  # noqa: F401
-
-    return CliRunner().invoke(app, args)
-
-
 def _inside(lon: np.ndarray, lat: np.ndarray, pack) -> bool:
     west, south, east, north = pack.extent_lonlat()
     return bool(((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)).all())
@@ -55,7 +45,7 @@ def traffic_out(tmp_path_factory, monaco_dir) -> Path:
     scenario = folder / "s.yaml"
     scenario.write_text(TRAFFIC)
     out = folder / "out"
-    result = _invoke(["traffic", str(scenario), "--out", str(out), "--no-progress"])
+    result = run_into("traffic", scenario, out)
     assert result.exit_code == 0, result.output
     return out
 
@@ -167,8 +157,7 @@ def test_respond_events_lie_on_the_map(tmp_path, monaco_dir, monaco_pack):
     (tmp_path / "s.yaml").write_text(RESPOND)
     (tmp_path / "p.yaml").write_text(PLAN)
     out = tmp_path / "out"
-    args = ["respond", str(tmp_path / "s.yaml"), "--plan", str(tmp_path / "p.yaml")]
-    result = _invoke([*args, "--out", str(out), "--no-progress"])
+    result = run_into("respond", tmp_path / "s.yaml", out, plan=tmp_path / "p.yaml")
     assert result.exit_code == 0, result.output
     events = pd.read_csv(out / "two" / "events.csv")
     assert list(events.columns[4:8]) == ["node", "lon", "lat", "osm_node"]
@@ -214,7 +203,7 @@ def test_crowd_densities_and_shelters_as_layers(tmp_path, monaco_dir, monaco_pac
 
     (tmp_path / "s.yaml").write_text(CROWD)
     out = tmp_path / "out"
-    result = _invoke(["crowd", str(tmp_path / "s.yaml"), "--out", str(out), "--no-progress"])
+    result = run_into("crowd", tmp_path / "s.yaml", out)
     assert result.exit_code == 0, result.output
     dens = gpd.read_file(out / "crowd.gpkg", layer="link_density")
     table = pd.read_parquet(out / "link_density.parquet")

@@ -12,6 +12,7 @@ import pytest
 from test_city_facilities import write_osm
 
 import twin.versions
+from tests.helpers.runs import invoke, run_into
 from twin import manifest
 from twin.city import cache, load_city
 from twin.errors import ScenarioError, UserInputError
@@ -161,12 +162,6 @@ dispatch: {policy: nearest}
 def test_respond_reruns_from_its_manifest(tmp_path, monkeypatch, maps_folders, monaco_dir):
     """twin respond writes run.json; --from-manifest reproduces kpis.json and events.csv
     byte for byte, with the recorded seed (5, not the scenario's 4)."""
-    from typer.testing import CliRunner
-
-    import twin.cli.respond_cmds  # noqa: F401  (registers the command)
-    from twin.cli import _register, app
-
-    _register()
     monkeypatch.setenv("TWIN_MAPS", os.pathsep.join(str(f) for f in maps_folders))
     (tmp_path / "scenario.yaml").write_text(RESPOND_SCENARIO)
     (tmp_path / "plan.yaml").write_text(RESPOND_PLAN)
@@ -176,11 +171,11 @@ def test_respond_reruns_from_its_manifest(tmp_path, monkeypatch, maps_folders, m
         "seed4": [],
     }
     for name, args in runs.items():
-        files = [] if name == "again" else [str(tmp_path / "scenario.yaml"), "--plan",
-                                            str(tmp_path / "plan.yaml")]  # fmt: skip
-        result = CliRunner().invoke(
-            app, ["respond", *files, *args, "--out", str(tmp_path / name), "--no-progress"]
-        )
+        if name == "again":
+            result = invoke(["respond", *args, "--out", tmp_path / name, "--no-progress"])
+        else:
+            scenario, plan = tmp_path / "scenario.yaml", tmp_path / "plan.yaml"
+            result = run_into("respond", scenario, tmp_path / name, *args, plan=plan)
         assert result.exit_code == 0, result.output
     record = manifest.load_manifest(tmp_path / "first" / "two" / "run.json")
     assert record.seed == 5
@@ -196,14 +191,8 @@ def test_respond_reruns_from_its_manifest(tmp_path, monkeypatch, maps_folders, m
 
 
 def test_from_manifest_needs_its_own_out(tmp_path):
-    from typer.testing import CliRunner
-
-    import twin.cli.respond_cmds  # noqa: F401
-    from twin.cli import _register, app
-
-    _register()
     path = _write(tmp_path)
-    result = CliRunner().invoke(app, ["respond", "--from-manifest", str(path)])
+    result = invoke(["respond", "--from-manifest", path])
     assert result.exit_code != 0
     assert "--out" in result.output
     assert "Traceback" not in result.output
@@ -242,17 +231,10 @@ flood: {output_interval: 1 min}
 def test_run_commands_write_run_json(command, text, options, tmp_path, monaco_pack):
     """twin traffic and twin flood leave a run.json beside their outputs that loads back
     as the scenario they ran, with the city pack's hash."""
-    from typer.testing import CliRunner
-
-    from twin.cli import _register, app
-
-    _register()
     path = tmp_path / "s.yaml"
     path.write_text(text)
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app, [command, str(path), "--out", str(out), *options, "--no-progress"]
-    )
+    result = run_into(command, path, out, *options)
     assert result.exit_code == 0, result.output
     record = manifest.load_manifest(out / "run.json")
     assert record.scenario == load_scenario(path)

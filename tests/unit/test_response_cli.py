@@ -7,12 +7,8 @@ import json
 import os
 
 import pytest
-from typer.testing import CliRunner
 
-import twin.cli.respond_cmds  # noqa: F401  (registers the command)
-from twin.cli import _register, app
-
-_register()  # the other commands too, so `respond` is a subcommand as in `twin`
+from tests.helpers.runs import invoke, run_into
 
 SCENARIO = """\
 version: 1
@@ -46,11 +42,7 @@ def files(tmp_path, monkeypatch, maps_folders, monaco_dir):
 
 def test_respond_writes_kpis_and_log(files):
     out = files / "out"
-    result = CliRunner().invoke(
-        app,
-        ["respond", str(files / "scenario.yaml"), "--plan", str(files / "plan.yaml"),
-         "--out", str(out), "--no-progress"],
-    )  # fmt: skip
+    result = run_into("respond", files / "scenario.yaml", out, plan=files / "plan.yaml")
     assert result.exit_code == 0, result.output
     kpis = json.loads((out / "two" / "kpis.json").read_text())
     with (out / "two" / "events.csv").open() as f:
@@ -73,9 +65,7 @@ def test_respond_link_times_slow_the_response(files):
     medians = []
     for extra in ([], ["--link-times", str(files / "slow.csv")]):
         out = files / f"out{len(extra)}"
-        args = ["respond", str(files / "scenario.yaml"), "--plan", str(files / "plan.yaml"),
-                "--out", str(out), "--no-progress", *extra]  # fmt: skip
-        result = CliRunner().invoke(app, args)
+        result = run_into("respond", files / "scenario.yaml", out, *extra, plan=files / "plan.yaml")
         assert result.exit_code == 0, result.output
         medians.append(json.loads((out / "two" / "kpis.json").read_text())["response_p50"])
     assert medians[1] > 1.5 * medians[0]
@@ -83,9 +73,7 @@ def test_respond_link_times_slow_the_response(files):
 
 def test_respond_bad_plan_exits_2(files):
     (files / "bad.yaml").write_text(PLAN.replace("police: 1", "rescue_boat: 1"))
-    result = CliRunner().invoke(
-        app, ["respond", str(files / "scenario.yaml"), "--plan", str(files / "bad.yaml")]
-    )
+    result = invoke(["respond", files / "scenario.yaml", "--plan", files / "bad.yaml"])
     assert result.exit_code == 2
     assert "rescue_boat" in result.output
 
@@ -95,11 +83,9 @@ def test_respond_tiered_example_reports_escalations(files):
     from pathlib import Path
 
     plan = Path(__file__).parents[2] / "scenarios" / "plans" / "monaco_tiered.yaml"
-    result = CliRunner().invoke(
-        app,
-        ["respond", str(files / "scenario.yaml"), "--plan", str(plan), "--out",
-         str(files / "out"), "--no-progress", "--allow-unneeded-units"],
-    )  # fmt: skip
+    result = run_into(
+        "respond", files / "scenario.yaml", files / "out", "--allow-unneeded-units", plan=plan
+    )
     assert result.exit_code == 0, result.output
     assert "Response KPIs: tiered" in result.output
     assert "tiered dispatch:" in result.output
@@ -111,11 +97,7 @@ def test_respond_plan_name_with_markup_is_printed_and_kept_in_the_folder(files):
     and writes under --out in a folder with a safe name."""
     (files / "depot.yaml").write_text(PLAN.replace("name: two", 'name: "depot [temporary]"'))
     out = files / "out"
-    result = CliRunner().invoke(
-        app,
-        ["respond", str(files / "scenario.yaml"), "--plan", str(files / "depot.yaml"),
-         "--out", str(out), "--no-progress"],
-    )  # fmt: skip
+    result = run_into("respond", files / "scenario.yaml", out, plan=files / "depot.yaml")
     assert result.exit_code == 0, result.output
     assert "Response KPIs: depot [temporary]" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["depot_temporary"]
@@ -127,9 +109,7 @@ def test_respond_default_folder_outside_the_tree_needs_out(files, tmp_path_facto
     refused before the run, naming --out."""
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (files / "far.yaml").write_text(SCENARIO + f"outputs: {{folder: {elsewhere}}}\n")
-    result = CliRunner().invoke(
-        app, ["respond", str(files / "far.yaml"), "--plan", str(files / "plan.yaml")]
-    )
+    result = invoke(["respond", files / "far.yaml", "--plan", files / "plan.yaml"])
     assert result.exit_code == 2
     assert "--out" in result.output
     assert list(elsewhere.iterdir()) == []
