@@ -146,8 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     for t, rss, heap in memory:
         print(f"{t / 60:>14.0f}{rss:>10.1f}{heap:>18.1f}")
     growth = memory[-1][1] - memory[1][1] if len(memory) > 2 else float("nan")
-    print(f"RSS growth after the first {a.every:g} min: {growth:.1f} MB "
-          "(target: flat); update delay target: under 200 ms")  # fmt: skip
+    heap = memory[-1][2] - memory[1][2] if len(memory) > 2 else float("nan")
+    print(f"RSS growth after the first {a.every:g} min: {growth:.1f} MB, Python heap "
+          f"{heap:.1f} MB (target: flat); update delay target: under 200 ms")  # fmt: skip
+    kept = session.twin.snapshots
+    print(f"render snapshots held by the drill: {0 if kept is None else len(kept.times)}")
     return 0
 
 

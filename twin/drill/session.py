@@ -121,6 +121,11 @@ class DrillSession:
     def _start(self, name: str, parent: str | None, start: float, head: list) -> None:
         """Begin branch ``name``: a fresh twin with ``head`` (inherited actions) replayed."""
         self.twin = self._build()
+        # Memory over a long drill: the twin's render snapshots (a depth and a speed grid
+        # every outputs.snapshots interval, for `twin run`'s depth.tif) grew without bound
+        # and nothing in a drill reads them (the 3-D view and the report use the live
+        # grids or re-runs), so a drill keeps none.
+        self.twin.snapshots = None
         if self.seed is None:
             self.seed = int(self.twin.parts.seed)
         if self.until is None:
