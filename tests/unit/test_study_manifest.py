@@ -101,3 +101,36 @@ def test_sweep_manifest_records_each_variant(tmp_path, maps_folders, monaco_dir)
     ]
     rates = [v["scenario"]["incidents"]["background"]["medical"] for v in data["variants"]]
     assert rates == [0.35, 1.4]
+
+
+def test_compare_accepts_its_manifest(compared, tmp_path, maps_folders) -> None:
+    """``twin.compare(from_manifest=...)`` reruns the study the returned manifest records:
+    same id, 2 replications, same means by plan (exactly: same seeds, same KPIs)."""
+    again = twin.compare(
+        from_manifest=compared.manifest, study_file=tmp_path / "again.duckdb", workers=1,
+        maps=maps_folders,
+    )  # fmt: skip
+    assert again.study_id == compared.study_id
+    assert again.summary.variants[0].replications == 2
+    assert again.means() == compared.means()
+    assert again.means("unserved_incidents") == compared.means("unserved_incidents")
+    assert again.manifest == tmp_path / "again.run.json"
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"n": 3}, "n"),
+        ({"seed": 2}, "seed"),
+        ({"scenario": BUSY_DAY}, "scenario"),
+        ({}, "study_file"),
+    ],
+)
+def test_compare_from_manifest_refuses_what_it_gives(compared, tmp_path, options, field) -> None:
+    """The study's own arguments come from the manifest; a rerun needs its own database."""
+    if field != "study_file":
+        options = {**options, "study_file": tmp_path / "x.duckdb"}
+    with pytest.raises(UserInputError) as info:
+        twin.compare(from_manifest=compared.manifest, **options)
+    assert info.value.problems[0].field == field
+    assert not (tmp_path / "x.duckdb").exists()

@@ -155,11 +155,10 @@ def _check_manifest_options(kind: str, manifest: Path | None, given: dict[str, A
 
 def _run(kind: str, scenario_file: Path | None, plans: list[Path] | None, *, maps,
          progress: bool, from_manifest: Path | None = None, **options: Any):  # fmt: skip
-    """Run ``twin.compare`` or ``twin.sweep`` (or :func:`twin.experiment.api.rerun` of a
-    manifest) with a progress bar; print what it reports."""
+    """Run ``twin.compare`` or ``twin.sweep`` (of a scenario, or of a study's manifest)
+    with a progress bar; print what it reports."""
     import twin
     from twin.cli.maps_cmds import load_scenario_city
-    from twin.experiment.api import rerun
     from twin.experiment.executors import ClusterLostError
 
     bar = Progress(
@@ -192,17 +191,11 @@ def _run(kind: str, scenario_file: Path | None, plans: list[Path] | None, *, map
     _check_manifest_options(kind, from_manifest, {"scenario_file": scenario_file,
                                                   "plans": plans, **options})  # fmt: skip
     verb = twin.compare if kind == "compare" else twin.sweep
-    if from_manifest is not None:
-        for name in _STUDY_OPTIONS:  # at their defaults (refused above otherwise)
-            options.pop(name, None)
-
-        def verb(_scenario, _plans, **kw):  # the manifest gives scenario, plans and study
-            return rerun(from_manifest, kind=kind, **kw)
-
     try:
         result = verb(
             scenario_file,
             plans,
+            from_manifest=from_manifest,
             maps=maps,
             city_loader=lambda scenario: load_scenario_city(scenario, maps),
             on_start=start,
@@ -239,9 +232,6 @@ def _run(kind: str, scenario_file: Path | None, plans: list[Path] | None, *, map
         )
         raise typer.Exit(1)
     return result
-
-
-_STUDY_OPTIONS = {name for name, _ in _MANIFEST_GIVES.values()}
 
 
 def _plan_files(plan_args: list[Path] | None, plan_opts: list[Path] | None) -> list[Path] | None:

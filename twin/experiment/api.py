@@ -283,7 +283,11 @@ def execute(
 
 
 def rerun(
-    manifest: Path | str, *, kind: str | None = None, study_file: Path | str, **options: Any
+    manifest: Path | str,
+    *,
+    kind: str | None = None,
+    study_file: Path | str | None = None,
+    **options: Any,
 ) -> StudyResult:
     """Run the study a manifest (``<study>.run.json``) describes again, into ``study_file``.
 
@@ -300,7 +304,7 @@ def rerun(
     kind
         ``"compare"`` or ``"sweep"``: refuse a manifest of the other kind; None: either.
     study_file
-        Results database of the rerun (the study's own reuses its finished runs).
+        Results database of the rerun (required; the study's own reuses its finished runs).
     **options
         Passed to :func:`execute`: ``workers``, ``threads``, ``scheduler``,
         ``connect_timeout``, ``maps``, ``html``, ``city_loader``, ``on_start``,
@@ -315,6 +319,15 @@ def rerun(
     from twin.experiment.manifest import check_inputs, check_pack, load_study_manifest
     from twin.experiment.runners import code_version
 
+    if study_file is None:
+        raise UserInputError(
+            Problem(
+                "a rerun from a manifest needs its own results database",
+                manifest,
+                field="study_file",
+                fix="pass study_file='again.duckdb' (the study's own file would reuse its runs)",
+            )
+        )
     record = load_study_manifest(manifest, kind)
     check_inputs(record)
     if record.replications < 1:
@@ -343,8 +356,26 @@ def rerun(
     )
 
 
+def _from_manifest(
+    kind: str, manifest: Path | str, given: dict[str, Any], options: dict[str, Any]
+) -> StudyResult:
+    """:func:`rerun` for ``compare``/``sweep(from_manifest=...)``; ``given`` holds the
+    study's own arguments, which the manifest gives (None or their default: not given)."""
+    for name, value in given.items():
+        if value is not None:
+            raise UserInputError(
+                Problem(
+                    f"from_manifest gives the study's {name}; it cannot be given too",
+                    manifest,
+                    field=name,
+                    fix=f"drop {name}, or drop from_manifest",
+                )
+            )
+    return rerun(manifest, kind=kind, **options)
+
+
 def compare(
-    scenario: Path | str,
+    scenario: Path | str | None = None,
     plans: Sequence[Path | str] | None = None,
     *,
     n: int | None = None,
@@ -353,14 +384,18 @@ def compare(
     objective: str | None = None,
     baseline: str | None = None,
     crn: bool = True,
+    from_manifest: Path | str | None = None,
     **options: Any,
 ) -> StudyResult:
     """Compare plans on one scenario over ``n`` replications with common random numbers.
 
+    ``twin.compare(from_manifest="compare.run.json", study_file="again.duckdb")`` runs the
+    study a manifest (:attr:`StudyResult.manifest`) records again (:func:`rerun`).
+
     Parameters
     ----------
     scenario
-        The scenario file.
+        The scenario file (required unless ``from_manifest``).
     plans
         Plan files; default those the scenario lists.
     n
@@ -375,6 +410,10 @@ def compare(
         Plan (name or file) differences are taken against; default the first.
     crn
         Common random numbers (the same draws for every plan in a replication).
+    from_manifest
+        A study's manifest to run again instead (with ``study_file``; then ``scenario``,
+        ``plans``, ``n``, ``seed``, ``model``, ``objective``, ``baseline`` and ``crn`` come
+        from it and cannot be given).
     **options
         Passed to :func:`execute`: ``study_file``, ``precision``, ``workers``,
         ``threads``, ``scheduler``, ``connect_timeout``, ``maps``, ``html``,
@@ -387,6 +426,17 @@ def compare(
     """
     from twin.experiment.study import Study
 
+    if from_manifest is not None:
+        given = {"scenario": scenario, "plans": plans, "n": n, "seed": seed,
+                 "model": None if model == "response" else model, "objective": objective,
+                 "baseline": baseline, "crn": None if crn else crn,
+                 "precision": options.get("precision")}  # fmt: skip
+        return _from_manifest("compare", from_manifest, given, options)
+    if scenario is None:
+        raise UserInputError(
+            Problem("no scenario to compare", field="scenario",
+                    fix="pass a scenario file, or from_manifest='compare.run.json'")
+        )  # fmt: skip
     study = Study.from_files(
         scenario, plans, kind="compare", model=model, objective=objective, seed=seed,
         baseline=baseline, crn=crn,
@@ -395,22 +445,23 @@ def compare(
 
 
 def sweep(
-    scenario: Path | str,
+    scenario: Path | str | None = None,
     plans: Sequence[Path | str] | None = None,
     *,
-    params: Sequence[str | tuple[str, list[Any]]] | dict[str, list[Any]],
+    params: Sequence[str | tuple[str, list[Any]]] | dict[str, list[Any]] = (),
     n: int | None = None,
     seed: int | None = None,
     model: str = "response",
     objective: str | None = None,
     baseline: str | None = None,
+    from_manifest: Path | str | None = None,
     **options: Any,
 ) -> StudyResult:
     """Run plans over a grid of scenario variants: which plan wins under which conditions.
 
     Parameters
     ----------
-    scenario, plans, n, seed, model, objective, baseline, **options
+    scenario, plans, n, seed, model, objective, baseline, from_manifest, **options
         As :func:`compare` (a sweep always uses common random numbers).
     params
         The grid: ``{"incidents.background.medical": [0.5, 1.0]}``, or ``"key=v1,v2"``
@@ -423,6 +474,16 @@ def sweep(
     """
     from twin.experiment.study import Study
 
+    if from_manifest is not None:
+        given = {"scenario": scenario, "plans": plans, "params": list(params) or None, "n": n,
+                 "seed": seed, "model": None if model == "response" else model,
+                 "objective": objective, "baseline": baseline}  # fmt: skip
+        return _from_manifest("sweep", from_manifest, given, options)
+    if scenario is None:
+        raise UserInputError(
+            Problem("no scenario to sweep", field="scenario",
+                    fix="pass a scenario file, or from_manifest='sweep.run.json'")
+        )  # fmt: skip
     grid = list(params.items()) if isinstance(params, dict) else list(params)
     if not grid:
         raise UserInputError(
