@@ -20,7 +20,8 @@ def test_demo_compares_the_coupled_flash_flood_plans_and_writes_the_report(
     """2 replications of baseline, early_warning and two_stations over the first 75 min on
     a 30 m grid: the size and the full-size command are printed, all 6 runs finish with one
     flood computed (the others replay it), one verdict line per plan against the baseline,
-    and the last line is the path of the report, which exists and names every plan."""
+    the weighted score's formula with people exposed, and the last line is the path of
+    the report, which exists and names every plan."""
     monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "cache"))
     study = tmp_path / "demo" / "compare.duckdb"
     args = ["-q", "demo", "--maps", str(monaco_dir.parent), "-n", "2", "--window", "75min",
@@ -38,6 +39,10 @@ def test_demo_compares_the_coupled_flash_flood_plans_and_writes_the_report(
     words = " ".join(out.split())  # tables and verdicts wrap at the console's width
     for plan in ("early_warning", "two_stations"):  # e.g. "...: no clear difference in"
         assert re.search(rf"{plan}: [^()]*response p90[^()]* baseline \(", words), plan
+    # the weighted score: the coupled twin reports every KPI the scenario weighs, so the
+    # score is computed (before people_exposed was reported it was left out)
+    formula = "score (min) = response p90 (min) + 1 min per person exposed + 10 min per "
+    assert formula + "unserved call (lower is better)" in words
     floods = list((tmp_path / "cache" / "coupled_flood").glob("*.npz"))
     assert len(floods) == 1
     assert (tmp_path / "demo" / "monaco_flash_flood_demo.yaml").is_file()

@@ -4,8 +4,10 @@ Builds (or loads) the Monaco city pack and prints it, then compares three plans 
 COUPLED twin (flood, traffic, crowd, response; ``--model coupled``) in the flash-flood
 scenario (``scenarios/monaco_flash_flood.yaml``): today's arrangement, the same with a
 forecast-triggered early warning and evacuation, and two station layouts. It prints the
-verdict and ends by writing the comparison's HTML report (through
-:data:`twin.plugins.AFTER_RUN`) and printing its path.
+verdict, every KPI and the scenario's weighted score (p90 response time, people exposed to
+hazardous water and unserved calls, all reported by the coupled twin) and ends by writing
+the comparison's HTML report (through :data:`twin.plugins.AFTER_RUN`) and printing its
+path.
 
 The full size (4 h on a 10 m grid, 20 replications of each plan) is long for a first look,
 so the demo runs a smaller size, which it prints with the command of the full-size study:
