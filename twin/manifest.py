@@ -302,6 +302,36 @@ def input_files(models: Sequence[tuple[str, BaseModel]]) -> list[dict[str, str]]
     return list(found.values())
 
 
+def as_written(model: BaseModel) -> BaseModel:
+    """A copy of ``model`` whose fields read as set (``model_fields_set``, at every depth)
+    only where they differ from their defaults.
+
+    A manifest stores models with every default filled in, so all their fields read back
+    as set; checks that refuse fields a user wrote (e.g. the coupled run's evacuation
+    order refuses ``compliance``) would refuse every rerun. Values are unchanged."""
+    copy = model.model_copy(deep=True)
+
+    def mark(value: Any) -> None:
+        if isinstance(value, BaseModel):
+            fields = type(value).model_fields
+            given = set()
+            for name, info in fields.items():
+                item = getattr(value, name)
+                if info.is_required() or item != info.get_default(call_default_factory=True):
+                    given.add(name)
+                mark(item)
+            object.__setattr__(value, "__pydantic_fields_set__", given)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                mark(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                mark(item)
+
+    mark(copy)
+    return copy
+
+
 def _problems(exc: ValidationError, path: Path, where: str) -> list[Problem]:
     return [
         Problem(
@@ -376,12 +406,12 @@ def load_manifest(path: Path | str) -> RunManifest:
     problems: list[Problem] = []
     scenario = plan = None
     try:
-        scenario = Scenario.model_validate(data["scenario"], context=context)
+        scenario = as_written(Scenario.model_validate(data["scenario"], context=context))
     except ValidationError as exc:
         problems += _problems(exc, path, "scenario")
     if data.get("plan") is not None:
         try:
-            plan = Plan.model_validate(data["plan"], context=context)
+            plan = as_written(Plan.model_validate(data["plan"], context=context))
         except ValidationError as exc:
             problems += _problems(exc, path, "plan")
     if problems:

@@ -106,3 +106,24 @@ def test_single_model_commands_honour_the_file(tmp_path, command, plan):
     assert expected <= tables, tables
     manifest = json.loads(next(out.rglob("run.json")).read_text())
     assert manifest["scenario"]["outputs"]["csv"] is False
+
+
+def test_run_from_its_manifest_gives_the_same_bytes(runs, tmp_path):
+    """twin run --from-manifest run.json --out NEW reruns the recorded scenario, plan,
+    seed (1) and end (2 min): kpis.json and both tables byte for byte; without --out it
+    is refused (exit 2, no traceback)."""
+    first = runs["default"]
+    again = tmp_path / "again"
+    args = ["run", "--from-manifest", str(first / "run.json"), "--out", str(again),
+            "--no-progress", "--no-report"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    for name in ("kpis.json", "vitals.parquet", "events.parquet", "vitals.csv", "events.csv"):
+        assert (again / name).read_bytes() == (first / name).read_bytes(), name
+    record = json.loads((again / "run.json").read_text())
+    assert record["seed"] == 1
+    assert record["extra"]["until_s"] == 120.0
+    refused = CliRunner().invoke(app, [*args[:3], "--no-progress"])
+    assert refused.exit_code == 2, refused.output
+    assert "needs its own output folder" in refused.output
+    assert "Traceback" not in refused.output

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from twin.cli import app, console, user_errors
 from twin.cli._options import CsvOption, SetOption, show_progress
 from twin.errors import Problem, UserInputError
+
+if TYPE_CHECKING:
+    from twin.scenario.plan import Plan
+    from twin.scenario.schema import Scenario
 
 
 def _seconds(text: str | None, option: str) -> float | None:
@@ -70,10 +74,53 @@ def vitals_bar(twin, *, enabled: bool = True):
         yield tick
 
 
+def _from_manifest(
+    manifest: Path,
+    scenario_file: Path | None,
+    plan_file: Path | None,
+    set_: list[str] | None,
+    out: Path | None,
+    seed: int | None,
+    end: float | None,
+) -> tuple[Scenario, Plan, int | None, float | None]:
+    """The scenario, plan, seed and end time (s) a ``twin run``'s ``run.json`` records
+    (``--seed`` and ``--until`` given now win); refuses options the manifest gives and a
+    missing ``--out`` (a rerun must not overwrite the run it repeats)."""
+    from twin.manifest import load_manifest
+
+    clash = ("SCENARIO_FILE" if scenario_file is not None else "--plan" if plan_file
+             else "--set" if set_ else None)  # fmt: skip
+    if clash:
+        raise UserInputError(
+            Problem(f"--from-manifest gives the scenario and plan; {clash} cannot be given too",
+                    manifest, field=clash, fix=f"drop {clash}, or drop --from-manifest")
+        )  # fmt: skip
+    if out is None:
+        raise UserInputError(
+            Problem("a rerun from a manifest needs its own output folder", manifest,
+                    field="--out", fix="pass --out FOLDER (not the folder of the run it repeats)")
+        )  # fmt: skip
+    record = load_manifest(manifest)
+    if record.plan is None or "until_s" not in record.extra:
+        raise UserInputError(
+            Problem("not the manifest of a twin run (no plan or end time)", manifest,
+                    field="extra.until_s", fix="pass the run.json from a twin run's folder")
+        )  # fmt: skip
+    seed = record.seed if seed is None else seed
+    return (
+        record.scenario,
+        record.plan,
+        seed,
+        float(record.extra["until_s"]) if end is None else end,
+    )
+
+
 @app.command("run")
 @user_errors
 def run_command(
-    scenario_file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    scenario_file: Annotated[
+        Path | None, typer.Argument(help="Scenario file (YAML); or give --from-manifest.")
+    ] = None,
     plan_file: Annotated[
         Path | None, typer.Option("--plan", help="Plan file; default the scenario's first.")
     ] = None,
@@ -103,6 +150,15 @@ def run_command(
     ] = True,
     set_: SetOption = None,
     csv: CsvOption = None,
+    from_manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-manifest",
+            metavar="RUN_JSON",
+            help="Rerun the scenario, plan, seed and end time a twin run's run.json records "
+            "(needs --out).",
+        ),
+    ] = None,
 ) -> None:
     """Run the coupled twin and write KPIs, vital signs and events (Parquet, and CSV unless
     --no-csv or outputs.csv: false), flood maps, render snapshots (depth.tif, speed.tif),
@@ -120,12 +176,23 @@ def run_command(
     started = datetime.now(UTC)
     end = _seconds(until, "--until")
     at = _seconds(checkpoint_at, "--checkpoint-at")
-    sc = with_csv(scenario_with(scenario_file, set_), csv)
+    plan: Path | Plan | None = plan_file
+    if from_manifest is not None:
+        sc, plan, seed, end = _from_manifest(from_manifest, scenario_file, plan_file, set_,
+                                             out, seed, end)  # fmt: skip
+    elif scenario_file is None:
+        raise UserInputError(
+            Problem("no scenario to run", field="SCENARIO_FILE",
+                    fix="pass a scenario file, or --from-manifest run.json")
+        )  # fmt: skip
+    else:
+        sc = scenario_with(scenario_file, set_)
+    sc = with_csv(sc, csv)
     folder = out if out is not None else Path(sc.outputs.folder) / "run"
     ensure_writable(folder)
     twin = CityTwin.from_files(
         sc,
-        plan_file,
+        plan,
         seed=seed,
         resolution=resolution,
         flood_cache=cache_dir() if reuse_flood else None,
@@ -152,6 +219,7 @@ def run_command(
         "until_s": twin.until,
         "resolution_m": twin.parts.scenario.city.resolution,
         "set": set_ or [],
+        "from_manifest": None if from_manifest is None else str(from_manifest),
         "resumed_from": None if resume is None else str(resume),
         "flood": type(twin.parts.flood).__name__ if twin.parts.flood is not None else None,
     }

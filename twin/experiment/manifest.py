@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from twin.errors import Problem, ScenarioError, UserInputError
 from twin.experiment.study import PlanEntry, Study, Variant, check_plan_names
-from twin.manifest import MANIFEST_FORMAT, MAX_MANIFEST_BYTES
+from twin.manifest import MANIFEST_FORMAT, MAX_MANIFEST_BYTES, as_written
 
 if TYPE_CHECKING:
     from twin.city.pack import CityPack
@@ -105,7 +105,7 @@ def _read(path: Path) -> dict[str, Any]:
 def _validate(model: Any, data: Any, path: Path, where: str) -> Any:
     context = {"base_dir": None, "check_paths": True}
     try:
-        return model.model_validate(data, context=context)
+        return as_written(model.model_validate(data, context=context))
     except ValidationError as exc:
         raise ScenarioError(
             [
